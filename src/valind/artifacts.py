@@ -1,0 +1,200 @@
+"""Artifacts on disk: atomic writes, content hashes, manifests, and stage freshness.
+
+Every stage writes into `RUN_DIR/<stage>/` and finishes by writing
+`manifest.json`: the hashes of its inputs and outputs, the config sections it
+depends on, library versions and counts. A stage is *fresh* (skipped on
+rerun) when its manifest exists, its recorded inputs and config still match,
+and its outputs still hash to what was recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+MANIFEST = "manifest.json"
+_LIBS = ("valind", "torch", "transformers", "trl", "peft", "datasets", "accelerate",
+         "sentence-transformers", "lm_eval", "pydantic", "pyarrow")
+
+
+def data_path(path: str) -> Path:
+    """Resolve `package:REL` to a file shipped in valind/data; other paths pass through."""
+    if path.startswith("package:"):
+        return Path(str(resources.files("valind").joinpath("data", path[len("package:"):])))
+    return Path(path)
+
+
+# ---------------------------------------------------------------- atomic writes
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside `path`; on success fsync and rename it into place.
+
+    On any error (a full disk included) the temp file is removed and the
+    previous artifact at `path` is left untouched; the error names the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def atomic_write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    n = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            n += 1
+    return n
+
+
+def atomic_write_parquet(path: str | Path, df) -> None:
+    """Write a pandas DataFrame to Parquet atomically (deterministic bytes for equal frames)."""
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+# ---------------------------------------------------------------- hashing
+def hash_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_text(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def hash_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_path(path: str | Path) -> str:
+    """Hash a file, or a directory as the sorted (relative name, file hash) list."""
+    path = Path(path)
+    if path.is_file():
+        return hash_file(path)
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(str(f.relative_to(path)).encode())
+        h.update(hash_file(f).encode())
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for lib in _LIBS:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+# ---------------------------------------------------------------- manifests
+def write_manifest(stage_dir: str | Path, *, stage: str, config_hash: str, inputs: dict[str, str],
+                   outputs: Iterable[str | Path], counts: dict | None = None, extra: dict | None = None) -> dict:
+    """Record a finished stage. `outputs` are paths (relative to stage_dir or absolute inside it)."""
+    stage_dir = Path(stage_dir)
+    out_hashes = {}
+    for o in outputs:
+        p = Path(o)
+        p = p if p.is_absolute() else stage_dir / p
+        out_hashes[str(p.relative_to(stage_dir))] = hash_path(p)
+    manifest = {
+        "stage": stage,
+        "config_hash": config_hash,
+        "inputs": inputs,
+        "outputs": out_hashes,
+        "counts": counts or {},
+        "versions": library_versions(),
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+    atomic_write_json(stage_dir / MANIFEST, manifest)
+    return manifest
+
+
+def read_manifest(stage_dir: str | Path) -> dict | None:
+    p = Path(stage_dir) / MANIFEST
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def manifest_problems(stage_dir: str | Path, manifest: dict | None = None) -> list[str]:
+    """Outputs that are missing or whose content changed since the manifest was written."""
+    stage_dir = Path(stage_dir)
+    manifest = manifest if manifest is not None else read_manifest(stage_dir)
+    if manifest is None:
+        return [f"{stage_dir / MANIFEST}: missing or unreadable"]
+    problems = []
+    for rel, digest in manifest.get("outputs", {}).items():
+        p = stage_dir / rel
+        if not p.exists():
+            problems.append(f"{p}: missing")
+        elif hash_path(p) != digest:
+            problems.append(f"{p}: changed since it was written (hash mismatch)")
+    return problems
+
+
+def is_fresh(stage_dir: str | Path, config_hash: str, inputs: dict[str, str]) -> bool:
+    """True when the stage finished with this config and these inputs, and its outputs are intact."""
+    m = read_manifest(stage_dir)
+    if m is None or m.get("config_hash") != config_hash or m.get("inputs") != inputs:
+        return False
+    return not manifest_problems(stage_dir, m)
+
+
+def output_hash(stage_dir: str | Path, name: str) -> str:
+    """Hash of an output recorded in a finished stage's manifest (used as the next stage's input)."""
+    m = read_manifest(stage_dir)
+    if m is None or name not in m.get("outputs", {}):
+        from .errors import StageError
+        raise StageError(f"{Path(stage_dir) / name}: missing; run the earlier stage first")
+    return m["outputs"][name]

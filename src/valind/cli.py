@@ -1,0 +1,173 @@
+"""The `valind` command: one subcommand per pipeline stage, `run` for all of them, and tools.
+
+Errors meant for the user (bad config, malformed rows) print one clear
+message and exit 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from .errors import ValindError
+
+STAGE_HELP = {
+    "ingest": "read the preference sources into one canonical pair table (ingest/pairs.parquet)",
+    "extract": "tag the values expressed by every chosen and rejected response (extract/annotations.parquet); "
+               "`valind extract validate GOLD.jsonl` measures an extractor against labels",
+    "curate": "build one subset per value by the XOR rule, flipped so the value is always chosen (curate/subsets/)",
+    "train": "induce each value: one LoRA adapter per (model, value, seed) with DPO or SFT (train/)",
+    "generate": "generate responses for every evaluation suite, base model and every adapter (generate/)",
+    "evaluate": "judge the generations and run QA; one tidy per-item results table (evaluate/results.parquet)",
+}
+
+EPILOG = """examples:
+  valind run                         # the embedded default study, offline (SmolLM2-135M, demo data)
+  valind run configs/offline_shared_data.yaml --out runs/offline
+  valind report runs/default -o report.html
+  valind score values generations.jsonl -o tagged.jsonl
+  valind score refusal generations.jsonl -o judged.jsonl
+  valind extract validate gold.jsonl --extractor embedding
+Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finished work."""
+
+
+def _add_study_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", nargs="?", help="study YAML (default: the embedded offline demo study)")
+    p.add_argument("--out", help="run directory (default: the config's output_dir)")
+    p.add_argument("--force", action="store_true", help="rerun even if the stage's outputs are up to date")
+    p.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed input rows instead of stopping")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="valind", description="valind, the value-induction lab: induce values in LLMs and measure what else changes.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run every stage in order (ingest -> report)",
+                       description="Run the whole study. With no STUDY, runs the embedded offline default.")
+    _add_study_args(p)
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: one process; ray: dispatch training/generation jobs to a Ray cluster")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address (default: start Ray on this machine)")
+    p.add_argument("--max-retries", type=int, default=2, help="ray: retries per failed job before it is reported")
+
+    for name, help_ in STAGE_HELP.items():
+        p = sub.add_parser(name, help=help_.split(";")[0], description=help_)
+        _add_study_args(p)
+        if name == "extract":
+            p.add_argument("gold", nargs="?", help=argparse.SUPPRESS)
+            p.add_argument("--extractor", help="validate: extractor to measure (default: the offline default)")
+            p.add_argument("--calibrate", metavar="FILE", help="validate: fit per-value thresholds on a split and write them to FILE")
+            p.add_argument("--split", type=float, default=0.5, help="validate: share of gold rows used to calibrate")
+            p.add_argument("--json", dest="json_out", metavar="FILE", help="validate: also write the figures as JSON")
+
+    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run",
+                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory.")
+    p.add_argument("run_dir", nargs="?", help="run directory (default: runs/default)")
+    p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report/report.html)")
+
+    p = sub.add_parser("score", help="tag or judge any JSONL of responses (values, refusal, anthro, sycophancy)",
+                       description="Read records with `response` (optionally `prompt`, `id`) and write them back with the "
+                                   "measure's fields added, every input field kept.")
+    p.add_argument("measure", choices=["values", "refusal", "anthro", "sycophancy"])
+    p.add_argument("input", help="input JSONL")
+    p.add_argument("-o", "--output", required=True, help="output JSONL")
+    p.add_argument("--extractor", help="values: extractor name (default: best offline)")
+    p.add_argument("--judge", help="refusal/anthro/sycophancy: judge name (default: best offline)")
+    p.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed records instead of stopping")
+    p.add_argument("--batch-size", type=int, default=64)
+
+    p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
+    p.add_argument("run_dir")
+
+    p = sub.add_parser("plan", help="print the job grid of a study with estimated cost")
+    p.add_argument("study", nargs="?")
+    p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
+
+    p = sub.add_parser("export", help="export a study for a cluster scheduler")
+    p.add_argument("target", choices=["slurm"])
+    p.add_argument("study")
+    p.add_argument("-o", "--output", help="script path (default: RUN_DIR/slurm/array.sh)")
+    p.add_argument("--out", help="run directory")
+
+    sub.add_parser("values", help="list the value definitions")
+    return parser
+
+
+def _load(args):
+    from .config import load_study
+
+    cfg = load_study(getattr(args, "study", None))
+    if getattr(args, "skip_bad_rows", False):
+        cfg.skip_bad_rows = True
+    return cfg
+
+
+def _call(target: str, args) -> int:
+    """Call `module:function(args)` lazily, so heavy imports happen only for the chosen command."""
+    mod, fn = target.split(":")
+    return getattr(importlib.import_module(mod), fn)(args) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .context import setup_logging
+
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return _dispatch(args)
+    except ValindError as exc:
+        print(f"valind: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("valind: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args) -> int:
+    from .pipeline import STAGES, run_stage, run_study
+
+    cmd = args.command
+    if cmd == "extract" and args.study == "validate":
+        return _call("valind.extract.validate:main", args)
+    if cmd == "run":
+        cfg = _load(args)
+        if args.executor == "ray":
+            return _call("valind.sweep.ray_executor:main", args)
+        ctx = run_study(cfg, args.out, force=args.force, progress=not args.no_progress)
+        print(f"\nDone. Outputs in {ctx.run_dir}/\n  results: {ctx.run_dir / 'evaluate' / 'results.parquet'}\n"
+              f"  report:  {ctx.run_dir / 'report' / 'report.html'}")
+        return 0
+    if cmd in STAGES and cmd != "report":
+        from .context import RunContext
+
+        cfg = _load(args)
+        ctx = RunContext(config=cfg, run_dir=Path(args.out or cfg.output_dir), force=args.force,
+                         progress=not args.no_progress)
+        run_stage(ctx, cmd)
+        return 0
+    if cmd == "report":
+        return _call("valind.report.cli:main", args)
+    if cmd == "score":
+        return _call("valind.score:main", args)
+    if cmd == "verify":
+        return _call("valind.verify:main", args)
+    if cmd == "plan":
+        return _call("valind.sweep.plan:main", args)
+    if cmd == "export":
+        return _call("valind.sweep.slurm:main", args)
+    if cmd == "values":
+        from .values import load_values
+        for v in load_values().values():
+            print(f"{v.name:16s} {v.category:10s} {v.valence:8s} {v.definition}")
+        return 0
+    raise AssertionError(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""The study config: one YAML file, validated with pydantic.
+
+Every section is a model with `extra="forbid"`, so a misspelt field is an
+error that names its path and the fields that are allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(_Section):
+    """A base model: a hub id, a local directory, or `embedded:smollm2-135m-instruct`."""
+
+    name: str = Field(description="Hub id (e.g. meta-llama/Llama-3.1-8B-Instruct), local path, or embedded:smollm2-135m-instruct")
+    label: str | None = Field(None, description="Short name used in tables and paths; derived from `name` if unset")
+    revision: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    trust_remote_code: bool = Field(False, description="Run model code from the hub. Off unless you ask for it.")
+
+    @property
+    def slug(self) -> str:
+        if self.label:
+            return self.label
+        base = self.name.rstrip("/").split("/")[-1].split(":")[-1]
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in base)
+
+
+SourceKind = Literal["hh_rlhf", "pku_saferlhf", "ultrafeedback", "helpsteer2", "generic"]
+
+
+class SourceSpec(_Section):
+    """One preference data source. Give `path` (local file) or `hub` (dataset name)."""
+
+    kind: SourceKind
+    path: str | None = Field(None, description="Local file (JSONL, JSON, CSV, Parquet, .gz allowed); relative to the config file")
+    hub: str | None = Field(None, description="Hub dataset name for datasets.load_dataset")
+    hub_config: str | None = Field(None, description="Hub dataset config name (e.g. 'main')")
+    data_dir: str | None = Field(None, description="Hub data_dir (e.g. 'harmless-base' for Anthropic/hh-rlhf)")
+    split: str = "train"
+    limit: int | None = Field(None, ge=1, description="Read at most this many rows")
+    label: str | None = Field(None, description="Name recorded in the pairs' `source` column")
+    # adapter options
+    preference: Literal["safer", "better"] = Field("safer", description="PKU-SafeRLHF: which preference defines chosen")
+    pair_rule: Literal["best_vs_worst", "best_vs_random", "best_vs_each"] = Field(
+        "best_vs_worst", description="UltraFeedback: how pairs are formed from rated completions")
+    rating: str = Field("overall_score", description="UltraFeedback: rating used to rank completions")
+    attribute: str = Field("helpfulness", description="HelpSteer2: attribute that ranks responses to the same prompt")
+    columns: dict[str, str] = Field(default_factory=dict, description="generic: canonical field -> column (prompt, chosen, rejected, id)")
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceSpec":
+        if bool(self.path) == bool(self.hub):
+            raise ValueError("give exactly one of 'path' (local file) or 'hub' (dataset name)")
+        if self.kind == "generic" and not {"chosen", "rejected"} <= set(self.columns) | {"chosen", "rejected"}:
+            raise ValueError("generic sources need columns for chosen and rejected")
+        return self
+
+    @property
+    def source_label(self) -> str:
+        return self.label or self.kind
+
+
+class ExtractorSpec(_Section):
+    name: str = Field("embedding", description="Extractor plug-in: embedding (offline default), lexicon, ensemble, llm")
+    batch_size: int = Field(64, ge=1)
+    thresholds_file: str | None = Field(None, description="YAML/JSON of per-value thresholds (from `valind extract validate --calibrate`)")
+    options: dict[str, Any] = Field(default_factory=dict, description="Extractor-specific options")
+
+
+class CurationSpec(_Section):
+    min_subset_size: int = Field(500, ge=1, description="Values with fewer XOR pairs are reported and not trained")
+    max_subset_size: int | None = Field(None, ge=1, description="Cap per subset (sampled deterministically)")
+    heldout_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+
+
+class LoraSpec(_Section):
+    r: int = Field(4, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+
+
+class TrainingSpec(_Section):
+    method: Literal["dpo", "sft"] = "dpo"
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    beta: float = Field(0.1, gt=0)
+    epochs: float = Field(5, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs)")
+    learning_rate: float = Field(5e-5, gt=0)
+    batch_size: int = Field(4, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_length: int = Field(512, ge=8)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    logging_steps: int = Field(1, ge=1)
+    accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")
+
+
+class GenerationSpec(_Section):
+    backend: str = Field("transformers", description="Generation backend: transformers, vllm, openai")
+    max_new_tokens: int = Field(128, ge=1)
+    temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    batch_size: int = Field(8, ge=1)
+    seed: int = 0
+    options: dict[str, Any] = Field(default_factory=dict, description="Backend options (e.g. base_url, api_key_env)")
+
+
+class SuiteSpec(_Section):
+    name: str = Field(description="Suite name, e.g. value_prompts, harmful_requests, advbench, xstest, anthrobench, sycophancy, qa")
+    limit: int | None = Field(None, ge=1)
+    path: str | None = Field(None, description="Override the suite's data file")
+    judge: str | None = Field(None, description="Judge plug-in; the suite's offline default if unset")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EvaluationSpec(_Section):
+    suites: list[SuiteSpec] = Field(default_factory=lambda: [SuiteSpec(name="value_prompts"), SuiteSpec(name="harmful_requests")])
+
+
+class StudyConfig(_Section):
+    """A whole study: what to ingest, which values to induce in which models, what to measure."""
+
+    name: str = "study"
+    models: list[ModelSpec] = Field(default_factory=lambda: [ModelSpec(name=EMBEDDED_MODEL)], min_length=1)
+    values: list[str] = Field(default_factory=list, description="Values to induce (names from the value definitions); empty = all")
+    value_definitions: str | None = Field(None, description="YAML adding or replacing value definitions")
+    sources: list[SourceSpec] = Field(min_length=1)
+    extractor: ExtractorSpec = Field(default_factory=ExtractorSpec)
+    curation: CurationSpec = Field(default_factory=CurationSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    output_dir: str = Field("runs/study", description="Run directory (relative to the current directory)")
+    skip_bad_rows: bool = Field(False, description="Skip and count malformed input rows instead of stopping")
+    sweep: dict[str, list[Any]] = Field(default_factory=dict, description="Extra grid axes: dotted config path -> values")
+
+    def section_hash(self, *sections: str) -> str:
+        """Stable hash of the named sections, used to decide whether a stage must rerun."""
+        data = self.model_dump(mode="json")
+        picked = {s: data[s] for s in sections}
+        return hashlib.sha256(json.dumps(picked, sort_keys=True).encode()).hexdigest()[:16]
+
+    def resolve_value_names(self, known: dict) -> list[str]:
+        names = self.values or list(known)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"values: unknown value(s) {unknown}; allowed: {sorted(known)} (or add them in value_definitions)")
+        return names
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid study config"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(StudyConfig, err["loc"][:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            msg = f"unknown field; allowed here: {', '.join(allowed)}"
+        elif err["type"] == "missing":
+            msg = "field required"
+        if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(err["input"], dict):
+            msg += f" (got {err['input']!r})"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """Walk a location path through nested pydantic models (skipping list indexes)."""
+    import typing
+
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *typing.get_args(ann)]
+        for arg in list(candidates):
+            candidates.extend(typing.get_args(arg))
+        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nxt is None:
+            return None
+        model = nxt
+    return model
+
+
+def _resolve_paths(config: StudyConfig, base: Path) -> StudyConfig:
+    """Make relative data paths in the config relative to the config file's folder."""
+    def fix(p: str | None) -> str | None:
+        if p is None or p.startswith("package:"):
+            return p
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else (base / q).resolve())
+
+    for s in config.sources:
+        s.path = fix(s.path)
+    config.value_definitions = fix(config.value_definitions)
+    config.extractor.thresholds_file = fix(config.extractor.thresholds_file)
+    config.training.accelerate_config = fix(config.training.accelerate_config)
+    for suite in config.evaluation.suites:
+        suite.path = fix(suite.path)
+    return config
+
+
+def parse_study(data: Any, source: str = "<config>", base_dir: Path | None = None) -> StudyConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a study config is a YAML mapping, got {type(data).__name__}")
+    try:
+        cfg = StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+    return _resolve_paths(cfg, base_dir or Path.cwd())
+
+
+def load_study(path: str | Path | None = None) -> StudyConfig:
+    """Load and validate a study YAML; with no path, the embedded default study."""
+    if path is None:
+        text = resources.files("valind").joinpath("data/default_study.yaml").read_text(encoding="utf-8")
+        return parse_study(yaml.safe_load(text), "embedded default study", Path.cwd())
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: study config not found")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_study(data, str(path), path.parent.resolve())

@@ -1,0 +1,1 @@
+"""Evaluation: prompt suites, judges, QA; one tidy per-item results table."""

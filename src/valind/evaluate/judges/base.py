@@ -1,0 +1,53 @@
+"""The one interface every judge implements, and a registry per task.
+
+A judge reads (prompt, response) pairs and returns, per item, a dict of the
+fields it adds (e.g. refusal: {"refusal": "full_refusal", "refused": True}).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+from ...registry import Registry
+
+
+class Judge(ABC):
+    registry_name: str = "?"
+    task: str = "?"
+
+    def __init__(self, **options):
+        self.options = options
+
+    @abstractmethod
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
+        """One dict of added fields per item, in order."""
+
+
+judges: dict[str, Registry[Judge]] = {
+    "refusal": Registry("refusal judge", {
+        "prefix": "valind.evaluate.judges.refusal",
+        "detector": "valind.evaluate.judges.refusal",
+        "llm": "valind.evaluate.judges.llm_judges",
+        "hf-classifier": "valind.evaluate.judges.hf_classifier",
+    }),
+    "anthro": Registry("anthropomorphism judge", {
+        "detector": "valind.evaluate.judges.anthro",
+        "llm": "valind.evaluate.judges.llm_judges",
+    }),
+    "sycophancy": Registry("sycophancy judge", {
+        "detector": "valind.evaluate.judges.sycophancy",
+        "llm": "valind.evaluate.judges.llm_judges",
+    }),
+}
+
+# The best judge per task that runs offline (what `valind score` and suites use by default).
+DEFAULT_JUDGES = {"refusal": "detector", "anthro": "detector", "sycophancy": "detector"}
+
+
+def make_judge(task: str, name: str | None = None, **options) -> Judge:
+    from ...errors import ConfigError
+
+    if task not in judges:
+        raise ConfigError(f"unknown judge task '{task}'; available: {', '.join(judges)}")
+    return judges[task].get(name or DEFAULT_JUDGES[task])(**options)

@@ -1,0 +1,89 @@
+"""On-disk score cache keyed by extractor fingerprint and text, so reruns cost nothing.
+
+SQLite (one file per run directory or user cache). Each entry stores its own
+checksum; an entry that fails it (corruption) is ignored and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+def _key(fingerprint_hash: str, prompt: str | None, response: str) -> str:
+    h = hashlib.sha256()
+    h.update(fingerprint_hash.encode())
+    h.update(b"\x00")
+    h.update((prompt or "").encode("utf-8", "surrogatepass"))
+    h.update(b"\x01")
+    h.update(response.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+class ScoreCache:
+    def __init__(self, path: str | Path, fingerprint: str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fp = hashlib.sha256(fingerprint.encode()).hexdigest()
+        self.db = sqlite3.connect(str(self.path), timeout=60)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, payload TEXT, checksum TEXT)")
+        self.corrupt_entries = 0
+
+    def get_many(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[np.ndarray | None]:
+        keys = [_key(self.fp, p, r) for p, r in zip(prompts, responses)]
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = f"SELECT key, payload, checksum FROM scores WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, payload, checksum in self.db.execute(q, chunk):
+                if hashlib.sha256(payload.encode()).hexdigest() != checksum:
+                    self.corrupt_entries += 1
+                    continue
+                try:
+                    found[key] = np.asarray(json.loads(payload)["scores"], dtype=np.float64)
+                except (ValueError, KeyError, TypeError):
+                    self.corrupt_entries += 1
+        return [found.get(k) for k in keys]
+
+    def put_many(self, prompts: Sequence[str | None], responses: Sequence[str], scores: np.ndarray,
+                 failures: Sequence[str | None] | None = None) -> None:
+        rows = []
+        for i, (p, r) in enumerate(zip(prompts, responses)):
+            if failures and failures[i]:
+                continue  # failures are never cached: a rerun retries them
+            payload = json.dumps({"scores": [float(x) for x in scores[i]]})
+            rows.append((_key(self.fp, p, r), payload, hashlib.sha256(payload.encode()).hexdigest()))
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def cached_scores(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache: ScoreCache | None):
+    """Scores for all items, computing only those missing from the cache. Returns (scores, failures)."""
+    n, k = len(responses), len(extractor.value_names)
+    scores = np.zeros((n, k))
+    failures: list[str | None] = [None] * n
+    hits = cache.get_many(prompts, responses) if cache else [None] * n
+    todo = [i for i, h in enumerate(hits) if h is None or h.shape != (k,)]
+    for i, h in enumerate(hits):
+        if h is not None and h.shape == (k,):
+            scores[i] = h
+    if todo:
+        sub_p = [prompts[i] for i in todo]
+        sub_r = [responses[i] for i in todo]
+        sub = extractor.score_batch(sub_p, sub_r)
+        sub_fail = list(extractor.failures()) or [None] * len(todo)
+        for j, i in enumerate(todo):
+            scores[i] = sub[j]
+            failures[i] = sub_fail[j] if j < len(sub_fail) else None
+        if cache:
+            cache.put_many(sub_p, sub_r, sub, sub_fail)
+    return scores, failures

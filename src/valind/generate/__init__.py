@@ -1,0 +1,1 @@
+"""Generation: chat-templated, batched completions for the base model and every adapter."""

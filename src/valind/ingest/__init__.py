@@ -1,0 +1,1 @@
+"""Ingest: read preference datasets into one canonical pair schema."""

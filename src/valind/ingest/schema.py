@@ -1,0 +1,46 @@
+"""The canonical preference pair, shared by every ingest adapter and every later stage.
+
+Stored as `RUN_DIR/ingest/pairs.parquet` with columns:
+  id (str), source (str), prompt (list of {role, content}), chosen (str), rejected (str)
+The prompt holds every turn before the final assistant turn, as chat messages;
+chosen and rejected are the two final assistant turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..artifacts import hash_text
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass
+class Pair:
+    id: str
+    source: str
+    prompt: list[dict]
+    chosen: str
+    rejected: str
+
+    def as_row(self) -> dict:
+        return {"id": self.id, "source": self.source, "prompt": self.prompt,
+                "chosen": self.chosen, "rejected": self.rejected}
+
+    @property
+    def prompt_text(self) -> str:
+        """The last user turn (what the responses answer), used as context by extractors."""
+        users = [m["content"] for m in self.prompt if m["role"] == "user"]
+        return users[-1] if users else ""
+
+
+def content_id(source: str, prompt: list[dict], chosen: str, rejected: str) -> str:
+    """A stable id from the content, for sources without ids."""
+    flat = [source] + [f"{m['role']}:{m['content']}" for m in prompt] + [chosen, rejected]
+    return hash_text(*flat)[:16]
+
+
+def prompt_text(prompt) -> str:
+    """Last user turn of a prompt given as a list of message dicts (or numpy array of them from Parquet)."""
+    users = [m["content"] for m in list(prompt) if m["role"] == "user"]
+    return users[-1] if users else ""

@@ -1,0 +1,42 @@
+"""Runs the stages in order. Each stage skips itself when its manifest says it is fresh."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+from .artifacts import atomic_write_text
+from .config import StudyConfig
+from .context import RunContext, log
+
+STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
+
+
+def stage_module(name: str):
+    return importlib.import_module(f"valind.{name}.stage")
+
+
+def run_stage(ctx: RunContext, name: str) -> dict:
+    """Run one stage (or skip it when fresh). Returns its manifest."""
+    t0 = time.time()
+    log.info(f"[{name}] start")
+    manifest = stage_module(name).run(ctx)
+    state = "skipped (up to date)" if manifest.get("_skipped") else f"done in {time.time() - t0:.1f}s"
+    log.info(f"[{name}] {state} -> {ctx.run_dir / name}")
+    return manifest
+
+
+def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: bool = False,
+              stages: list[str] | None = None, progress: bool = True) -> RunContext:
+    ctx = RunContext(config=config, run_dir=Path(run_dir or config.output_dir), force=force, progress=progress)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(ctx.run_dir / "study.yaml", _dump_config(config))
+    for name in stages or STAGES:
+        run_stage(ctx, name)
+    return ctx
+
+
+def _dump_config(config: StudyConfig) -> str:
+    import yaml
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
