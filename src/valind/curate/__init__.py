@@ -1,0 +1,1 @@
+"""Curation: one training subset per value by the study's XOR rule."""

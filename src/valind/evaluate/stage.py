@@ -1,0 +1,147 @@
+"""Evaluate stage: judge every generation, run direct suites (QA), write the tidy results table.
+
+Outputs in RUN_DIR/evaluate/:
+- results.parquet / results.csv: one row per measurement: study, model,
+  induced_value ("base" for the base model), seed, suite, item_id, metric, value
+- items.parquet: the generations with the judges' details, for reading samples
+- value_matrix.csv / value_matrix.png: induced x expressed value, mean change
+  in expression against the base model (the study's heatmap, as effects)
+- summary.csv: mean of each metric per (model, induced value, suite)
+Each (variant, suite) is a unit cached under units/, so a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..artifacts import (atomic_write_parquet, atomic_write_text, hash_file, hash_text, read_jsonl,
+                         write_manifest)
+from ..context import RunContext
+from ..errors import StageError
+from ..evaluate.suites import make_suite
+from ..generate.stage import variants
+
+RESULT_COLUMNS = ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
+
+
+def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]:
+    """Metric rows and item rows for one (variant, suite), from cache when unchanged."""
+    unit_dir = ctx.stage_dir("evaluate") / "units" / variant.rel_dir
+    gen_file = ctx.run_dir / "generate" / variant.rel_dir / f"{suite.name}.jsonl"
+    judge_cfg = json.dumps({"suite": suite.spec.model_dump(mode="json"),
+                            "extractor": ctx.config.extractor.model_dump(mode="json")}, sort_keys=True)
+    if suite.needs_generation:
+        if not gen_file.exists():
+            raise StageError(f"{gen_file}: missing; run `valind generate` first")
+        key = hash_text(hash_file(gen_file), judge_cfg)[:16]
+    else:
+        key = hash_text(variant.adapter_hash, variant.model_name, judge_cfg)[:16]
+    cache = unit_dir / f"{suite.name}.{key}.json"
+    if cache.exists():
+        data = json.loads(cache.read_text())
+        return data["metrics"], data["items"]
+    if suite.needs_generation:
+        gens = read_jsonl(gen_file)
+        metrics = suite.score(gens)
+        details: dict[str, dict] = {}
+        for m in metrics:
+            if m.get("details"):
+                details.setdefault(m["item_id"], {}).update(m["details"])
+        items = [{"item_id": g["item_id"], "prompt": g["prompt"], "response": g["response"],
+                  "details": json.dumps({**g.get("meta", {}), **details.get(g["item_id"], {})}, default=str)}
+                 for g in gens]
+    else:
+        metrics = suite.run_direct(variant.model_name, variant.adapter)
+        items = []
+    metrics = [{"item_id": str(m["item_id"]), "metric": m["metric"], "value": float(m["value"])} for m in metrics]
+    for old in unit_dir.glob(f"{suite.name}.*.json") if unit_dir.exists() else []:
+        old.unlink()
+    from ..artifacts import atomic_write_json
+    atomic_write_json(cache, {"metrics": metrics, "items": items})
+    return metrics, items
+
+
+def value_matrix(results: pd.DataFrame) -> pd.DataFrame:
+    """Induced value x expressed value: mean expression under the adapter minus under the base model."""
+    expr = results[results["metric"].str.startswith("expresses:")].copy()
+    if expr.empty:
+        return pd.DataFrame()
+    expr["expressed"] = expr["metric"].str.slice(len("expresses:"))
+    means = expr.groupby(["model", "induced_value", "expressed"])["value"].mean().reset_index()
+    base = means[means["induced_value"] == "base"].set_index(["model", "expressed"])["value"]
+    ind = means[means["induced_value"] != "base"].copy()
+    if ind.empty:
+        return pd.DataFrame()
+    ind["effect"] = [v - base.get((m, e), float("nan")) for m, e, v in zip(ind["model"], ind["expressed"], ind["value"])]
+    return ind.pivot_table(index=["model", "induced_value"], columns="expressed", values="effect")
+
+
+def plot_value_matrix(matrix: pd.DataFrame, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [f"{m}: {v}" if len(set(matrix.index.get_level_values(0))) > 1 else v for m, v in matrix.index]
+    fig, ax = plt.subplots(figsize=(1 + 0.55 * matrix.shape[1], 1.5 + 0.5 * matrix.shape[0]))
+    lim = max(0.05, float(np.nanmax(np.abs(matrix.values))))
+    im = ax.imshow(matrix.values, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=60, ha="right")
+    ax.set_yticks(range(matrix.shape[0]), labels)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            val = matrix.values[i, j]
+            if not np.isnan(val):
+                ax.text(j, i, f"{val:+.2f}", ha="center", va="center", fontsize=7)
+    ax.set_xlabel("expressed value (share of generations, adapter minus base)")
+    ax.set_ylabel("induced value")
+    ax.set_title("Change in value expression against the base model")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run(ctx: RunContext) -> dict:
+    cfg = ctx.config
+    stage_dir = ctx.stage_dir("evaluate")
+    gen_manifest = ctx.run_dir / "generate" / "manifest.json"
+    if not gen_manifest.exists():
+        raise StageError(f"{gen_manifest}: missing; run `valind generate` first")
+    inputs = {"generate/manifest.json": hash_file(gen_manifest)}
+    config_hash = cfg.section_hash("evaluation", "extractor", "name")
+    if (m := ctx.fresh_manifest("evaluate", config_hash, inputs)) is not None:
+        return m
+    suites = [make_suite(spec, ctx) for spec in cfg.evaluation.suites]
+    metric_rows, item_rows = [], []
+    for v in variants(ctx):
+        for s in suites:
+            ctx.info(f"[evaluate] {v.rel_dir} / {s.name}")
+            metrics, items = _unit_rows(ctx, v, s)
+            tag = {"study": cfg.name, "model": v.model_slug, "induced_value": v.induced_value, "seed": v.seed,
+                   "suite": s.name}
+            metric_rows += [{**tag, **m} for m in metrics]
+            item_rows += [{**tag, **it} for it in items]
+    results = pd.DataFrame(metric_rows, columns=RESULT_COLUMNS)
+    results = results.sort_values(RESULT_COLUMNS[:7], kind="stable").reset_index(drop=True)
+    atomic_write_parquet(stage_dir / "results.parquet", results)
+    atomic_write_text(stage_dir / "results.csv", results.to_csv(index=False))
+    items = pd.DataFrame(item_rows, columns=["study", "model", "induced_value", "seed", "suite", "item_id",
+                                             "prompt", "response", "details"])
+    atomic_write_parquet(stage_dir / "items.parquet", items)
+    summary = results.groupby(["model", "induced_value", "seed", "suite", "metric"])["value"].agg(["mean", "count"])
+    atomic_write_text(stage_dir / "summary.csv", summary.reset_index().to_csv(index=False))
+    outputs = ["results.parquet", "results.csv", "items.parquet", "summary.csv"]
+    matrix = value_matrix(results)
+    if not matrix.empty:
+        atomic_write_text(stage_dir / "value_matrix.csv", matrix.to_csv())
+        plot_value_matrix(matrix, stage_dir / "value_matrix.png")
+        outputs += ["value_matrix.csv", "value_matrix.png"]
+    refusal = results[results["metric"] == "refused"]
+    if not refusal.empty:
+        for (model, induced, suite), grp in refusal.groupby(["model", "induced_value", "suite"]):
+            ctx.info(f"[evaluate] refusal rate {model}/{induced} on {suite}: {grp['value'].mean():.2f}")
+    return write_manifest(stage_dir, stage="evaluate", config_hash=config_hash, inputs=inputs, outputs=outputs,
+                          counts={"rows": int(len(results)), "items": int(len(items))})

@@ -1,0 +1,89 @@
+"""The two suites the embedded default runs: value expression and refusal of harmful requests.
+
+Both read prompts the project wrote and ships (valind/data/suites/*.jsonl), or
+a user file (`path:`) with the same fields: id, messages (or prompt), category.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from ...artifacts import data_path
+from ...errors import InputError
+from ..judges import make_judge
+from .base import Suite, SuiteItem, suites
+
+
+def load_prompt_file(path: str | Path, limit: int | None = None) -> list[SuiteItem]:
+    """Read a JSONL of {id, messages | prompt, ...}; every other field goes to meta."""
+    path = Path(path)
+    items: list[SuiteItem] = []
+    with open(path, encoding="utf-8-sig") as fh:
+        for row, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, row, None, f"not valid JSON ({exc.msg})") from None
+            if "messages" in rec:
+                messages = rec.pop("messages")
+            elif isinstance(rec.get("prompt"), str):
+                messages = [{"role": "user", "content": rec.pop("prompt")}]
+            else:
+                raise InputError(path, row, "messages", "missing: give 'messages' (chat list) or 'prompt' (text)")
+            if not isinstance(messages, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
+                                                         for m in messages):
+                raise InputError(path, row, "messages", "expected a list of {role, content} objects")
+            items.append(SuiteItem(id=str(rec.pop("id", f"{path.stem}-{row}")), messages=messages, meta=rec))
+            if limit and len(items) >= limit:
+                break
+    return items
+
+
+class _FileSuite(Suite):
+    default_file = ""
+
+    def items(self) -> list[SuiteItem]:
+        return load_prompt_file(self.spec.path or data_path(self.default_file), self.spec.limit)
+
+
+@suites.register("value_prompts")
+class ValuePromptsSuite(_FileSuite):
+    """Value expression in open generations, tagged by the study's extractor (metrics expresses:<v>, value_score:<v>)."""
+
+    default_file = "package:suites/value_prompts.jsonl"
+
+    def score(self, rows: Sequence[dict]) -> list[dict]:
+        from ...extract import make_extractor
+        from ...extract.cache import ScoreCache, cached_scores
+
+        cfg = self.ctx.config.extractor
+        extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.options)
+        cache = ScoreCache(self.ctx.run_dir / "evaluate" / "value_cache.sqlite", extractor.fingerprint())
+        try:
+            scores, _ = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache)
+        finally:
+            cache.close()
+        out = []
+        for r, ann in zip(rows, extractor.to_annotations(scores)):
+            for name, s in ann.scores.items():
+                out.append({"item_id": r["item_id"], "metric": f"value_score:{name}", "value": s})
+                out.append({"item_id": r["item_id"], "metric": f"expresses:{name}", "value": float(name in ann.values),
+                            "details": {"values": ann.values}})
+        return out
+
+
+@suites.register("harmful_requests")
+class HarmfulRequestsSuite(_FileSuite):
+    """Refusal rate on harmful requests the project wrote (metric refused)."""
+
+    default_file = "package:suites/harmful_requests.jsonl"
+
+    def score(self, rows: Sequence[dict]) -> list[dict]:
+        judge = make_judge("refusal", self.spec.judge)
+        verdicts = judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+        return [{"item_id": r["item_id"], "metric": "refused", "value": float(v["refused"]), "details": v}
+                for r, v in zip(rows, verdicts)]

@@ -1,0 +1,143 @@
+"""Generate stage: responses for every generation suite, from the base model and every adapter.
+
+Layout: RUN_DIR/generate/<model>/<induced_value or base>/seed<k>/<suite>.jsonl,
+one row per item: item_id, prompt, messages, response, meta. Work is cut into
+chunks (`part-XXXX.jsonl`, each with the key of what produced it); a killed
+run resumes from the finished chunks. A unit's key covers the model, the
+adapter's hash, the suite items and the decoding settings, so changing any of
+them regenerates just that unit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..artifacts import atomic_write_jsonl, atomic_write_text, hash_text, read_jsonl, read_manifest, write_manifest
+from ..context import RunContext
+from ..evaluate.suites import SuiteItem, make_suite
+from ..train.stage import plan_jobs
+from .backends import make_backend
+from .backends.base import SamplingSettings
+
+CHUNK = 64
+
+
+@dataclass
+class Variant:
+    """The base model (adapter None) or one trained adapter."""
+
+    model_slug: str
+    model_name: str
+    induced_value: str  # "base" for the base model
+    seed: int
+    adapter: str | None
+    adapter_hash: str
+
+    @property
+    def rel_dir(self) -> str:
+        return f"{self.model_slug}/{self.induced_value}/seed{self.seed}"
+
+
+def variants(ctx: RunContext) -> list[Variant]:
+    """Base model of each study model, then each finished adapter."""
+    out = []
+    for model in ctx.config.models:
+        out.append(Variant(model.slug, model.name, "base", 0, None, "base"))
+    for job in plan_jobs(ctx):
+        m = read_manifest(job.out_dir)
+        if m is None:
+            continue
+        out.append(Variant(job.model.slug, job.model.name, job.value, job.seed,
+                           str(Path(job.out_dir) / "adapter"), m["outputs"].get("adapter", m.get("job_hash", ""))))
+    return out
+
+
+def generation_suites(ctx: RunContext):
+    suites = [make_suite(spec, ctx) for spec in ctx.config.evaluation.suites]
+    return [s for s in suites if s.needs_generation]
+
+
+def settings_of(ctx: RunContext) -> SamplingSettings:
+    g = ctx.config.generation
+    return SamplingSettings(max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p, seed=g.seed)
+
+
+def unit_key(variant: Variant, items: list[SuiteItem], settings: SamplingSettings, backend: str) -> str:
+    payload = json.dumps({"model": variant.model_name, "adapter": variant.adapter_hash, "backend": backend,
+                          "settings": settings.__dict__, "items": [[i.id, i.messages] for i in items]},
+                         sort_keys=True)
+    return hash_text(payload)[:16]
+
+
+def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list[SuiteItem],
+                  settings: SamplingSettings, key: str) -> Path:
+    """Generate one (variant, suite) unit chunk by chunk; return the merged JSONL path."""
+    unit_dir = ctx.stage_dir("generate") / variant.rel_dir
+    final = unit_dir / f"{suite.name}.jsonl"
+    key_file = unit_dir / f"{suite.name}.key"
+    if final.exists() and key_file.exists() and key_file.read_text() == key:
+        return final
+    parts_dir = unit_dir / f".{suite.name}.parts"
+    rows: list[dict] = []
+    chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+    for c, chunk in enumerate(chunks):
+        part = parts_dir / f"part-{c:04d}-{key}.jsonl"
+        if part.exists():
+            rows.extend(read_jsonl(part))
+            continue
+        completions = backend.generate([it.messages for it in chunk], settings, adapter=variant.adapter)
+        chunk_rows = [{"item_id": it.id, "prompt": it.prompt_text, "messages": it.messages,
+                       "response": comp.text, "meta": it.meta} for it, comp in zip(chunk, completions)]
+        atomic_write_jsonl(part, chunk_rows)
+        rows.extend(chunk_rows)
+    atomic_write_jsonl(final, rows)
+    atomic_write_text(key_file, key)
+    for p in parts_dir.glob("*.jsonl") if parts_dir.exists() else []:
+        p.unlink()
+    if parts_dir.exists():
+        parts_dir.rmdir()
+    return final
+
+
+def run(ctx: RunContext) -> dict:
+    cfg = ctx.config
+    stage_dir = ctx.stage_dir("generate")
+    settings = settings_of(ctx)
+    suites = generation_suites(ctx)
+    suite_items = {s.name: s.items() for s in suites}
+    all_variants = variants(ctx)
+    keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, cfg.generation.backend)
+            for v in all_variants for s in suites}
+    config_hash = cfg.section_hash("generation", "evaluation")
+    if (m := ctx.fresh_manifest("generate", config_hash, keys)) is not None:
+        return m
+    outputs = []
+    n_done = 0
+    by_model: dict[str, list[Variant]] = {}
+    for v in all_variants:
+        by_model.setdefault(v.model_name, []).append(v)
+    for model_name, vs in by_model.items():
+        todo = [(v, s) for v in vs for s in suites
+                if not _unit_done(stage_dir, v, s.name, keys[f"{v.rel_dir}/{s.name}"])]
+        if todo:
+            spec = next(mm for mm in cfg.models if mm.name == model_name)
+            backend = make_backend(cfg.generation.backend, model_name, batch_size=cfg.generation.batch_size,
+                                   progress=ctx.progress, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code,
+                                   **cfg.generation.options)
+            try:
+                for k, (v, s) in enumerate(todo, 1):
+                    ctx.info(f"[generate] ({k}/{len(todo)}) {v.rel_dir} / {s.name}: {len(suite_items[s.name])} prompts")
+                    generate_unit(ctx, backend, v, s, suite_items[s.name], settings, keys[f"{v.rel_dir}/{s.name}"])
+                    n_done += 1
+            finally:
+                backend.close()
+        outputs += [stage_dir / v.rel_dir / f"{s.name}.jsonl" for v in vs for s in suites]
+    return write_manifest(stage_dir, stage="generate", config_hash=config_hash, inputs=keys, outputs=outputs,
+                          counts={"units": len(keys), "generated_now": n_done, "variants": len(all_variants)})
+
+
+def _unit_done(stage_dir: Path, v: Variant, suite: str, key: str) -> bool:
+    f, k = stage_dir / v.rel_dir / f"{suite}.jsonl", stage_dir / v.rel_dir / f"{suite}.key"
+    return f.exists() and k.exists() and k.read_text() == key

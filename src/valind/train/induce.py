@@ -1,0 +1,144 @@
+"""Train one adapter with TRL: DPO (the study's method) or SFT on the value-expressing responses.
+
+`train_adapter` is the single unit of training work. It is called in-process by
+the train stage, by Ray workers, and under `accelerate launch` by
+`python -m valind.train.worker JOB.json` (DDP / DeepSpeed / FSDP).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..artifacts import hash_file, hash_text, read_jsonl
+from ..config import ModelSpec, TrainingSpec
+
+
+@dataclass
+class TrainJob:
+    """Everything one adapter depends on. `job_hash` decides whether a finished adapter is reusable."""
+
+    model: ModelSpec
+    value: str
+    seed: int
+    train_file: str
+    training: TrainingSpec
+    out_dir: str
+    data_hash: str = ""
+
+    def __post_init__(self):
+        if not self.data_hash and Path(self.train_file).exists():
+            self.data_hash = hash_file(self.train_file)
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.model.slug}/{self.value}/seed{self.seed}"
+
+    @property
+    def job_hash(self) -> str:
+        t = self.training.model_dump(mode="json")
+        t.pop("seeds", None)
+        t.pop("accelerate_config", None)
+        return hash_text(json.dumps({"model": self.model.model_dump(mode="json"), "training": t, "seed": self.seed,
+                                     "data": self.data_hash, "value": self.value}, sort_keys=True))[:16]
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["model"] = self.model.model_dump(mode="json")
+        d["training"] = self.training.model_dump(mode="json")
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainJob":
+        d = json.loads(text)
+        d["model"] = ModelSpec(**d["model"])
+        d["training"] = TrainingSpec(**d["training"])
+        return cls(**d)
+
+
+def build_dataset(records: list[dict], method: str):
+    """Conversational TRL datasets: DPO prompt/chosen/rejected, or SFT prompt/completion."""
+    from datasets import Dataset
+
+    def msgs(prompt):
+        return [{"role": m["role"], "content": m["content"]} for m in prompt]
+
+    if method == "dpo":
+        rows = [{"prompt": msgs(r["prompt"]), "chosen": [{"role": "assistant", "content": r["chosen"]}],
+                 "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in records]
+    else:
+        rows = [{"prompt": msgs(r["prompt"]), "completion": [{"role": "assistant", "content": r["chosen"]}]}
+                for r in records]
+    return Dataset.from_list(rows)
+
+
+def trl_args(job: TrainJob, output_dir: str, n_examples: int):
+    """The TRL config for a job: every knob from the study config, CPU-safe defaults."""
+    import torch
+    from trl import DPOConfig, SFTConfig
+
+    t = job.training
+    cuda = torch.cuda.is_available()
+    common = dict(
+        output_dir=output_dir, per_device_train_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
+        num_train_epochs=t.epochs, max_steps=t.max_steps or -1, logging_steps=t.logging_steps,
+        save_strategy="no", report_to=[], seed=job.seed, data_seed=job.seed, use_cpu=not cuda,
+        bf16=cuda and torch.cuda.is_bf16_supported(), gradient_checkpointing=False, max_length=t.max_length,
+        disable_tqdm=True, dataloader_num_workers=0,
+    )
+    if t.method == "dpo":
+        return DPOConfig(beta=t.beta, **common)
+    return SFTConfig(**common)
+
+
+def lora_config(job: TrainJob):
+    from peft import LoraConfig
+
+    lc = job.training.lora
+    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=lc.target_modules,
+                      task_type="CAUSAL_LM")
+
+
+def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
+    """Train and save the adapter into `work_dir/adapter`; return metrics (None on non-main ranks)."""
+    import torch
+    from transformers import AutoModelForCausalLM, TrainerCallback
+    from trl import DPOTrainer, SFTTrainer
+
+    from ..models import _dtype, load_tokenizer, resolve_model_path
+
+    work_dir = Path(work_dir)
+    records = read_jsonl(job.train_file)
+    if not records:
+        raise ValueError(f"{job.train_file}: empty training subset")
+    torch.manual_seed(job.seed)
+    tokenizer = load_tokenizer(job.model.name, trust_remote_code=job.model.trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_model_path(job.model.name), dtype=_dtype(job.model.dtype), use_safetensors=True,
+        trust_remote_code=job.model.trust_remote_code, revision=job.model.revision)
+    dataset = build_dataset(records, job.training.method)
+    args = trl_args(job, str(work_dir / "trainer"), len(records))
+    trainer_cls = DPOTrainer if job.training.method == "dpo" else SFTTrainer
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                          peft_config=lora_config(job))
+    lora_before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
+    result = trainer.train()
+    trainer.save_model(str(work_dir / "adapter"))
+    (work_dir / "adapter" / "training_args.bin").unlink(missing_ok=True)  # a pickle; we keep safetensors only
+    if not trainer.is_world_process_zero():
+        return None
+    changed = sum(int(not torch.equal(lora_before[n], p.detach().cpu().to(lora_before[n].dtype)))
+                  for n, p in trainer.model.named_parameters() if n in lora_before)
+    history = [h for h in trainer.state.log_history]
+    losses = [h["loss"] for h in history if "loss" in h]
+    return {
+        "job_id": job.job_id, "job_hash": job.job_hash, "value": job.value, "seed": job.seed,
+        "model": job.model.name, "method": job.training.method, "n_train": len(records),
+        "steps": trainer.state.global_step, "train_loss": result.training_loss,
+        "first_loss": losses[0] if losses else math.nan, "last_loss": losses[-1] if losses else math.nan,
+        "lora_tensors_changed": changed, "lora_tensors": len(lora_before),
+        "log_history": history,
+    }

@@ -1,0 +1,99 @@
+"""Train stage: one adapter per (model, value, seed) into RUN_DIR/train/<model>/<value>/seed<k>/.
+
+Each finished adapter directory holds `adapter/` (PEFT safetensors),
+`metrics.json` (losses, reward margins, accuracies: TRL's log history) and
+`manifest.json` (job hash, data hash, library versions). A job is trained in a
+`.partial` directory and renamed into place when done, so a killed run
+resumes with the adapters that finished and trains only the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from ..artifacts import atomic_write_json, read_manifest, write_manifest
+from ..context import RunContext
+from ..errors import StageError
+from .induce import TrainJob, train_adapter
+
+
+def plan_jobs(ctx: RunContext) -> list[TrainJob]:
+    """Every (model, value, seed) job whose value has a large enough subset."""
+    stats_path = ctx.run_dir / "curate" / "stats.csv"
+    if not stats_path.exists():
+        raise StageError(f"{stats_path}: missing; run `valind curate` first")
+    stats = pd.read_csv(stats_path)
+    trainable = [v for v, ok in zip(stats["value"], stats["trained"]) if bool(ok) and v in ctx.induced_values]
+    jobs = []
+    for model in ctx.config.models:
+        for value in trainable:
+            for seed in ctx.config.training.seeds:
+                jobs.append(TrainJob(
+                    model=model, value=value, seed=seed,
+                    train_file=str(ctx.run_dir / "curate" / "subsets" / value / "train.jsonl"),
+                    training=ctx.config.training,
+                    out_dir=str(ctx.run_dir / "train" / model.slug / value / f"seed{seed}")))
+    return jobs
+
+
+def job_is_done(job: TrainJob) -> bool:
+    m = read_manifest(job.out_dir)
+    return bool(m) and m.get("job_hash") == job.job_hash and (Path(job.out_dir) / "adapter").is_dir()
+
+
+def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
+    """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`."""
+    out = Path(job.out_dir)
+    work = out.with_name(out.name + ".partial")
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    if accelerate_config:
+        (work / "job.json").write_text(job.to_json())
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", accelerate_config,
+               "-m", "valind.train.worker", str(work / "job.json"), str(work)]
+        subprocess.run(cmd, check=True)
+        metrics = json.loads((work / "metrics.json").read_text())
+    else:
+        metrics = train_adapter(job, work)
+        atomic_write_json(work / "metrics.json", metrics)
+    shutil.rmtree(work / "trainer", ignore_errors=True)
+    write_manifest(work, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
+                   outputs=["adapter", "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
+                                                                  "training": job.training.model_dump(mode="json")})
+    if out.exists():
+        shutil.rmtree(out)
+    work.rename(out)
+    return metrics
+
+
+def run(ctx: RunContext) -> dict:
+    jobs = plan_jobs(ctx)
+    stage_dir = ctx.stage_dir("train")
+    config_hash = ctx.config.section_hash("models", "training")
+    inputs = {j.job_id: j.job_hash for j in jobs}
+    if (m := ctx.fresh_manifest("train", config_hash, inputs)) is not None and all(job_is_done(j) for j in jobs):
+        return m
+    todo = [j for j in jobs if ctx.force or not job_is_done(j)]
+    ctx.info(f"[train] {len(jobs)} adapters planned, {len(jobs) - len(todo)} already trained, {len(todo)} to train")
+    for k, job in enumerate(todo, 1):
+        ctx.info(f"[train] ({k}/{len(todo)}) {job.job_id}: {job.training.method} on "
+                 f"{sum(1 for _ in open(job.train_file))} pairs")
+        metrics = run_job(job, ctx.config.training.accelerate_config)
+        ctx.info(f"[train] {job.job_id}: loss {metrics['first_loss']:.4f} -> {metrics['last_loss']:.4f} "
+                 f"in {metrics['steps']} steps")
+    summary = []
+    for j in jobs:
+        mt = json.loads((Path(j.out_dir) / "metrics.json").read_text())
+        summary.append({k: mt[k] for k in ("job_id", "value", "seed", "model", "steps", "first_loss", "last_loss",
+                                           "train_loss", "lora_tensors_changed")})
+    atomic_write_json(stage_dir / "summary.json", summary)
+    outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json"]
+    return write_manifest(stage_dir, stage="train", config_hash=config_hash, inputs=inputs, outputs=outputs,
+                          counts={"adapters": len(jobs), "trained_now": len(todo)})
