@@ -1,0 +1,135 @@
+"""The extract stage: tag the values of every chosen and rejected response in ingest/pairs.parquet.
+
+Reads   RUN_DIR/ingest/pairs.parquet
+Writes  RUN_DIR/extract/annotations.parquet   id, chosen_values, rejected_values,
+                                               chosen_scores, rejected_scores, failure
+        RUN_DIR/extract/value_names.json       the order of the score lists
+        RUN_DIR/extract/prevalence.csv, cooccurrence.csv, cooccurrence.png (annotation report)
+        RUN_DIR/extract/cache.sqlite           scores per (extractor, prompt, response)
+Scoring goes batch by batch through the score cache, so a killed run resumes
+where it stopped, and a rerun with a recalibrated threshold costs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..artifacts import atomic_write_json, atomic_write_parquet, output_hash, write_manifest
+from ..context import RunContext
+from ..ingest.schema import prompt_text
+from .annotation_report import write_annotation_report
+from .base import ValueExtractor, make_extractor
+from .cache import ScoreCache, cached_scores
+
+
+class _CountingExtractor:
+    """Passes calls through to an extractor and counts the responses it actually scored."""
+
+    def __init__(self, extractor: ValueExtractor):
+        self.inner = extractor
+        self.value_names = extractor.value_names
+        self.scored = 0
+
+    def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
+        self.scored += len(responses)
+        return self.inner.score_batch(prompts, responses)
+
+    def failures(self):
+        return self.inner.failures()
+
+
+def _join_failures(chosen: str | None, rejected: str | None) -> str | None:
+    parts = [f"{name}: {f}" for name, f in (("chosen", chosen), ("rejected", rejected)) if f]
+    return "; ".join(parts) or None
+
+
+def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreCache | None,
+                   batch_size: int, progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Score every pair's chosen and rejected response in batches of `batch_size` pairs."""
+    from tqdm.auto import tqdm
+
+    counter = _CountingExtractor(extractor)
+    n = len(pairs)
+    prompts = [prompt_text(p) for p in pairs["prompt"]]
+    chosen, rejected = pairs["chosen"].tolist(), pairs["rejected"].tolist()
+    k = len(extractor.value_names)
+    chosen_scores, rejected_scores = np.zeros((n, k)), np.zeros((n, k))
+    failures: list[str | None] = [None] * n
+    bar = tqdm(total=n, desc="extract values", unit="pair", disable=not progress)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        p = prompts[start:stop]
+        scores, fails = cached_scores(counter, p + p, chosen[start:stop] + rejected[start:stop], cache)
+        m = stop - start
+        chosen_scores[start:stop], rejected_scores[start:stop] = scores[:m], scores[m:]
+        for j in range(m):
+            failures[start + j] = _join_failures(fails[j], fails[m + j])
+        bar.update(m)
+    bar.close()
+
+    thresholds = np.array([extractor.thresholds[v] for v in extractor.value_names])
+    chosen_on, rejected_on = chosen_scores >= thresholds, rejected_scores >= thresholds
+    names = np.array(extractor.value_names, dtype=object)
+    table = pd.DataFrame({
+        "id": pairs["id"].astype(str).tolist(),
+        "chosen_values": [list(names[row]) for row in chosen_on],
+        "rejected_values": [list(names[row]) for row in rejected_on],
+        "chosen_scores": [list(map(float, row)) for row in chosen_scores],
+        "rejected_scores": [list(map(float, row)) for row in rejected_scores],
+        "failure": failures,
+    })
+    # A failed response has no labels: its row keeps scores of zero and is counted, never guessed.
+    counts = {
+        "pairs": n,
+        "responses": 2 * n,
+        "responses_scored": counter.scored,
+        "cache_hits": 2 * n - counter.scored,
+        "failures": int(sum(f is not None for f in failures)),
+        "per_value": {v: {"chosen": int(chosen_on[:, i].sum()), "rejected": int(rejected_on[:, i].sum())}
+                      for i, v in enumerate(extractor.value_names)},
+    }
+    return table, {"counts": counts, "chosen_on": chosen_on, "rejected_on": rejected_on}
+
+
+def run(ctx: RunContext) -> dict:
+    cfg = ctx.config
+    run_dir = ctx.run_dir
+    inputs = {"ingest/pairs.parquet": output_hash(run_dir / "ingest", "pairs.parquet")}
+    config_hash = cfg.section_hash("extractor", "value_definitions")
+    fresh = ctx.fresh_manifest("extract", config_hash, inputs)
+    if fresh is not None:
+        return fresh
+
+    out = ctx.stage_dir("extract")
+    pairs = pd.read_parquet(run_dir / "ingest" / "pairs.parquet")
+    spec = cfg.extractor
+    extractor = make_extractor(spec.name, ctx.values, spec.thresholds_file, **spec.options)
+    cache = ScoreCache(out / "cache.sqlite", extractor.fingerprint())
+    try:
+        ctx.info(f"[extract] scoring {len(pairs)} pairs with the '{spec.name}' extractor "
+                 f"(batch {spec.batch_size}; cache {out / 'cache.sqlite'})")
+        table, result = annotate_pairs(pairs, extractor, cache, spec.batch_size, ctx.progress)
+    finally:
+        cache.close()
+
+    atomic_write_parquet(out / "annotations.parquet", table)
+    atomic_write_json(out / "value_names.json", extractor.value_names)
+    report = write_annotation_report(out, result["chosen_on"], result["rejected_on"], extractor.value_names)
+    counts = result["counts"]
+    ctx.info(f"[extract] {counts['responses_scored']} responses scored, {counts['cache_hits']} from cache, "
+             f"{counts['failures']} failures")
+    return write_manifest(out, stage="extract", config_hash=config_hash, inputs=inputs,
+                          outputs=["annotations.parquet", "value_names.json", *report], counts=counts,
+                          extra={"extractor": spec.name, "thresholds": extractor.thresholds})
+
+
+def read_annotations(run_dir) -> tuple[pd.DataFrame, list[str]]:
+    """The stage's annotations and the value order of its score lists (for later stages)."""
+    from pathlib import Path
+
+    d = Path(run_dir) / "extract"
+    return pd.read_parquet(d / "annotations.parquet"), json.loads((d / "value_names.json").read_text())
