@@ -1,0 +1,189 @@
+"""Statistics against known cases: hand-computed tests, coverage, false-positive rate, FDR control."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from valind.errors import InputError
+from valind.stats import (EffectOptions, benjamini_hochberg, compute_effects, mcnemar, mcnemar_from_counts,
+                          paired_permutation_test, split_over_refusal)
+
+
+def _frame(cells: dict[str, tuple[np.ndarray, np.ndarray]], metric="score", suite="s") -> pd.DataFrame:
+    """Results rows for several models, each with a base and one induced value 'v' (seed 0)."""
+    rows = []
+    for model, (base, induced) in cells.items():
+        for i, (b, x) in enumerate(zip(base, induced)):
+            rows.append((model, "base", 0, suite, f"i{i}", metric, float(b)))
+            rows.append((model, "v", 0, suite, f"i{i}", metric, float(x)))
+    return pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+
+
+# ------------------------------------------------------------------ hand-computed cases
+def test_mcnemar_exact_binomial_by_hand():
+    # 1 item went 0->1, 8 went 1->0: two-sided exact p = 2 * P(X <= 1), X ~ Bin(9, 1/2) = 2 * 10/512
+    base = np.array([0] + [1] * 8 + [1] * 5 + [0] * 6)
+    induced = np.array([1] + [0] * 8 + [1] * 5 + [0] * 6)
+    p, b, c = mcnemar(base, induced)
+    assert (b, c) == (1, 8)
+    assert p == pytest.approx(20 / 512, abs=1e-12)
+
+
+def test_mcnemar_chi_square_with_continuity_correction_by_hand():
+    # b=10, c=30: statistic (|10-30|-1)^2/40 = 9.025; chi2(1) tail = erfc(sqrt(x/2))
+    assert mcnemar_from_counts(10, 30) == pytest.approx(math.erfc(math.sqrt(9.025 / 2)), rel=1e-9)
+    assert mcnemar_from_counts(0, 0) == 1.0
+
+
+def test_permutation_test_exact_enumeration_by_hand():
+    rng = np.random.default_rng(0)
+    # five positive differences: only all-plus and all-minus reach |sum| = 5 -> 2/32
+    assert paired_permutation_test(np.ones(5), rng=rng) == pytest.approx(2 / 32)
+    # zeros carry no sign information and are dropped: [1, 2, 3] -> 2 of 8 patterns reach |sum| 6
+    assert paired_permutation_test(np.array([0, 1, 2, 3, 0.0]), rng=rng) == pytest.approx(2 / 8)
+    assert paired_permutation_test(np.zeros(4), rng=rng) == 1.0
+
+
+def test_benjamini_hochberg_by_hand_and_against_scipy():
+    p = np.array([0.01, 0.04, 0.03, 0.2])
+    # sorted 0.01, 0.03, 0.04, 0.2 -> p*m/rank = 0.04, 0.06, 0.0533, 0.2 -> running min from the top
+    np.testing.assert_allclose(benjamini_hochberg(p), [0.04, 0.16 / 3, 0.16 / 3, 0.2])
+    rand = np.random.default_rng(1).uniform(size=50)
+    np.testing.assert_allclose(benjamini_hochberg(rand), sps.false_discovery_control(rand))
+    with_nan = benjamini_hochberg(np.array([0.01, np.nan, 0.02]))
+    assert np.isnan(with_nan[1]) and with_nan[0] == pytest.approx(0.02)
+
+
+# ------------------------------------------------------------------ simulation: coverage, power, size
+def test_known_effect_is_found_and_interval_covers_truth_at_nominal_rate():
+    rng = np.random.default_rng(2026)
+    truth, n_items, n_draws = 0.3, 80, 200
+    cells = {}
+    for k in range(n_draws):
+        base = rng.normal(0, 1, n_items)
+        cells[f"m{k:03d}"] = (base, base + truth + rng.normal(0, 1, n_items))
+    eff = compute_effects(_frame(cells), EffectOptions(n_boot=1000, n_perm=2000, seed=7))
+    assert len(eff) == n_draws and (eff["test"] == "permutation").all()
+    coverage = ((eff["ci_low"] <= truth) & (truth <= eff["ci_high"])).mean()
+    assert 0.90 <= coverage <= 0.98, coverage
+    assert eff["effect"].mean() == pytest.approx(truth, abs=0.03)
+    # power of a paired test for d=0.3 at n=80 is about 0.75-0.8; BH over the (all-true) grid keeps most
+    assert eff["significant"].mean() > 0.6
+
+
+def test_binary_effect_uses_mcnemar_and_interval_covers_truth():
+    rng = np.random.default_rng(11)
+    n_items, n_draws = 150, 200
+    p_base, p_induced = 0.3, 0.45
+    cells = {}
+    for k in range(n_draws):
+        u = rng.uniform(size=n_items)  # a shared latent per item makes the pair correlated
+        cells[f"m{k:03d}"] = ((u < p_base).astype(float), (u < p_induced).astype(float)
+                              if k % 2 else (rng.uniform(size=n_items) < p_induced).astype(float))
+    eff = compute_effects(_frame(cells, metric="refused"), EffectOptions(n_boot=1000, seed=3))
+    assert (eff["test"] == "mcnemar").all()
+    truth = p_induced - p_base
+    coverage = ((eff["ci_low"] <= truth) & (truth <= eff["ci_high"])).mean()
+    assert 0.90 <= coverage <= 0.98, coverage
+    assert eff["significant"].mean() > 0.6
+
+
+def test_no_effect_rejects_about_five_percent_uncorrected_and_almost_never_after_bh():
+    rng = np.random.default_rng(5)
+    n_items, n_draws = 50, 400
+    cells = {}
+    for k in range(n_draws):
+        base = rng.normal(0, 1, n_items)
+        cells[f"m{k:03d}"] = (base, base + rng.normal(0, 1, n_items))
+    eff = compute_effects(_frame(cells), EffectOptions(n_boot=500, n_perm=2000, seed=1))
+    rejection = (eff["p_value"] < 0.05).mean()
+    # binomial Monte-Carlo error at 400 draws is about 0.011; allow roughly +-3 SE
+    assert 0.02 <= rejection <= 0.085, rejection
+    assert eff["significant"].mean() <= 0.01
+
+
+def test_no_effect_binary_mcnemar_does_not_exceed_nominal_size():
+    rng = np.random.default_rng(8)
+    cells = {f"m{k:03d}": ((rng.uniform(size=100) < 0.4).astype(float), (rng.uniform(size=100) < 0.4).astype(float))
+             for k in range(400)}
+    eff = compute_effects(_frame(cells, metric="refused"), EffectOptions(n_boot=200, seed=2))
+    rejection = (eff["p_value"] < 0.05).mean()
+    assert 0.01 <= rejection <= 0.085, rejection  # exact/continuity-corrected McNemar is conservative
+
+
+def test_benjamini_hochberg_controls_false_discovery_rate_on_simulated_grids():
+    rng = np.random.default_rng(9)
+    n_cells, n_true, reps, q = 200, 40, 300, 0.05
+    fdp_bh, fdp_raw = [], []
+    for _ in range(reps):
+        z = rng.normal(size=n_cells)
+        z[:n_true] += 3.0  # true effects in the first 40 cells
+        p = 2 * sps.norm.sf(np.abs(z))
+        for adjusted, store in ((benjamini_hochberg(p), fdp_bh), (p, fdp_raw)):
+            found = adjusted < q
+            store.append(found[n_true:].sum() / max(found.sum(), 1))
+    # BH guarantees FDR <= q * (null share) = 0.04; allow Monte-Carlo error
+    assert np.mean(fdp_bh) <= 0.055, np.mean(fdp_bh)
+    assert np.mean(fdp_raw) > 0.1  # without correction the same grid has many false discoveries
+
+
+def test_grid_through_compute_effects_finds_true_cells_and_few_false_ones():
+    rng = np.random.default_rng(12)
+    cells, truth = {}, {}
+    for k in range(60):
+        base = rng.normal(0, 1, 100)
+        shift = 0.5 if k < 15 else 0.0
+        cells[f"m{k:02d}"] = (base, base + shift + rng.normal(0, 1, 100))
+        truth[f"m{k:02d}"] = shift > 0
+    eff = compute_effects(_frame(cells), EffectOptions(n_boot=500, n_perm=2000)).set_index("model")
+    is_true = eff.index.map(truth).astype(bool)
+    assert eff.loc[is_true, "significant"].mean() >= 0.8
+    assert eff.loc[~is_true, "significant"].sum() <= 2
+
+
+# ------------------------------------------------------------------ seeds, pairing, inputs
+def _seeded_rows(per_seed_shift: dict[int, float], n_items=120, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0, 1, n_items)
+    rows = [("m", "base", 0, "s", f"i{i}", "score", b) for i, b in enumerate(base)]
+    for s, shift in per_seed_shift.items():
+        rows += [("m", "v", s, "s", f"i{i}", "score", b + shift + rng.normal(0, 0.3))
+                 for i, b in enumerate(base)]
+    return pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+
+
+def test_seed_spread_is_reported_and_a_contradicting_seed_blocks_the_headline():
+    agree = compute_effects(_seeded_rows({0: 0.4, 1: 0.5, 2: 0.6})).iloc[0]
+    assert agree["n_seeds"] == 3 and agree["significant"] and agree["seeds_agree"]
+    assert agree["seed_sd"] == pytest.approx(np.std(agree["seed_effects"], ddof=1))
+    assert agree["seed_sd"] == pytest.approx(0.1, abs=0.05)
+
+    split = compute_effects(_seeded_rows({0: 0.9, 1: 0.9, 2: -0.3})).iloc[0]
+    assert split["p_adjusted"] < 0.05 and split["ci_low"] > 0  # the pooled item-level test alone would call it
+    assert not split["seeds_agree"] and not split["significant"]
+
+
+def test_effect_pairs_only_items_present_for_both_models():
+    df = _frame({"m": (np.array([0.0, 1.0, 0.0, 1.0]), np.array([1.0, 1.0, 1.0, 1.0]))})
+    df = df[~((df["induced_value"] == "base") & (df["item_id"] == "i0"))]  # base lacks item i0
+    row = compute_effects(df).iloc[0]
+    assert row["n_items"] == 3
+    assert row["base_mean"] == pytest.approx(2 / 3) and row["effect"] == pytest.approx(1 / 3)
+
+
+def test_xstest_safe_prompts_become_over_refusal():
+    df = pd.DataFrame({"model": "m", "induced_value": "base", "seed": 0, "suite": "xstest",
+                       "item_id": ["xstest:safe_targets:1", "xstest:contrast_homonyms:2", "unsafe-3", "safe-4"],
+                       "metric": "refused", "value": 1.0})
+    out = split_over_refusal(df)
+    assert out["metric"].tolist() == ["over_refused", "refused", "refused", "over_refused"]
+
+
+def test_missing_column_names_the_field():
+    with pytest.raises(InputError, match="item_id"):
+        compute_effects(pd.DataFrame({"model": ["m"], "value": [1.0]}))
