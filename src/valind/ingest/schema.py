@@ -44,3 +44,15 @@ def prompt_text(prompt) -> str:
     """Last user turn of a prompt given as a list of message dicts (or numpy array of them from Parquet)."""
     users = [m["content"] for m in list(prompt) if m["role"] == "user"]
     return users[-1] if users else ""
+
+
+PAIRS_FILE = "pairs.parquet"
+
+
+def pair_schema():
+    """The Arrow schema of `ingest/pairs.parquet`."""
+    import pyarrow as pa
+
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    return pa.schema([("id", pa.string()), ("source", pa.string()), ("prompt", pa.list_(message)),
+                      ("chosen", pa.string()), ("rejected", pa.string())])
