@@ -90,8 +90,9 @@ class TransformersBackend(GenerationBackend):
         device = next(self.base.parameters()).device
         for batch in it:
             enc = self.tokenizer.pad({"input_ids": [encoded[i] for i in batch]}, return_tensors="pt").to(device)
+            # output_logits: the model's raw logits, so logprobs are not bent by temperature/top-p processing
             kwargs = dict(max_new_tokens=settings.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
-                          return_dict_in_generate=True, output_scores=settings.logprobs > 0)
+                          return_dict_in_generate=True, output_logits=settings.logprobs > 0)
             if settings.temperature > 0:
                 torch.manual_seed(settings.seed)
                 kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
@@ -106,12 +107,15 @@ class TransformersBackend(GenerationBackend):
                 top = None
                 if settings.logprobs > 0:
                     top = []
-                    for step, logits in enumerate(out.scores):
+                    for step, logits in enumerate(out.logits):
                         if step >= len(ids) or ids[step] == self.tokenizer.pad_token_id:
                             break
                         lp = torch.log_softmax(logits[row].float(), dim=-1)
-                        vals, idx = lp.topk(settings.logprobs)
-                        top.append({self.tokenizer.decode([int(t)]): float(v) for v, t in zip(vals, idx)})
+                        vals, idx = lp.topk(min(settings.logprobs, lp.shape[-1]))
+                        options: dict[str, float] = {}
+                        for v, t in zip(vals.tolist(), idx.tolist()):
+                            options.setdefault(self.tokenizer.decode([t]), v)  # keep the likeliest of same-text tokens
+                        top.append(options)
                 results[i] = Completion(text=self.tokenizer.decode(ids, skip_special_tokens=True).strip(), top_logprobs=top)
         return results  # type: ignore[return-value]
 
