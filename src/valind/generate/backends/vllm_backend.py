@@ -1,0 +1,114 @@
+"""vLLM offline batched inference: the base model loaded once, every adapter served as a LoRA request.
+
+An optional extra (`pip install valind[vllm]`), imported only when this backend
+is chosen. Each adapter directory gets a stable integer id (1, 2, ... in order
+of first use, keyed by absolute path) so vLLM caches its weights instead of
+reloading them; `adapter=None` runs the bare base model. Conversations are
+chat-templated by `LLM.chat` with the model's own template.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Sequence
+
+from ...errors import ConfigError
+from .base import Completion, GenerationBackend, Messages, SamplingSettings, backends
+
+
+def _import_vllm():
+    try:
+        import vllm
+        from vllm.lora.request import LoRARequest
+    except ImportError as exc:
+        raise ConfigError("generation backend 'vllm' needs the vllm package (a GPU machine): "
+                          f"pip install 'valind[vllm]' ({exc})") from None
+    return vllm, LoRARequest
+
+
+@backends.register("vllm")
+class VLLMBackend(GenerationBackend):
+    def __init__(self, model: str, *, dtype: str = "auto", max_lora_rank: int = 16, max_loras: int = 4,
+                 gpu_memory_utilization: float = 0.9, tensor_parallel_size: int = 1,
+                 max_model_len: int | None = None, enable_lora: bool = True, trust_remote_code: bool = False,
+                 enforce_eager: bool = False, seed: int = 0, progress: bool = False, **options):
+        super().__init__(model, **options)
+        from ...models import resolve_model_path
+
+        vllm, self._LoRARequest = _import_vllm()
+        self._vllm = vllm
+        self.enable_lora = enable_lora
+        self.progress = progress
+        kwargs = dict(model=resolve_model_path(model), dtype=dtype, enable_lora=enable_lora,
+                      gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
+                      trust_remote_code=trust_remote_code, enforce_eager=enforce_eager, seed=seed)
+        if enable_lora:
+            kwargs.update(max_lora_rank=max_lora_rank, max_loras=max_loras)
+        if max_model_len is not None:
+            kwargs["max_model_len"] = max_model_len
+        kwargs.update(options)  # any other vllm.LLM argument, passed through
+        self.llm = vllm.LLM(**kwargs)
+        self._lora_ids: dict[str, int] = {}  # absolute adapter path -> LoRA int id (ids start at 1)
+
+    # ---------------------------------------------------------------- requests
+    def lora_request(self, adapter: str | None):
+        """The LoRARequest for an adapter directory (same id every time), or None for the base model."""
+        if adapter is None:
+            return None
+        if not self.enable_lora:
+            raise ConfigError("vllm backend: an adapter was requested but enable_lora is false")
+        path = os.path.abspath(adapter)
+        if path not in self._lora_ids:
+            self._lora_ids[path] = len(self._lora_ids) + 1  # vLLM needs ids > 0
+        lora_id = self._lora_ids[path]
+        return self._LoRARequest(f"adapter-{lora_id}", lora_id, path)
+
+    def sampling_params(self, settings: SamplingSettings):
+        kwargs = dict(n=1, max_tokens=settings.max_new_tokens, seed=settings.seed)
+        if settings.temperature > 0:
+            kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
+        else:
+            kwargs.update(temperature=0.0, top_p=1.0)  # greedy
+        if settings.logprobs > 0:
+            kwargs["logprobs"] = settings.logprobs
+        return self._vllm.SamplingParams(**kwargs)
+
+    def generate(self, conversations: Sequence[Messages], settings: SamplingSettings,
+                 adapter: str | None = None) -> list[Completion]:
+        if not conversations:
+            return []
+        outputs = self.llm.chat(list(conversations), self.sampling_params(settings),
+                                lora_request=self.lora_request(adapter), use_tqdm=self.progress,
+                                add_generation_prompt=True)
+        if len(outputs) != len(conversations):
+            raise RuntimeError(f"vllm returned {len(outputs)} outputs for {len(conversations)} conversations")
+        return [_completion(out, settings.logprobs) for out in outputs]  # vLLM keeps input order
+
+    def close(self) -> None:
+        import gc
+
+        self.llm = None
+        gc.collect()
+        try:
+            import torch
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+
+def _completion(request_output, logprobs: int) -> Completion:
+    """A Completion from a vllm RequestOutput (its first sample)."""
+    sample = request_output.outputs[0]
+    top = None
+    if logprobs > 0 and sample.logprobs is not None:
+        top = []
+        for position in sample.logprobs:  # {token_id: Logprob(logprob, rank, decoded_token)}
+            options: dict[str, float] = {}
+            for token_id, lp in position.items():
+                token = lp.decoded_token if lp.decoded_token is not None else str(token_id)
+                options[token] = max(float(lp.logprob), options.get(token, -math.inf))
+            top.append(options)
+    return Completion(text=sample.text.strip(), top_logprobs=top,
+                      meta={"finish_reason": getattr(sample, "finish_reason", None)})
