@@ -110,6 +110,8 @@ class TrainingSpec(_Section):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     logging_steps: int = Field(1, ge=1)
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")
+    precompute_ref_logprobs: bool = Field(True, description="DPO: compute the reference log-probs once per (model, subset) "
+                                          "and reuse them across epochs, seeds and sweep points")
 
 
 class GenerationSpec(_Section):

@@ -27,6 +27,8 @@ class TrainJob:
     training: TrainingSpec
     out_dir: str
     data_hash: str = ""
+    point: str = ""  # sweep point tag (e.g. "beta=0.05"); empty when the study has no sweep
+    ref_cache_dir: str = ""  # where DPO reference log-probs are shared across jobs; empty = not shared
 
     def __post_init__(self):
         if not self.data_hash and Path(self.train_file).exists():
@@ -34,13 +36,15 @@ class TrainJob:
 
     @property
     def job_id(self) -> str:
-        return f"{self.model.slug}/{self.value}/seed{self.seed}"
+        point = f"/{self.point}" if self.point else ""
+        return f"{self.model.slug}/{self.value}{point}/seed{self.seed}"
 
     @property
     def job_hash(self) -> str:
         t = self.training.model_dump(mode="json")
         t.pop("seeds", None)
         t.pop("accelerate_config", None)
+        t.pop("precompute_ref_logprobs", None)  # a speed knob: the same losses either way
         return hash_text(json.dumps({"model": self.model.model_dump(mode="json"), "training": t, "seed": self.seed,
                                      "data": self.data_hash, "value": self.value}, sort_keys=True))[:16]
 
@@ -90,7 +94,7 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
         disable_tqdm=True, dataloader_num_workers=0,
     )
     if t.method == "dpo":
-        return DPOConfig(beta=t.beta, **common)
+        return DPOConfig(beta=t.beta, precompute_ref_log_probs=t.precompute_ref_logprobs, **common)
     return SFTConfig(**common)
 
 
@@ -121,9 +125,15 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
         trust_remote_code=job.model.trust_remote_code, revision=job.model.revision)
     dataset = build_dataset(records, job.training.method)
     args = trl_args(job, str(work_dir / "trainer"), len(records))
-    trainer_cls = DPOTrainer if job.training.method == "dpo" else SFTTrainer
+    trainer_cls, extra = (DPOTrainer if job.training.method == "dpo" else SFTTrainer), {}
+    if job.training.method == "dpo" and job.training.precompute_ref_logprobs:
+        from ..sweep.ref_logps import SharedRefDPOTrainer  # reference log-probs shared across seeds/sweep points
+
+        trainer_cls = SharedRefDPOTrainer
+        extra = dict(ref_cache_dir=job.ref_cache_dir or None, model_identity=json.dumps(
+            job.model.model_dump(mode="json", include={"name", "revision", "dtype"}), sort_keys=True))
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                          peft_config=lora_config(job))
+                          peft_config=lora_config(job), **extra)
     lora_before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
     result = trainer.train()
     trainer.save_model(str(work_dir / "adapter"))

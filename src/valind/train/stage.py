@@ -24,22 +24,15 @@ from .induce import TrainJob, train_adapter
 
 
 def plan_jobs(ctx: RunContext) -> list[TrainJob]:
-    """Every (model, value, seed) job whose value has a large enough subset."""
+    """Every (sweep point, model, value, seed) job whose value has a large enough subset."""
     stats_path = ctx.run_dir / "curate" / "stats.csv"
     if not stats_path.exists():
         raise StageError(f"{stats_path}: missing; run `valind curate` first")
     stats = pd.read_csv(stats_path)
     trainable = [v for v, ok in zip(stats["value"], stats["trained"]) if bool(ok) and v in ctx.induced_values]
-    jobs = []
-    for model in ctx.config.models:
-        for value in trainable:
-            for seed in ctx.config.training.seeds:
-                jobs.append(TrainJob(
-                    model=model, value=value, seed=seed,
-                    train_file=str(ctx.run_dir / "curate" / "subsets" / value / "train.jsonl"),
-                    training=ctx.config.training,
-                    out_dir=str(ctx.run_dir / "train" / model.slug / value / f"seed{seed}")))
-    return jobs
+    from ..sweep.grid import build_jobs  # crosses models x values x seeds with the study's `sweep:` axes
+
+    return build_jobs(ctx, trainable)
 
 
 def job_is_done(job: TrainJob) -> bool:
