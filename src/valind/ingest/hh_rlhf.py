@@ -30,7 +30,7 @@ def _normalise(text: str) -> str:
     """Undo leading/trailing whitespace quirks: the transcript must start with "\\n\\nHuman:"."""
     text = text.rstrip()
     stripped = text.lstrip()
-    if stripped.startswith("Human:"):
+    if stripped.startswith(("Human:", "Assistant:")):
         return "\n\n" + stripped
     return text
 
