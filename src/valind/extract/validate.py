@@ -1,0 +1,239 @@
+"""`valind extract validate GOLD.jsonl`: measure an extractor against human labels.
+
+Reports, per value, average precision (AP, threshold-free, the study's
+measure), precision/recall/F1 at the extractor's thresholds, the AP of a
+random scorer (the value's prevalence), and macro averages over the values
+that have positives. With `--calibrate FILE`, per-value thresholds are fitted
+(best F1) on a seeded share of the gold rows and written to FILE (YAML, loaded
+by `extractor.thresholds_file`), and every figure is reported on the other,
+held-out rows.
+
+Gold records: {"id", "prompt" (text or chat messages, optional), "response", "values": [names]}.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import yaml
+
+from ..artifacts import atomic_write_json, atomic_write_text
+from ..errors import InputError
+from ..values import Value, load_values
+
+DEFAULT_GOLD = "package:gold/values_gold.jsonl"
+DEFAULT_EXTRACTOR = "embedding"
+
+
+# ------------------------------------------------------------------ metrics
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AP = sum over distinct thresholds of (recall gain) x precision, ties grouped (as scikit-learn).
+
+    NaN when there is no positive label (AP is undefined).
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=float)
+    n_pos = labels.sum()
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # cut only between distinct scores
+    tp = np.cumsum(y)[last_of_tie]
+    predicted = last_of_tie + 1
+    precision = tp / predicted
+    recall_gain = np.diff(np.r_[0, tp]) / n_pos
+    return float(np.sum(recall_gain * precision))
+
+
+def precision_recall_f1(labels: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:
+    labels, predicted = np.asarray(labels, bool), np.asarray(predicted, bool)
+    tp = float(np.sum(labels & predicted))
+    p = tp / predicted.sum() if predicted.sum() else 0.0
+    r = tp / labels.sum() if labels.sum() else 0.0
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f1
+
+
+def best_f1_threshold(labels: np.ndarray, scores: np.ndarray, fallback: float) -> float:
+    """The threshold with the best F1 on these rows: halfway between the last score let in and the next below."""
+    labels, scores = np.asarray(labels, bool), np.asarray(scores, float)
+    if labels.sum() == 0:
+        return fallback
+    distinct = np.unique(scores)[::-1]
+    best_f1, best_t = -1.0, fallback
+    for i, t in enumerate(distinct):
+        f1 = precision_recall_f1(labels, scores >= t)[2]
+        if f1 > best_f1:
+            below = distinct[i + 1] if i + 1 < len(distinct) else t
+            best_f1, best_t = f1, float((t + below) / 2) if below < t else float(t)
+    return best_t
+
+
+@dataclass
+class ValueFigures:
+    value: str
+    positives: int
+    ap: float
+    random_ap: float
+    precision: float
+    recall: float
+    f1: float
+    threshold: float
+
+
+def evaluate_scores(scores: np.ndarray, labels: np.ndarray, names: Sequence[str],
+                    thresholds: dict[str, float]) -> tuple[list[ValueFigures], dict]:
+    """Per-value figures and macro averages (over values with at least one positive)."""
+    rows = []
+    for j, name in enumerate(names):
+        y, s = labels[:, j], scores[:, j]
+        t = thresholds[name]
+        p, r, f1 = precision_recall_f1(y, s >= t)
+        rows.append(ValueFigures(name, int(y.sum()), average_precision(y, s), float(y.mean()) if len(y) else 0.0,
+                                 p, r, f1, t))
+    scored = [row for row in rows if row.positives > 0]
+    macro = {
+        "ap": float(np.mean([row.ap for row in scored])) if scored else float("nan"),
+        "random_ap": float(np.mean([row.random_ap for row in scored])) if scored else float("nan"),
+        "f1": float(np.mean([row.f1 for row in scored])) if scored else float("nan"),
+        "precision": float(np.mean([row.precision for row in scored])) if scored else float("nan"),
+        "recall": float(np.mean([row.recall for row in scored])) if scored else float("nan"),
+        "values_with_positives": len(scored),
+    }
+    return rows, macro
+
+
+# ------------------------------------------------------------------ gold data
+def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
+    """Read and check a gold JSONL; a bad row raises InputError naming file, row and field."""
+    from ..artifacts import data_path
+    from ..ingest.schema import prompt_text
+
+    path = data_path(str(path))
+    if not path.exists():
+        raise InputError(str(path), None, None, "gold file not found")
+    known = set(known_values)
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        for row, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(str(path), row, None, f"not valid JSON ({exc.msg})") from None
+            if not isinstance(rec, dict):
+                raise InputError(str(path), row, None, "expected a JSON object")
+            if not isinstance(rec.get("response"), str):
+                raise InputError(str(path), row, "response", "missing or not a string")
+            labels = rec.get("values")
+            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+                raise InputError(str(path), row, "values", "missing or not a list of value names")
+            unknown = sorted(set(labels) - known)
+            if unknown:
+                raise InputError(str(path), row, "values", f"unknown value(s) {unknown}")
+            prompt = rec.get("prompt")
+            if isinstance(prompt, list):
+                prompt = prompt_text(prompt)
+            elif prompt is not None and not isinstance(prompt, str):
+                raise InputError(str(path), row, "prompt", "expected text or a list of chat messages")
+            records.append({"id": str(rec.get("id", row)), "prompt": prompt, "response": rec["response"],
+                            "values": labels, "kind": rec.get("kind")})
+    if not records:
+        raise InputError(str(path), None, None, "no gold records")
+    return records
+
+
+def label_matrix(records: list[dict], names: Sequence[str]) -> np.ndarray:
+    index = {n: j for j, n in enumerate(names)}
+    y = np.zeros((len(records), len(names)), dtype=bool)
+    for i, rec in enumerate(records):
+        for v in rec["values"]:
+            y[i, index[v]] = True
+    return y
+
+
+def calibration_split(n: int, share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of row indexes into (calibration, held-out)."""
+    order = np.random.default_rng(seed).permutation(n)
+    cut = int(round(share * n))
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+# ------------------------------------------------------------------ runner
+def validate(extractor, records: list[dict], calibrate: str | Path | None = None, split: float = 0.5,
+             seed: int = 0, cache=None) -> dict:
+    """Score the gold rows and compute the figures (on the held-out rows when calibrating)."""
+    from .cache import cached_scores
+
+    names = extractor.value_names
+    prompts = [r["prompt"] for r in records]
+    responses = [r["response"] for r in records]
+    scores, _ = cached_scores(extractor, prompts, responses, cache)
+    labels = label_matrix(records, names)
+    thresholds = dict(extractor.thresholds)
+    result: dict = {"extractor": extractor.registry_name, "n": len(records)}
+    rows_eval = np.arange(len(records))
+    if calibrate:
+        cal, rows_eval = calibration_split(len(records), split, seed)
+        thresholds = {n: best_f1_threshold(labels[cal, j], scores[cal, j], thresholds[n]) for j, n in enumerate(names)}
+        write_thresholds(calibrate, thresholds, extractor.registry_name, len(cal), seed)
+        result.update({"calibrated_on": int(len(cal)), "evaluated_on": int(len(rows_eval)), "seed": seed,
+                       "thresholds_file": str(calibrate)})
+    per_value, macro = evaluate_scores(scores[rows_eval], labels[rows_eval], names, thresholds)
+    result["per_value"] = [vars(r) for r in per_value]
+    result["macro"] = macro
+    return result
+
+
+def write_thresholds(path: str | Path, thresholds: dict[str, float], extractor: str, n_rows: int, seed: int) -> None:
+    body = {"extractor": extractor,
+            "note": f"per-value thresholds with the best F1 on {n_rows} gold rows (seed {seed}); "
+                    "written by `valind extract validate --calibrate`",
+            "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()}}
+    atomic_write_text(path, yaml.safe_dump(body, sort_keys=False))
+
+
+def format_table(result: dict) -> str:
+    head = f"{'value':16s} {'pos':>4s} {'AP':>6s} {'rand':>6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'thr':>6s}"
+    lines = [head, "-" * len(head)]
+    for r in result["per_value"]:
+        ap = "   n/a" if r["positives"] == 0 else f"{r['ap']:6.3f}"
+        lines.append(f"{r['value']:16s} {r['positives']:4d} {ap} {r['random_ap']:6.3f} {r['precision']:6.3f} "
+                     f"{r['recall']:6.3f} {r['f1']:6.3f} {r['threshold']:6.3f}")
+    m = result["macro"]
+    lines.append("-" * len(head))
+    lines.append(f"{'macro':16s} {'':4s} {m['ap']:6.3f} {m['random_ap']:6.3f} {m['precision']:6.3f} "
+                 f"{m['recall']:6.3f} {m['f1']:6.3f}")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    from .base import make_extractor
+    from .cache import ScoreCache
+
+    gold = getattr(args, "gold", None) or DEFAULT_GOLD
+    values: list[Value] = list(load_values().values())
+    records = load_gold(gold, [v.name for v in values])
+    extractor = make_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR, values)
+    from ..score import user_cache_path
+
+    cache = ScoreCache(user_cache_path(), extractor.fingerprint())
+    try:
+        result = validate(extractor, records, getattr(args, "calibrate", None), getattr(args, "split", 0.5), cache=cache)
+    finally:
+        cache.close()
+    result["gold"] = str(gold)
+    where = (f"held-out {result['evaluated_on']} of {result['n']} rows; thresholds fitted on the other "
+             f"{result['calibrated_on']} and written to {result['thresholds_file']}"
+             if "calibrated_on" in result else f"all {result['n']} rows")
+    print(f"extractor '{result['extractor']}' on {gold} ({where})")
+    print(format_table(result))
+    if getattr(args, "json_out", None):
+        atomic_write_json(args.json_out, result)
+    return 0
