@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="print the job grid of a study with estimated cost")
     p.add_argument("study", nargs="?")
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
+    p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
 
     p = sub.add_parser("export", help="export a study for a cluster scheduler")
     p.add_argument("target", choices=["slurm"])

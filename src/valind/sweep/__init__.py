@@ -1,0 +1,1 @@
+"""Scale-out: sweep grids (`grid`), cost plans (`plan`), the Ray executor and the Slurm export."""
