@@ -61,8 +61,9 @@ def parse_turns(prompt_text: str, field: str = "chosen") -> list[dict]:
 def split_pair(chosen: str, rejected: str) -> tuple[list[dict], str, str]:
     """(prompt messages, chosen response, rejected response) from two full transcripts."""
     chosen, rejected = _normalise(chosen), _normalise(rejected)
-    shared = os.path.commonprefix([chosen, rejected])
-    cut = shared.rfind(ASSISTANT)
+    cut = chosen.rfind(ASSISTANT)
+    if cut < 0 or rejected.rfind(ASSISTANT) != cut or not rejected.startswith(chosen[:cut + len(ASSISTANT)]):
+        cut = os.path.commonprefix([chosen, rejected]).rfind(ASSISTANT)  # slow path: the real data's quirks
     if cut < 0:
         field = "chosen" if ASSISTANT not in chosen else "rejected" if ASSISTANT not in rejected else None
         if field:
