@@ -101,6 +101,7 @@ def test_cli_reports_bad_row_without_traceback_and_skips_on_request(tmp_path, ca
     assert cli_main(["ingest", str(study), "--out", str(run_dir), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert f"{data}, row 11, field 'chosen': expected text, got int 3" in err and "Traceback" not in err
+    assert "--skip-bad-rows" in err  # the message says how to skip instead
 
     assert cli_main(["ingest", str(study), "--out", str(run_dir), "--no-progress", "--skip-bad-rows"]) == 0
     counts = read_manifest(run_dir / "ingest")["counts"]["demo"]

@@ -23,6 +23,7 @@ from .readers import open_rows
 from .schema import PAIRS_FILE, Pair, pair_schema
 
 MAX_EXAMPLES = 5
+SKIP_HINT = "(to skip and count such rows: --skip-bad-rows, or skip_bad_rows: true in the study)"
 CHUNK_ROWS = 2000
 CHUNK_CHARS = 32_000_000  # flush early when rows are long, so a chunk stays a few tens of MB
 
@@ -55,7 +56,7 @@ def source_pairs(spec: SourceSpec, *, skip_bad_rows: bool, counts: Counter,
             produced = adapter.pairs(row, record)
         except InputError as exc:
             if not skip_bad_rows:
-                raise
+                raise InputError(exc.file, exc.row, exc.field, f"{exc.problem} {SKIP_HINT}") from None
             counts["bad_rows_skipped"] += 1
             if len(examples) < MAX_EXAMPLES:
                 examples.append(str(exc))
@@ -120,7 +121,7 @@ def ingest(sources: list[SourceSpec], out_path: str | Path, *, skip_bad_rows: bo
                     if id_key in seen_ids:
                         exc = InputError(name, row, "id", f"duplicate id '{pair.id}' (an earlier pair with other content has it)")
                         if not skip_bad_rows:
-                            raise exc
+                            raise InputError(exc.file, exc.row, exc.field, f"{exc.problem} {SKIP_HINT}")
                         counts["bad_rows_skipped"] += 1
                         if len(counts["bad_row_examples"]) < MAX_EXAMPLES:
                             counts["bad_row_examples"].append(str(exc))
