@@ -212,6 +212,17 @@ def test_helpsteer2_unknown_attribute_names_the_column():
     assert "columns present: prompt, response, helpfulness" in str(exc.value)
 
 
+def test_helpsteer2_preference_config_rows(tmp_path):
+    rows = [{"split": "train", "prompt": "p1", "response_1": "one", "response_2": "two", "preference_strength": -2},
+            {"split": "train", "prompt": "p2", "response_1": "one", "response_2": "two", "preference_strength": 3},
+            {"split": "train", "prompt": "p3", "response_1": "one", "response_2": "two", "preference_strength": 0}]
+    path = tmp_path / "pref.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    by_row, counts = read_pairs(kind="helpsteer2", path=str(path))
+    assert (by_row[1][0].chosen, by_row[2][0].chosen) == ("one", "two")  # negative strength: response_1 is better
+    assert 3 not in by_row and counts["no_pair"] == 1
+
+
 # ---------------------------------------------------------------- generic
 def test_generic_mapping_and_chat_prompts(tmp_path):
     rows = [
