@@ -49,6 +49,17 @@ def test_permutation_test_exact_enumeration_by_hand():
     assert paired_permutation_test(np.zeros(4), rng=rng) == 1.0
 
 
+def test_permutation_test_monte_carlo_matches_exact_and_resolves_the_far_tail():
+    rng = np.random.default_rng(3)
+    # 40 differences of +1 and 20 of -1: the sign-flip p equals the two-sided binomial test
+    d = np.array([1.0] * 40 + [-1.0] * 20)
+    exact = sps.binomtest(40, 60, 0.5).pvalue
+    assert paired_permutation_test(d, n_perm=20000, rng=rng) == pytest.approx(exact, rel=0.15)
+    # far beyond 1/(n_perm+1): the normal tail keeps strong effects distinguishable for BH
+    strong = np.array([1.0] * 58 + [-1.0] * 2)
+    assert paired_permutation_test(strong, n_perm=2000, rng=rng) < 1e-6
+
+
 def test_benjamini_hochberg_by_hand_and_against_scipy():
     p = np.array([0.01, 0.04, 0.03, 0.2])
     # sorted 0.01, 0.03, 0.04, 0.2 -> p*m/rank = 0.04, 0.06, 0.0533, 0.2 -> running min from the top
@@ -132,18 +143,23 @@ def test_benjamini_hochberg_controls_false_discovery_rate_on_simulated_grids():
     assert np.mean(fdp_raw) > 0.1  # without correction the same grid has many false discoveries
 
 
-def test_grid_through_compute_effects_finds_true_cells_and_few_false_ones():
+def test_grid_through_compute_effects_finds_true_cells_and_controls_fdr():
     rng = np.random.default_rng(12)
-    cells, truth = {}, {}
-    for k in range(60):
-        base = rng.normal(0, 1, 100)
-        shift = 0.5 if k < 15 else 0.0
-        cells[f"m{k:02d}"] = (base, base + shift + rng.normal(0, 1, 100))
-        truth[f"m{k:02d}"] = shift > 0
-    eff = compute_effects(_frame(cells), EffectOptions(n_boot=500, n_perm=2000)).set_index("model")
-    is_true = eff.index.map(truth).astype(bool)
-    assert eff.loc[is_true, "significant"].mean() >= 0.8
-    assert eff.loc[~is_true, "significant"].sum() <= 2
+    fdp, power = [], []
+    for _ in range(15):  # 15 grids of 60 cells, 15 of them with a true effect
+        cells, truth = {}, {}
+        for k in range(60):
+            base = rng.normal(0, 1, 100)
+            shift = 0.5 if k < 15 else 0.0
+            cells[f"m{k:02d}"] = (base, base + shift + rng.normal(0, 1, 100))
+            truth[f"m{k:02d}"] = shift > 0
+        eff = compute_effects(_frame(cells), EffectOptions(n_boot=300, n_perm=2000)).set_index("model")
+        is_true = eff.index.map(truth).astype(bool)
+        found = eff["significant"].to_numpy()
+        fdp.append(found[~is_true].sum() / max(found.sum(), 1))
+        power.append(found[is_true].mean())
+    assert np.mean(power) >= 0.8
+    assert np.mean(fdp) <= 0.08, np.mean(fdp)  # BH bound: 0.05 * 45/60 = 0.0375, plus Monte-Carlo error
 
 
 # ------------------------------------------------------------------ seeds, pairing, inputs

@@ -150,26 +150,24 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None)
     """The effects table: one row per (model, induced value, suite, metric) with a base model to compare."""
     options = options or EffectOptions()
     df = split_over_refusal(validate_results(results))
+    cell_keys = ["model", "induced_value", "suite", "metric"]
+    is_base = df["induced_value"] == BASE
+    for model in sorted(set(df["model"]) - set(df.loc[is_base, "model"])):
+        log.warning(f"{model}: no base-model rows; its effects cannot be computed")
+    # One pass each: base per item (mean over any base seeds), induced as item x seed.
+    base = (df[is_base].groupby(["model", "suite", "metric", "item_id"], sort=False)["value"].mean()
+            .rename("__base__").reset_index())
+    induced = df[~is_base].groupby(cell_keys + ["item_id", "seed"], sort=False)["value"].mean().unstack("seed")
+    seed_cols = list(induced.columns)
+    paired = induced.reset_index().merge(base, on=["model", "suite", "metric", "item_id"], how="inner")
+    seeds_matrix = paired[seed_cols].to_numpy(dtype=float)
+    base_vector = paired["__base__"].to_numpy(dtype=float)
     rows = []
-    for model, mdf in df.groupby("model", sort=True):
-        base = mdf[mdf["induced_value"] == BASE]
-        if base.empty:
-            log.warning(f"{model}: no base-model rows; its effects cannot be computed")
-            continue
-        base_by_cell = {key: g.groupby("item_id")["value"].mean()
-                        for key, g in base.groupby(["suite", "metric"], sort=False)}
-        induced = mdf[mdf["induced_value"] != BASE]
-        for (value, suite, metric), g in induced.groupby(["induced_value", "suite", "metric"], sort=True):
-            b = base_by_cell.get((suite, metric))
-            if b is None:
-                continue
-            wide = g.pivot_table(index="item_id", columns="seed", values="value", aggfunc="mean")
-            common = wide.index.intersection(b.index)
-            if len(common) == 0:
-                continue
-            cell = paired_effect(b.loc[common].to_numpy(), wide.loc[common].to_numpy(), options=options,
-                                 rng=cell_rng(options, model, value, suite, metric))
-            rows.append({"model": model, "induced_value": value, "suite": suite, "metric": metric, **cell})
+    for key, idx in sorted(paired.groupby(cell_keys, sort=False).indices.items()):
+        X = seeds_matrix[idx]
+        X = X[:, ~np.isnan(X).all(axis=0)]  # seeds this cell has
+        cell = paired_effect(base_vector[idx], X, options=options, rng=cell_rng(options, *key))
+        rows.append(dict(zip(cell_keys, key), **cell))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS + ["seed_effects"])
     return finalize(table, options)
 
