@@ -167,7 +167,9 @@ class UltraFeedback(Adapter):
     def rating_of(self, row: int, completion: dict, i: int) -> float | None:
         name = self.spec.rating
         if name in self.SCORES:
-            return self.number(row, completion.get(name), f"completions[{i}].{name}")
+            if name not in completion:
+                raise self.error(row, f"completions[{i}].{name}", f"not found; fields present: {', '.join(completion)}")
+            return self.number(row, completion[name], f"completions[{i}].{name}")
         annotations = completion.get("annotations")
         if not isinstance(annotations, dict):
             raise self.error(row, f"completions[{i}].annotations", f"expected a mapping of aspects, got {describe(annotations)}")
