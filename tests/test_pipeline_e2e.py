@@ -1,0 +1,142 @@
+"""The whole pipeline on a tiny Llama built in the test, asserting on outcomes.
+
+Subsets obey the XOR rule and the flip, the DPO loss fell and the adapter
+weights changed, generations exist for the base model and every adapter, and
+the results table has rows for every (model, induced value, measure).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from safetensors.torch import load_file
+
+from valind.config import parse_study
+from valind.context import RunContext
+from valind.pipeline import run_stage
+
+VALUES = ["empathy", "humor"]
+
+
+def study(tiny_model_dir: Path, **over) -> dict:
+    data = {
+        "name": "e2e",
+        "models": [{"name": str(tiny_model_dir), "label": "tiny"}],
+        "values": VALUES,
+        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo",
+                     "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
+        "curation": {"min_subset_size": 5, "heldout_fraction": 0.1},
+        "training": {"method": "dpo", "max_steps": 4, "batch_size": 4, "learning_rate": 0.02, "max_length": 96,
+                     "lora": {"r": 4, "alpha": 16}},
+        "generation": {"max_new_tokens": 6, "batch_size": 8},
+        "evaluation": {"suites": [{"name": "value_prompts", "limit": 4}, {"name": "harmful_requests", "limit": 4}]},
+    }
+    data.update(over)
+    return data
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_model_dir, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    ctx = RunContext(config=parse_study(study(tiny_model_dir)), run_dir=run_dir, progress=False)
+    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate"]:
+        run_stage(ctx, stage)
+    return ctx
+
+
+def test_subsets_obey_xor_rule_and_flip(finished_run):
+    run_dir = finished_run.run_dir
+    ann = pd.read_parquet(run_dir / "extract" / "annotations.parquet").set_index("id")
+    pairs = pd.read_parquet(run_dir / "ingest" / "pairs.parquet").set_index("id")
+    stats = pd.read_csv(run_dir / "curate" / "stats.csv").set_index("value")
+    for value in VALUES:
+        recs = [json.loads(line) for part in ("train", "heldout")
+                for line in open(run_dir / "curate" / "subsets" / value / f"{part}.jsonl")]
+        assert len(recs) == stats.loc[value, "pairs"] > 0
+        n_flipped = 0
+        for r in recs:
+            in_c = value in list(ann.loc[r["id"], "chosen_values"])
+            in_r = value in list(ann.loc[r["id"], "rejected_values"])
+            assert in_c != in_r, f"{r['id']} is not an XOR pair for {value}"
+            src = pairs.loc[r["id"]]
+            if r["flipped"]:
+                n_flipped += 1
+                assert in_r and r["chosen"] == src["rejected"] and r["rejected"] == src["chosen"]
+            else:
+                assert in_c and r["chosen"] == src["chosen"] and r["rejected"] == src["rejected"]
+        # every XOR pair of the source is in the subset
+        expected = sum((value in list(c)) != (value in list(rj))
+                       for c, rj in zip(ann["chosen_values"], ann["rejected_values"]))
+        assert expected == len(recs)
+        assert stats.loc[value, "flipped_share"] == pytest.approx(n_flipped / len(recs), abs=1e-4)
+
+
+def test_dpo_loss_fell_and_adapter_weights_changed(finished_run):
+    for value in VALUES:
+        d = finished_run.run_dir / "train" / "tiny" / value / "seed0"
+        metrics = json.loads((d / "metrics.json").read_text())
+        losses = [h["loss"] for h in metrics["log_history"] if "loss" in h]
+        assert losses[-1] < losses[0], f"{value}: DPO loss did not fall: {losses}"
+        weights = load_file(d / "adapter" / "adapter_model.safetensors")
+        lora_b = [t for n, t in weights.items() if "lora_B" in n]
+        assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # lora_B starts at zero
+        assert metrics["lora_tensors_changed"] == metrics["lora_tensors"] > 0
+
+
+def test_generations_for_base_and_every_adapter(finished_run):
+    gen = finished_run.run_dir / "generate" / "tiny"
+    for variant in ["base/seed0"] + [f"{v}/seed0" for v in VALUES]:
+        for suite, n in (("value_prompts", 4), ("harmful_requests", 4)):
+            rows = [json.loads(line) for line in open(gen / variant / f"{suite}.jsonl")]
+            assert len(rows) == n and all(isinstance(r["response"], str) for r in rows)
+
+
+def test_results_table_covers_every_model_value_measure(finished_run):
+    res = pd.read_parquet(finished_run.run_dir / "evaluate" / "results.parquet")
+    assert list(res.columns) == ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
+    assert set(res["induced_value"]) == {"base", *VALUES}
+    summary = res.groupby(["model", "induced_value", "metric"]).size()
+    metrics = {"refused"} | {f"expresses:{v}" for v in VALUES}
+    for induced in ["base", *VALUES]:
+        for metric in metrics:
+            assert summary.get(("tiny", induced, metric), 0) == 4
+    assert (finished_run.run_dir / "evaluate" / "value_matrix.png").stat().st_size > 1000
+
+
+def test_rerun_skips_every_stage(finished_run):
+    ctx = RunContext(config=finished_run.config, run_dir=finished_run.run_dir, progress=False)
+    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate"]:
+        assert run_stage(ctx, stage).get("_skipped"), f"{stage} reran although nothing changed"
+
+
+def test_interrupted_training_resumes_with_only_the_rest(finished_run, tmp_path, monkeypatch):
+    import shutil
+
+    import valind.train.stage as train_stage
+
+    for stage in ["ingest", "extract", "curate"]:  # reuse the finished upstream stages
+        shutil.copytree(finished_run.run_dir / stage, tmp_path / stage)
+    ctx = RunContext(config=finished_run.config, run_dir=tmp_path, progress=False)
+    assert run_stage(ctx, "curate").get("_skipped")
+    real = train_stage.train_adapter
+    trained: list[str] = []
+
+    def first_then_crash(job, work):
+        if trained:
+            raise KeyboardInterrupt("simulated kill after the first adapter")
+        trained.append(job.job_id)
+        return real(job, work)
+
+    monkeypatch.setattr(train_stage, "train_adapter", first_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_stage(ctx, "train")
+    assert len(trained) == 1
+    first = trained[0]
+    monkeypatch.setattr(train_stage, "train_adapter", lambda job, work: (trained.append(job.job_id), real(job, work))[1])
+    run_stage(ctx, "train")
+    assert trained[0] == first and first not in trained[1:]
+    assert len(trained) == 1 + (len(VALUES) - 1)
+    assert not list((tmp_path / "train").rglob("*.partial"))
