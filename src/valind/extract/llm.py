@@ -1,0 +1,250 @@
+"""The study's extractor: an instruct LLM lists the values a response expresses, as strict JSON.
+
+Two passes (docs/backends.md has the full description):
+
+1. Listing. The model reads the prompt template (the value definitions, the
+   user's request, the response) and answers `{"values": [...]}`, parsed by
+   `valind.extract.parse` rules. A rejected reply is retried up to
+   `max_retries` times, each retry showing the model its reply and why it was
+   rejected (sampled at `retry_temperature`). If every attempt is rejected the
+   item is a failure: all scores 0, the reason and the raw reply kept in
+   `failures()`; nothing is guessed.
+2. Probabilities (`scoring`: "auto" when the backend returns token
+   log-probabilities, "probability" to require them, "listing" to skip). For
+   each listed item and each value the model is asked a yes/no question; p =
+   P(yes) / (P(yes) + P(no)) read from the top log-probabilities of the first
+   answer token. The score is 0.5 * listed + 0.5 * p: the listing decides which
+   side of 0.5 a value falls on, p ranks within each side (so average precision
+   is meaningful). Without probabilities the score is 1.0 if listed, else 0.0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..generate.backends.base import GenerationBackend, SamplingSettings, make_backend
+from ..values import Value
+from .base import ValueExtractor, extractors
+from .parse import ParseResult, build_lookup, parse_values
+
+DEFAULT_MODEL = "embedded:smollm2-135m-instruct"
+SCORING_MODES = ("auto", "probability", "listing")
+_NO_PROMPT = "(no request given)"
+
+
+def _read_template(path: str | None, default_name: str, required: set[str]) -> str:
+    if path:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"extractor.options: template file not found: {p}")
+        text = p.read_text(encoding="utf-8")
+        source = str(p)
+    else:
+        text = resources.files("valind").joinpath("data", "prompts", default_name).read_text(encoding="utf-8")
+        source = f"valind/data/prompts/{default_name}"
+    missing = required - set(Template(text).get_identifiers())
+    if missing:
+        raise ConfigError(f"{source}: the prompt template lacks the placeholder(s) "
+                          + ", ".join(f"${m}" for m in sorted(missing)))
+    return text
+
+
+def _clip(text: str | None, limit: int) -> str:
+    if text is None or not str(text).strip():
+        return _NO_PROMPT
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def _token_word(token: str) -> str:
+    return token.strip().strip(".,:;!?'\"*`()").casefold()
+
+
+def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None:
+    """P(yes) / (P(yes) + P(no)) at the first answer position whose likeliest token is not blank.
+
+    Token variants (" Yes", "yes", "YES.") are summed. None when the position
+    offers neither word among its alternatives, or no probabilities were given.
+    """
+    for position in top_logprobs or []:
+        if not position:
+            continue
+        likeliest = max(position, key=position.get)
+        if not _token_word(likeliest):
+            continue  # whitespace or punctuation before the answer word
+        yes = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "yes")
+        no = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "no")
+        return yes / (yes + no) if yes + no > 0 else None
+    return None
+
+
+@extractors.register("llm")
+class LLMExtractor(ValueExtractor):
+    """Lists values with an instruct LLM through any generation backend; see the module docstring."""
+
+    def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, *,
+                 backend: str = "transformers", model: str = DEFAULT_MODEL, template: str | None = None,
+                 yes_no_template: str | None = None, max_retries: int = 2, batch_size: int = 16,
+                 scoring: str = "auto", max_new_tokens: int = 96, temperature: float = 0.0,
+                 retry_temperature: float = 0.7, top_logprobs: int = 20, max_chars: int = 6000,
+                 synonyms: dict[str, str] | None = None, backend_options: dict | None = None, **extra_backend_options):
+        if scoring not in SCORING_MODES:
+            raise ConfigError(f"extractor.options.scoring: '{scoring}' is not one of {', '.join(SCORING_MODES)}")
+        if max_retries < 0 or batch_size < 1 or max_new_tokens < 1:
+            raise ConfigError("extractor.options: max_retries >= 0, batch_size >= 1 and max_new_tokens >= 1 are required")
+        backend_opts = {**(backend_options or {}), **extra_backend_options}
+        super().__init__(values, thresholds, backend=backend, model=model, template=template,
+                         yes_no_template=yes_no_template, max_retries=max_retries, batch_size=batch_size,
+                         scoring=scoring, max_new_tokens=max_new_tokens, temperature=temperature,
+                         retry_temperature=retry_temperature, top_logprobs=top_logprobs, max_chars=max_chars,
+                         synonyms=dict(synonyms or {}), backend_options=backend_opts)
+        self.list_template = _read_template(template, "value_extraction.txt", {"values", "response"})
+        self.yes_no_template = _read_template(yes_no_template, "value_yes_no.txt", {"value", "response"})
+        self.lookup = build_lookup(self.value_names, synonyms)
+        self.max_retries = max_retries
+        self.batch_size = batch_size
+        self.scoring = scoring
+        self.backend_name = backend
+        self.backend_options = backend_opts
+        self.model_name = model
+        self._backend: GenerationBackend | None = None
+        self._probabilities_available: bool | None = None  # learnt from the first yes/no pass
+        self._failures: list[str | None] = []
+        self.attempts: list[list[str]] = []  # raw replies per item of the last batch, every attempt
+
+    # ---------------------------------------------------------------- plumbing
+    @property
+    def backend(self) -> GenerationBackend:
+        """The generation backend, created on first use (so building the extractor loads no model)."""
+        if self._backend is None:
+            self._backend = make_backend(self.backend_name, self.model_name, **self.backend_options)
+        return self._backend
+
+    def fingerprint(self) -> str:
+        from ..generate.backends.openai_http import redact_url
+
+        options = json.loads(json.dumps(self.options, default=str))
+        for key in ("base_url",):
+            if key in options["backend_options"]:
+                options["backend_options"][key] = redact_url(str(options["backend_options"][key]))
+        defs = [(v.name, v.definition, list(v.exemplars)) for v in self.values]
+        return json.dumps({"extractor": self.registry_name, "options": options, "values": defs,
+                           "templates": [self.list_template, self.yes_no_template]}, sort_keys=True)
+
+    def failures(self) -> list[str | None]:
+        return list(self._failures)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    # ---------------------------------------------------------------- prompts
+    def listing_prompt(self, prompt: str | None, response: str) -> str:
+        limit = self.options["max_chars"]
+        block = "\n".join(f"- {v.name}: {' '.join(v.definition.split())}" for v in self.values)
+        return Template(self.list_template).safe_substitute(values=block, prompt=_clip(prompt, limit),
+                                                            response=_clip(response, limit))
+
+    def yes_no_prompt(self, value: Value, prompt: str | None, response: str) -> str:
+        limit = self.options["max_chars"]
+        return Template(self.yes_no_template).safe_substitute(
+            value=value.name, definition=" ".join(value.definition.split()),
+            prompt=_clip(prompt, limit), response=_clip(response, limit))
+
+    @staticmethod
+    def _retry_conversation(first_message: str, reply: str, reason: str) -> list[dict]:
+        return [
+            {"role": "user", "content": first_message},
+            {"role": "assistant", "content": reply[:2000]},
+            {"role": "user", "content": f"That reply could not be used ({reason}). Answer again with only one "
+                                        'JSON object such as {"values": ["empathy"]}, using only the value names '
+                                        "listed above."},
+        ]
+
+    # ---------------------------------------------------------------- passes
+    def _list_values(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[ParseResult]:
+        """Pass 1: the parsed listing per item (the last attempt's result), retrying rejected replies."""
+        first = [self.listing_prompt(p, r) for p, r in zip(prompts, responses)]
+        last: list[ParseResult | None] = [None] * len(first)
+        attempts: list[list[str]] = [[] for _ in first]
+        pending = list(range(len(first)))
+        for attempt in range(self.max_retries + 1):
+            if not pending:
+                break
+            if attempt == 0:
+                conversations = [[{"role": "user", "content": first[i]}] for i in pending]
+                temperature = self.options["temperature"]
+            else:
+                conversations = [self._retry_conversation(first[i], last[i].raw, last[i].error) for i in pending]
+                temperature = self.options["retry_temperature"]
+            settings = SamplingSettings(max_new_tokens=self.options["max_new_tokens"], temperature=temperature,
+                                        seed=attempt)
+            outputs = self.backend.generate(conversations, settings)
+            still = []
+            for i, out in zip(pending, outputs):
+                result = parse_values(out.text, self.value_names, lookup=self.lookup)
+                if out.meta.get("error") and not out.text:
+                    result.error = f"backend error: {out.meta['error']}"
+                attempts[i].append(out.text)
+                last[i] = result
+                if not result.ok:
+                    still.append(i)
+            pending = still
+        self.attempts = attempts
+        return last  # type: ignore[return-value]
+
+    def _yes_no(self, prompts: Sequence[str | None], responses: Sequence[str], items: list[int]) -> np.ndarray:
+        """Pass 2: P(yes) per (item, value) for `items`; NaN where the backend gave no usable probability."""
+        probs = np.full((len(responses), len(self.values)), np.nan)
+        if not items or self.scoring == "listing" or self._probabilities_available is False:
+            return probs
+        conversations = [[{"role": "user", "content": self.yes_no_prompt(v, prompts[i], responses[i])}]
+                         for i in items for v in self.values]
+        settings = SamplingSettings(max_new_tokens=3, temperature=0.0, logprobs=self.options["top_logprobs"])
+        outputs = self.backend.generate(conversations, settings)
+        if all(out.top_logprobs is None for out in outputs):
+            if self.scoring == "probability":
+                raise ConfigError(f"extractor.options.scoring: 'probability' needs token log-probabilities, "
+                                  f"which backend '{self.backend_name}' did not return")
+            self._probabilities_available = False
+            return probs
+        self._probabilities_available = True
+        k = len(self.values)
+        for n, out in enumerate(outputs):
+            p = yes_probability(out.top_logprobs)
+            if p is not None:
+                probs[items[n // k], n % k] = p
+        return probs
+
+    def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
+        prompts = list(prompts) if prompts is not None else [None] * len(responses)
+        responses = list(responses)
+        scores = np.zeros((len(responses), len(self.values)))
+        failures: list[str | None] = [None] * len(responses)
+        all_attempts: list[list[str]] = []
+        for start in range(0, len(responses), self.batch_size):
+            sub_p, sub_r = prompts[start:start + self.batch_size], responses[start:start + self.batch_size]
+            listed = self._list_values(sub_p, sub_r)
+            all_attempts.extend(self.attempts)
+            ok = [i for i, res in enumerate(listed) if res.ok]
+            probs = self._yes_no(sub_p, sub_r, ok)
+            for i, res in enumerate(listed):
+                if not res.ok:
+                    n = len(self.attempts[i])
+                    failures[start + i] = f"{res.error} (after {n} attempt{'s' * (n > 1)}); raw reply: {res.raw}"
+                    continue
+                indicator = np.array([1.0 if name in res.values else 0.0 for name in self.value_names])
+                p = probs[i]
+                scores[start + i] = np.where(np.isnan(p), indicator, 0.5 * indicator + 0.5 * np.nan_to_num(p))
+        self._failures = failures
+        self.attempts = all_attempts
+        return np.clip(scores, 0.0, 1.0)
