@@ -19,26 +19,7 @@ from valind.context import RunContext  # noqa: E402
 from valind.sweep import ray_executor  # noqa: E402
 from valind.train.stage import job_is_done, plan_jobs, run_job  # noqa: E402
 
-WORDS = "kind sad happy joke fun honest true care help sorry laugh feel friend warm".split()
-
-
-def write_curated(run_dir: Path, subsets: dict[str, int]) -> None:
-    """A curate stage's outputs (stats.csv and train subsets) without running extraction."""
-    import random
-
-    rng = random.Random(0)
-    rows = ["value,pairs,train,heldout,flipped_share,trained"]
-    for value, n in subsets.items():
-        recs = [{"id": f"{value}-{i}", "source": "t",
-                 "prompt": [{"role": "user", "content": " ".join(rng.choices(WORDS, k=5))}],
-                 "chosen": " ".join(rng.choices(WORDS, k=8)), "rejected": " ".join(rng.choices(WORDS, k=6)),
-                 "flipped": False} for i in range(n)]
-        path = run_dir / "curate" / "subsets" / value / "train.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(r) + "\n" for r in recs))
-        rows.append(f"{value},{n},{n},0,0.0,True")
-    (run_dir / "curate" / "stats.csv").write_text("\n".join(rows) + "\n")
-
+from test_sweep import write_curated  # noqa: E402
 
 def study(model_dir: Path, values: list[str], **sweep) -> StudyConfig:
     return StudyConfig(

@@ -106,10 +106,26 @@ def lora_config(job: TrainJob):
                       task_type="CAUSAL_LM")
 
 
+def _LogProgress(job_id: str):
+    """A TrainerCallback that reports each logged step through valind's logger (training progress)."""
+    from transformers import TrainerCallback
+
+    from ..context import log
+
+    class LogProgress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs and state.is_world_process_zero:
+                extra = "".join(f", {k.split('/')[-1]} {logs[k]:.3f}" for k in ("rewards/margins", "rewards/accuracies")
+                                if k in logs)
+                log.info(f"[train] {job_id}: step {state.global_step}/{state.max_steps} loss {logs['loss']:.4f}{extra}")
+
+    return LogProgress()
+
+
 def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
     """Train and save the adapter into `work_dir/adapter`; return metrics (None on non-main ranks)."""
     import torch
-    from transformers import AutoModelForCausalLM, TrainerCallback
+    from transformers import AutoModelForCausalLM
     from trl import DPOTrainer, SFTTrainer
 
     from ..models import _dtype, load_tokenizer, resolve_model_path
@@ -134,6 +150,10 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
             job.model.model_dump(mode="json", include={"name", "revision", "dtype"}), sort_keys=True))
     trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                           peft_config=lora_config(job), **extra)
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # raw dict prints; our logger reports steps instead
+    trainer.add_callback(_LogProgress(job.job_id))
     lora_before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
     result = trainer.train()
     trainer.save_model(str(work_dir / "adapter"))
@@ -150,5 +170,6 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
         "steps": trainer.state.global_step, "train_loss": result.training_loss,
         "first_loss": losses[0] if losses else math.nan, "last_loss": losses[-1] if losses else math.nan,
         "lora_tensors_changed": changed, "lora_tensors": len(lora_before),
+        "world_size": trainer.accelerator.num_processes, "distributed": str(trainer.accelerator.distributed_type),
         "log_history": history,
     }
