@@ -189,12 +189,13 @@ def test_custom_template_is_used(tmp_path):
 
 def test_tiny_model_garbage_is_recorded_as_failures(tiny_model_dir):
     """A random tiny model cannot write the JSON: every item is a failure with its raw text, nothing guessed."""
-    ex = make_extractor("llm", VALUES, model=str(tiny_model_dir), max_retries=1, max_new_tokens=16,
+    few = [v for v in VALUES if v.name in ("empathy", "honesty", "deception")]  # shorter prompts, faster
+    ex = make_extractor("llm", few, model=str(tiny_model_dir), max_retries=1, max_new_tokens=16,
                         backend_options={"dtype": "float32", "device": "cpu", "batch_size": 4})
     prompts, responses = PROMPTS[:3], ITEMS[:3]
     scores = ex.score_batch(prompts, responses)
     failures = ex.failures()
-    assert scores.shape == (3, len(VALUES)) and not scores.any()
+    assert scores.shape == (3, len(few)) and not scores.any()
     for i, failure in enumerate(failures):
         assert failure is not None
         assert len(ex.attempts[i]) == 2
