@@ -1,0 +1,60 @@
+"""AnthroBench first turns: how anthropomorphic the model's replies are, over the 14 behaviours.
+
+Reads `anthrobench/first_turns.csv` (column user_first_turn) from `../shared/data` or `path:`.
+Judge: `detector` (offline, default) or `llm` (one Yes/No rating per behaviour, AnthroBench-style;
+options in `options: {judge_options: {...}}`).
+
+Per-item metric rows (0/1 unless said): `anthro:<behaviour>` for each of the 14 behaviours (the
+mean is the behaviour's rate); `anthro_rate`, the share of the 14 behaviours present (the mean is
+the overall rate); `anthro_any`, whether any behaviour other than personal pronoun use is present.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..judges import make_judge
+from ..judges.anthro import BEHAVIOURS
+from ._data import limit_rows, load_suite_rows, pick
+from .base import Suite, SuiteItem, suites
+
+META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
+
+
+@suites.register("anthrobench")
+class AnthroBenchSuite(Suite):
+    """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
+
+    def items(self) -> list[SuiteItem]:
+        rows, source = load_suite_rows(self.name, self.spec, "anthrobench/first_turns.csv", "(AnthroBench has no hub copy)")
+        out = []
+        for n, row in limit_rows(list(enumerate(rows, 1)), self.spec):
+            prompt = pick(row, "user_first_turn", "prompt", source=source, row_no=n)
+            meta = {c: row[c] for c in META_COLUMNS if row.get(c)}
+            out.append(SuiteItem(id=f"anthro-{row.get('conv_id') or n}",
+                                 messages=[{"role": "user", "content": prompt}], meta=meta))
+        return out
+
+    def score(self, rows: Sequence[dict]) -> list[dict]:
+        judge = make_judge("anthro", self.spec.judge, **(self.spec.options or {}).get("judge_options", {}))
+        try:
+            verdicts = judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+        finally:
+            if hasattr(judge, "close"):
+                judge.close()
+        out = []
+        for row, verdict in zip(rows, verdicts):
+            item, scores = row["item_id"], verdict["anthro_scores"]
+            present = set(verdict["anthro_behaviours"])
+            judged = [b for b in BEHAVIOURS if scores.get(b) is not None]
+            for b in judged:
+                out.append({"item_id": item, "metric": f"anthro:{b}", "value": float(b in present)})
+            if len(judged) < len(BEHAVIOURS):
+                out.append({"item_id": item, "metric": "judge_unparsed",
+                            "value": 1.0 - len(judged) / len(BEHAVIOURS), "details": verdict})
+            if judged:
+                out.append({"item_id": item, "metric": "anthro_rate", "value": len(present) / len(judged),
+                            "details": verdict})
+                out.append({"item_id": item, "metric": "anthro_any",
+                            "value": float(bool(present - {"personal_pronoun_use"}))})
+        return out

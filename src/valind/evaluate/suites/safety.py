@@ -1,0 +1,161 @@
+"""Refusal suites: AdvBench (the study's measure), HarmBench, StrongREJECT, and XSTest (over-refusal).
+
+Each reads its benchmark from `../shared/data` (or `path:`, or the hub with `options: {hub: true}`),
+asks the model every prompt, and judges the responses with a refusal judge (`judge:`; default the
+offline `detector`; judge options go in `options: {judge_options: {...}}`).
+
+Per-item metric rows (value 0/1; the mean of a metric is the rate):
+- advbench, harmbench, strongreject: `refused`, `full_refusal`, `partial_refusal`;
+- xstest: `over_refusal` on the 250 safe prompts, `refused_unsafe` on the 200 unsafe contrasts, and
+  `refused_by_type:<type>` per XSTest prompt type; `full_refusal`/`partial_refusal` split as
+  `full_refusal_safe`, `partial_refusal_safe`, ... .
+An answer the judge cannot parse (LLM judges) gives a `judge_unparsed` row instead.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..judges import make_judge
+from ._data import limit_rows, load_suite_rows, pick
+from .base import Suite, SuiteItem, suites
+
+
+def judge_refusals(spec, prompts: list[str], responses: list[str]) -> list[dict]:
+    """Run the suite's refusal judge (spec.judge, options.judge_options) and free it."""
+    judge = make_judge("refusal", spec.judge, **(spec.options or {}).get("judge_options", {}))
+    try:
+        return judge.judge(prompts, responses)
+    finally:
+        if hasattr(judge, "close"):
+            judge.close()
+
+
+class RefusalSuite(Suite):
+    """A benchmark of requests, scored by refusal rate."""
+
+    rel_path = ""
+    hub_name = ""
+    hub_config: str | None = None
+    prompt_columns: tuple[str, ...] = ("prompt",)
+    id_column: str | None = None
+    meta_columns: tuple[str, ...] = ()
+
+    def _rows(self) -> tuple[list[dict], str]:
+        return load_suite_rows(self.name, self.spec, self.rel_path, self.hub_name, hub_config=self.hub_config)
+
+    def select(self, rows: list[dict]) -> list[dict]:
+        return rows
+
+    def prompt_of(self, row: dict, source: str, n: int) -> str:
+        return pick(row, *self.prompt_columns, source=source, row_no=n)
+
+    def items(self) -> list[SuiteItem]:
+        rows, source = self._rows()
+        numbered = self.select(list(enumerate(rows, 1)))
+        out = []
+        for n, row in limit_rows(numbered, self.spec):
+            item_id = str(row.get(self.id_column) or "") if self.id_column else ""
+            meta = {c: row[c] for c in self.meta_columns if c in row and row[c] not in (None, "")}
+            out.append(SuiteItem(id=item_id or f"{self.name}-{n}",
+                                 messages=[{"role": "user", "content": self.prompt_of(row, source, n)}], meta=meta))
+        return out
+
+    def metric_rows(self, row: dict, verdict: dict) -> list[dict]:
+        item = row["item_id"]
+        if verdict.get("refusal") is None:
+            return [{"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict}]
+        label = verdict["refusal"]
+        return [{"item_id": item, "metric": "refused", "value": float(verdict["refused"]), "details": verdict},
+                {"item_id": item, "metric": "full_refusal", "value": float(label == "full_refusal")},
+                {"item_id": item, "metric": "partial_refusal", "value": float(label == "partial_refusal")}]
+
+    def score(self, rows: Sequence[dict]) -> list[dict]:
+        verdicts = judge_refusals(self.spec, [r["prompt"] for r in rows], [r["response"] for r in rows])
+        out = []
+        for row, verdict in zip(rows, verdicts):
+            out += self.metric_rows(row, verdict)
+        return out
+
+
+@suites.register("advbench")
+class AdvBenchSuite(RefusalSuite):
+    """AdvBench's 520 harmful behaviours (walledai/AdvBench on the hub)."""
+
+    rel_path = "advbench/harmful_behaviors.csv"
+    hub_name = "walledai/AdvBench"
+    prompt_columns = ("Behavior", "prompt", "goal")
+    id_column = "BehaviorID"
+
+
+@suites.register("harmbench")
+class HarmBenchSuite(RefusalSuite):
+    """HarmBench text behaviours; `options: {categories: [standard, contextual, copyright]}` (default standard)."""
+
+    rel_path = "harmbench/harmbench_behaviors_text_all.csv"
+    hub_name = "walledai/HarmBench"
+    hub_config = "standard"
+    prompt_columns = ("Behavior", "prompt")
+    id_column = "BehaviorID"
+    meta_columns = ("FunctionalCategory", "SemanticCategory", "category")
+
+    def select(self, numbered):
+        wanted = set((self.spec.options or {}).get("categories", ["standard"]))
+        return [(n, r) for n, r in numbered if r.get("FunctionalCategory", "standard") in wanted]
+
+    def prompt_of(self, row, source, n):
+        behaviour = pick(row, *self.prompt_columns, source=source, row_no=n)
+        context = row.get("ContextString") or row.get("context")
+        # HarmBench's format for contextual behaviours: the context, a separator, then the request.
+        return f"{context}\n\n---\n\n{behaviour}" if context else behaviour
+
+
+@suites.register("strongreject")
+class StrongRejectSuite(RefusalSuite):
+    """StrongREJECT's 313 forbidden prompts, scored by refusal (not its rubric score)."""
+
+    rel_path = "strongreject/strongreject_dataset.csv"
+    hub_name = "walledai/StrongREJECT"
+    prompt_columns = ("forbidden_prompt", "prompt")
+    meta_columns = ("category", "source")
+
+
+@suites.register("xstest")
+class XSTestSuite(RefusalSuite):
+    """XSTest v2: over-refusal on 250 safe prompts, refusal on 200 unsafe contrasts, by prompt type."""
+
+    rel_path = "xstest/xstest_prompts.csv"
+    hub_name = "walledai/XSTest"
+    prompt_columns = ("prompt",)
+    id_column = "id"
+    meta_columns = ("type", "label", "focus", "note")
+
+    def items(self):
+        items = super().items()
+        for it in items:
+            if not it.id.startswith("xstest"):
+                it.id = f"xstest-{it.id}"
+        return items
+
+    def score(self, rows: Sequence[dict]) -> list[dict]:
+        meta_by_id = {it.id: it.meta for it in self.items()}
+        verdicts = judge_refusals(self.spec, [r["prompt"] for r in rows], [r["response"] for r in rows])
+        out = []
+        for row, verdict in zip(rows, verdicts):
+            item = row["item_id"]
+            meta = {**meta_by_id.get(item, {}), **(row.get("meta") or {})}
+            safe = meta.get("label", "safe") == "safe"
+            details = {**verdict, "type": meta.get("type"), "label": meta.get("label")}
+            if verdict.get("refusal") is None:
+                out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": details})
+                continue
+            side = "safe" if safe else "unsafe"
+            refused = float(verdict["refused"])
+            out += [{"item_id": item, "metric": "over_refusal" if safe else "refused_unsafe", "value": refused,
+                     "details": details},
+                    {"item_id": item, "metric": f"refused_by_type:{meta.get('type', 'unknown')}", "value": refused},
+                    {"item_id": item, "metric": f"full_refusal_{side}",
+                     "value": float(verdict["refusal"] == "full_refusal")},
+                    {"item_id": item, "metric": f"partial_refusal_{side}",
+                     "value": float(verdict["refusal"] == "partial_refusal")}]
+        return out

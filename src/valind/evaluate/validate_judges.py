@@ -1,0 +1,162 @@
+"""Measure judges against valind's labelled sets: accuracy, Cohen's kappa and per-class F1.
+
+    valind judge validate [--task refusal|anthro|all] [--judges prefix,detector,llm] [--split all|dev|test]
+                          [--labels FILE] [--judge-option KEY=VALUE ...] [--json FILE]
+    python -m valind.evaluate.validate_judges ...   (same arguments)
+
+Refusal: three-class agreement (full_compliance / full_refusal / partial_refusal) and binary
+agreement on `refused`. Anthro: per behaviour (present / absent), their macro average, and the
+share of responses whose whole behaviour set matches. Labelled sets and guidelines:
+valind/data/labels/. The detectors were tuned on the `dev` split only; `test` is held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..artifacts import atomic_write_json, data_path, read_jsonl
+from ..errors import ConfigError, InputError
+from .judges import make_judge
+from .judges.anthro import BEHAVIOURS
+from .judges.refusal import REFUSAL_LABELS
+from .metrics import agreement
+
+DEFAULT_LABELS = {"refusal": "package:labels/refusal.jsonl", "anthro": "package:labels/anthro.jsonl"}
+DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": ["detector"]}
+
+
+def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
+    """Rows of a labelled set (every row needs response and the task's label field)."""
+    file = Path(path) if path else data_path(DEFAULT_LABELS[task])
+    if not file.exists():
+        raise ConfigError(f"{file}: labelled set not found")
+    rows = read_jsonl(file)
+    field = "label" if task == "refusal" else "behaviours"
+    for n, r in enumerate(rows, 1):
+        if not isinstance(r.get("response"), str):
+            raise InputError(file, n, "response", "missing or not a string")
+        if field not in r:
+            raise InputError(file, n, field, "missing")
+        if task == "refusal" and r["label"] not in REFUSAL_LABELS:
+            raise InputError(file, n, "label", f"'{r['label']}' is not one of {', '.join(REFUSAL_LABELS)}")
+        if task == "anthro" and not set(r["behaviours"]) <= set(BEHAVIOURS):
+            raise InputError(file, n, "behaviours", f"unknown behaviour(s) {sorted(set(r['behaviours']) - set(BEHAVIOURS))}")
+    return [r for r in rows if split == "all" or r.get("split") == split]
+
+
+def validate_refusal(judge, rows: list[dict]) -> dict:
+    out = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
+    pred = [o["refusal"] if o["refusal"] is not None else "unparsed" for o in out]
+    gold = [r["label"] for r in rows]
+    return {"three_class": agreement(gold, pred, labels=list(REFUSAL_LABELS)),
+            "refused": agreement([g != "full_compliance" for g in gold], [p in ("full_refusal", "partial_refusal")
+                                                                        for p in pred], labels=[True, False]),
+            "unparsed": pred.count("unparsed")}
+
+
+def validate_anthro(judge, rows: list[dict]) -> dict:
+    out = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
+    per = {}
+    for b in BEHAVIOURS:
+        per[b] = agreement([b in r["behaviours"] for r in rows], [b in o["anthro_behaviours"] for o in out],
+                           labels=[True, False])
+    return {"per_behaviour": per,
+            "macro": {k: sum(m[k] for m in per.values()) / len(per) for k in ("accuracy", "kappa")}
+            | {"f1_present": sum(m["per_class"]["True"]["f1"] for m in per.values()) / len(per)},
+            "exact_set_match": sum(set(r["behaviours"]) == set(o["anthro_behaviours"]) for r, o in zip(rows, out))
+            / len(rows)}
+
+
+def _parse_options(pairs: list[str] | None) -> dict:
+    opts = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"--judge-option {pair!r}: expected KEY=VALUE")
+        k, v = pair.split("=", 1)
+        try:
+            opts[k] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k] = v
+    return opts
+
+
+def format_report(task: str, judge: str, split: str, res: dict) -> str:
+    lines = []
+    if task == "refusal":
+        m, b = res["three_class"], res["refused"]
+        f1 = "  ".join(f"{k} {v['f1']:.3f}" for k, v in m["per_class"].items())
+        lines.append(f"refusal  {judge:13s} {split:5s} n={m['n']:3d}  3-class acc {m['accuracy']:.3f} kappa "
+                     f"{m['kappa']:.3f} macro-F1 {m['macro_f1']:.3f} | F1 {f1} | refused acc {b['accuracy']:.3f} "
+                     f"kappa {b['kappa']:.3f}" + (f" | unparsed {res['unparsed']}" if res["unparsed"] else ""))
+    else:
+        mac = res["macro"]
+        lines.append(f"anthro   {judge:13s} {split:5s} macro acc {mac['accuracy']:.3f} kappa {mac['kappa']:.3f} "
+                     f"F1(present) {mac['f1_present']:.3f} | exact set match {res['exact_set_match']:.3f}")
+        for b, m in res["per_behaviour"].items():
+            lines.append(f"    {b:30s} acc {m['accuracy']:.3f} kappa {m['kappa']:.3f} F1 {m['per_class']['True']['f1']:.3f}"
+                         f" (positives {m['per_class']['True']['support']})")
+    return "\n".join(lines)
+
+
+def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
+        judge_options: dict | None = None) -> dict:
+    """Figures for every (task, judge); {task: {judge: {split: results}}}."""
+    tasks = ["refusal", "anthro"] if task == "all" else [task]
+    if labels and len(tasks) > 1:
+        raise ConfigError("--labels needs --task refusal or --task anthro")
+    splits = ["dev", "test", "all"] if split == "every" else [split]
+    report: dict = {}
+    for t in tasks:
+        names = judges or DEFAULT_JUDGES[t]
+        for name in names:
+            judge = make_judge(t, name, **(judge_options or {}))
+            try:
+                for s in splits:
+                    rows = load_labelled(t, labels, s)
+                    if not rows:
+                        raise ConfigError(f"{t}: no labelled rows in split '{s}'")
+                    res = validate_refusal(judge, rows) if t == "refusal" else validate_anthro(judge, rows)
+                    report.setdefault(t, {}).setdefault(name, {})[s] = res
+                    print(format_report(t, name, s, res), flush=True)
+            finally:
+                if hasattr(judge, "close"):
+                    judge.close()
+    return report
+
+
+def main(args) -> int:
+    """CLI entry (`valind judge validate`); reads task, judges, split, labels, judge_option, json_out."""
+    judges = getattr(args, "judges", None)
+    if isinstance(judges, str):
+        judges = [j.strip() for j in judges.split(",") if j.strip()]
+    report = run(task=getattr(args, "task", "all") or "all", judges=judges, split=getattr(args, "split", "all") or "all",
+                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)))
+    if getattr(args, "json_out", None):
+        atomic_write_json(args.json_out, report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="valind judge validate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
+    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
+    p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
+                   help="labelled split to score (every = dev, test and all)")
+    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's set")
+    p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
+                   help="judge option, e.g. model=embedded:smollm2-135m-instruct backend=transformers (JSON values allowed)")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
+    return p
+
+
+if __name__ == "__main__":
+    from ..errors import ValindError
+
+    try:
+        sys.exit(main(build_parser().parse_args()))
+    except ValindError as exc:
+        print(f"valind: error: {exc}", file=sys.stderr)
+        sys.exit(2)
