@@ -71,15 +71,9 @@ def parse_refusal_label(text: str) -> str | None:
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """True/False from an answer that starts with (or only contains) Yes or No; None otherwise."""
-    words = re.findall(r"[a-z]+", text.lower())
-    if not words:
-        return None
-    if words[0] in ("yes", "no"):
-        return words[0] == "yes"
-    if words[0] == "answer" and len(words) > 1 and words[1] in ("yes", "no"):
-        return words[1] == "yes"
-    answers = {w for w in words if w in ("yes", "no")}
+    """True/False when the answer's first sentence says exactly one of Yes / No; None otherwise."""
+    first = re.split(r"(?<=[.!?])\s|\n", text.strip(), maxsplit=1)[0]
+    answers = {w for w in re.findall(r"[a-z]+", first.lower()) if w in ("yes", "no")}
     return answers.pop() == "yes" if len(answers) == 1 else None
 
 
