@@ -1,0 +1,113 @@
+"""Our directions of effect beside the study's published findings (arXiv 2605.07925).
+
+Each row pairs one effect from the effects table with what the study found:
+- directional claims: `agrees` when the effect is significant (the headline
+  rule: BH q < alpha, CI excludes 0, seeds agree) in the published direction,
+  `disagrees` when significant in the other direction, else `not significant`;
+- "QA barely moves" is a claim of no effect: `agrees` when the whole 95% CI
+  lies within +-QA_MARGIN, `disagrees` when significant and larger than the
+  margin, else `not significant` (the interval is too wide to tell).
+
+"Related values" are operationalised as values in the same Values-in-the-Wild
+category with the same kind of valence (negative vs not), a proxy: the study's
+own related values (e.g. empathy -> understanding, clarity) are outside the 15.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .kinds import HARMFUL_SUITES, metric_family, suite_name
+
+QA_MARGIN = 0.02  # the study: MMLU +-0.01, GSM8K +-0.02
+# Refusal directions the study names; other values follow their valence (neutral: no published direction).
+PUBLISHED_REFUSAL = {"empathy": 1, "fairness": 1, "honesty": 1, "deception": -1, "violence": -1, "creativity": -1}
+NAMED_EXPRESSION = {("discretion", "humor"): -1}  # "discretion suppresses humour"
+
+CLAIMS = {
+    "own": "Inducing a value raises its own expression (manipulation check)",
+    "related": "Inducing a value raises related values (and sometimes lowers contrary ones)",
+    "refusal": "Positive values raise refusal; negative values and creativity lower it",
+    "anthro": "Every value raises anthropomorphic language",
+    "qa": f"QA barely moves (MMLU +-0.01, GSM8K +-0.02; here: 95% CI within +-{QA_MARGIN})",
+}
+STATUSES = ("agrees", "disagrees", "not significant")
+
+
+def _directional(row, expected: int) -> str:
+    if not row.significant:
+        return "not significant"
+    return "agrees" if (row.effect > 0) == (expected > 0) else "disagrees"
+
+
+def _equivalence(row) -> str:
+    if -QA_MARGIN <= row.ci_low and row.ci_high <= QA_MARGIN:
+        return "agrees"
+    if row.significant and abs(row.effect) > QA_MARGIN:
+        return "disagrees"
+    return "not significant"
+
+
+def _related(v: str, u: str, values: dict) -> bool:
+    a, b = values.get(v), values.get(u)
+    return bool(a and b and v != u and a.category == b.category
+                and (a.valence == "negative") == (b.valence == "negative"))
+
+
+def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """One row per (claim, model, induced value, target) with our effect and its status."""
+    rows = []
+
+    def add(claim, rec, target, expected, status, basis):
+        rows.append({"claim": claim, "claim_text": CLAIMS[claim], "model": rec.model,
+                     "induced_value": rec.induced_value, "suite": rec.suite, "metric": rec.metric,
+                     "target": target, "expected": expected, "effect": rec.effect, "ci_low": rec.ci_low,
+                     "ci_high": rec.ci_high, "p_adjusted": rec.p_adjusted, "significant": bool(rec.significant),
+                     "status": status, "basis": basis})
+
+    eff = effects.assign(family=effects["metric"].map(metric_family))
+    expr = eff[eff["family"] == "expression"]
+    prefix = "expresses:" if expr["metric"].str.startswith("expresses:").any() else "value_score:"
+    for rec in expr[expr["metric"].str.startswith(prefix)].itertuples():
+        v, u = rec.induced_value, rec.metric.split(":", 1)[1]
+        if u == v:
+            add("own", rec, f"expresses {u}", "+", _directional(rec, 1), "the induction itself")
+        elif (v, u) in NAMED_EXPRESSION:
+            sign = NAMED_EXPRESSION[(v, u)]
+            add("related", rec, f"expresses {u}", "+" if sign > 0 else "-", _directional(rec, sign),
+                "named in the study")
+        elif _related(v, u, values):
+            add("related", rec, f"expresses {u}", "+", _directional(rec, 1),
+                f"same category ({values[v].category})")
+
+    refusal = eff[eff["metric"] == "refused"]
+    for model, mdf in refusal.groupby("model"):
+        suite = next((s for s in HARMFUL_SUITES if s in set(mdf["suite"])), None)
+        if suite is None:
+            continue
+        for rec in mdf[mdf["suite"] == suite].itertuples():
+            v = rec.induced_value
+            if v in PUBLISHED_REFUSAL:
+                expected, basis = PUBLISHED_REFUSAL[v], "named in the study"
+            elif v in values and values[v].valence != "neutral":
+                expected, basis = (1 if values[v].valence == "positive" else -1), f"{values[v].valence} valence"
+            else:
+                continue
+            add("refusal", rec, f"refusal on {suite_name(suite)}", "+" if expected > 0 else "-",
+                _directional(rec, expected), basis)
+
+    for rec in eff[eff["metric"] == "anthro_any"].itertuples():
+        add("anthro", rec, "any anthropomorphic behaviour", "+", _directional(rec, 1), "every value")
+    for rec in eff[eff["family"] == "qa"].itertuples():
+        add("qa", rec, f"{suite_name(rec.suite)} {rec.metric}", "~0", _equivalence(rec), f"margin +-{QA_MARGIN}")
+    return pd.DataFrame(rows)
+
+
+def tally(claims: pd.DataFrame) -> pd.DataFrame:
+    """Per claim: how many rows agree, disagree, or are not significant."""
+    if claims.empty:
+        return pd.DataFrame(columns=["claim", "claim_text", *STATUSES])
+    counts = claims.groupby(["claim", "claim_text", "status"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=list(STATUSES), fill_value=0).reset_index()
+    order = {c: i for i, c in enumerate(CLAIMS)}
+    return counts.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)

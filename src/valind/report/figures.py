@@ -1,0 +1,247 @@
+"""The report's figures, drawn with matplotlib's object API (no pyplot state) and saved as PNG and SVG.
+
+Each figure is readable on its own: a title that says what is shown, labelled
+axes with units, numbers written in the cells or beside the points, and
+non-significant effects visibly marked (hatched grey cells, hollow grey
+points). A figure whose data is absent is not drawn; the builder says why.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+
+RC = {"svg.hashsalt": "valind", "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold",
+      "figure.titlesize": 12.5, "figure.titleweight": "bold", "axes.spines.top": False,
+      "axes.spines.right": False, "font.family": "DejaVu Sans",
+      "text.parse_math": False}  # names from configs and models are text, never mathtext
+SIG_COLOR, NS_COLOR = "#1f3b73", "#9a9a9a"
+NOT_SIG_NOTE = "grey/hatched = not significant (BH q >= 0.05, 95% CI includes 0, or seeds disagree)"
+
+
+@dataclass
+class SavedFigure:
+    name: str
+    title: str
+    caption: str
+    png: Path
+    svg: Path
+    png_b64: str = field(repr=False, default="")
+
+
+def save_figure(fig: Figure, out_dir: Path, name: str, title: str, caption: str) -> SavedFigure:
+    """Write NAME.png and NAME.svg (deterministic bytes) and keep the PNG for embedding."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    with mpl.rc_context(RC):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+        png.write_bytes(buf.getvalue())
+        fig.savefig(svg, format="svg", metadata={"Date": None})
+    return SavedFigure(name, title, caption, png, svg, base64.b64encode(buf.getvalue()).decode("ascii"))
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with mpl.rc_context(RC):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def _fmt(x: float, scale: float) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * scale:+.0f}" \
+        if abs(x * scale) >= 9.5 else f"{x * scale:+.1f}"
+
+
+# ------------------------------------------------------------------ heatmap of effects
+def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, title: str, subtitle: str,
+                   xlabel: str, ylabel: str, unit: str, scale: float = 100.0, outline_diagonal: bool = False) -> Figure:
+    """Rows x cols grid of effects; `cells` has columns row, col, effect, significant."""
+    with mpl.rc_context(RC):
+        E = np.full((len(rows), len(cols)), np.nan)
+        S = np.zeros_like(E, dtype=bool)
+        ri, ci = {r: i for i, r in enumerate(rows)}, {c: j for j, c in enumerate(cols)}
+        for rec in cells.itertuples():
+            if rec.row in ri and rec.col in ci:
+                E[ri[rec.row], ci[rec.col]] = rec.effect
+                S[ri[rec.row], ci[rec.col]] = bool(rec.significant)
+        vmax = max(float(np.nanmax(np.abs(E))) * scale if np.isfinite(E).any() else 1.0, 1.0)
+        fig = _new_figure(max(5.5, 0.62 * len(cols) + 3.2), max(2.8, 0.42 * len(rows) + 2.3))
+        ax = fig.add_subplot()
+        shown = np.where(S, E * scale, np.nan)
+        im = ax.imshow(shown, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), aspect="auto")
+        for i in range(len(rows)):
+            for j in range(len(cols)):
+                if np.isnan(E[i, j]):
+                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="white", edgecolor="#dddddd", lw=.5))
+                    ax.text(j, i, "–", ha="center", va="center", color="#bbbbbb", fontsize=8)
+                elif S[i, j]:
+                    dark = abs(E[i, j] * scale) > 0.55 * vmax
+                    ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=8.5, fontweight="bold",
+                            color="white" if dark else "black")
+                else:
+                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="#f1f1f1", edgecolor="#c8c8c8",
+                                           hatch="////", lw=0))
+                    ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=7.5, color="#777777",
+                            style="italic", bbox=dict(boxstyle="square,pad=0.1", fc="#f1f1f1", ec="none"))
+                if outline_diagonal and rows[i] == cols[j]:
+                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, fill=False, edgecolor="black", lw=1.6))
+        ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right")
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_xticks(np.arange(-.5, len(cols)), minor=True)
+        ax.set_yticks(np.arange(-.5, len(rows)), minor=True)
+        ax.grid(which="minor", color="white", lw=1.2)
+        ax.tick_params(which="minor", length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        cbar = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01)
+        cbar.set_label(f"change vs base ({unit})")
+        fig.suptitle(title)
+        ax.set_title(subtitle, fontsize=8.5, fontweight="normal", color="#444444", loc="left")
+        return fig
+
+
+# ------------------------------------------------------------------ forest (dot and interval) panels
+def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, title: str, xlabel: str,
+                  scale: float = 100.0, ncols: int = 3) -> Figure:
+    """One panel per measure: each induced value's effect with its 95% CI; hollow grey = not significant."""
+    with mpl.rc_context(RC):
+        ncols = len(panels) if len(panels) <= 3 else (2 if len(panels) == 4 else ncols)
+        nrows = math.ceil(len(panels) / ncols)
+        fig = _new_figure(3.9 * ncols + 0.8, max(2.4, 0.32 * len(order) + 1.3) * nrows + 0.5)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+        y = {v: i for i, v in enumerate(order)}
+        for k, (ptitle, df) in enumerate(panels):
+            ax = axes[k // ncols][k % ncols]
+            df = df[df["induced_value"].isin(y)]
+            span = max(float(np.nanmax(np.abs(df[["ci_low", "ci_high"]].to_numpy()))) * scale, 2.0) * 1.35 \
+                if len(df) else 5.0
+            ax.axvline(0, color="#444444", lw=0.9)
+            for rec in df.itertuples():
+                yy, sig = y[rec.induced_value], bool(rec.significant)
+                color = SIG_COLOR if sig else NS_COLOR
+                ax.plot([rec.ci_low * scale, rec.ci_high * scale], [yy, yy], color=color, lw=2 if sig else 1.3)
+                ax.plot(rec.effect * scale, yy, "o", ms=6.5, color=color, mfc=color if sig else "white", mew=1.5)
+                label = _fmt(rec.effect, scale) + ("" if sig else " n.s.")
+                ax.text(rec.effect * scale, yy - 0.22, label, ha="center", va="bottom", fontsize=7.5,
+                        color="black" if sig else NS_COLOR, fontweight="bold" if sig else "normal")
+            ax.set_xlim(-span, span)
+            ax.xaxis.set_major_locator(MaxNLocator(5, symmetric=True))
+            ax.set_ylim(len(order) - 0.4, -0.75)
+            ax.set_yticks(range(len(order)), order)
+            ax.set_title(ptitle, fontsize=9.5)
+            ax.set_xlabel(xlabel)
+            ax.grid(axis="x", color="#eeeeee")
+        for k in range(len(panels), nrows * ncols):
+            axes[k // ncols][k % ncols].set_visible(False)
+        fig.suptitle(title)
+        fig.supylabel("induced value", fontsize=9.5)
+        return fig
+
+
+# ------------------------------------------------------------------ training curves
+def training_curves(histories: dict[tuple[str, str], list[dict]], model: str, ncols: int = 5) -> Figure | None:
+    """Small multiples, one panel per induced value: the training loss and reward accuracy of each seed."""
+    series = (("loss", "loss", SIG_COLOR, "-"), ("rewards/accuracies", "reward acc.", "#d9822b", "--"))
+    values = sorted({v for v, _ in histories})
+    if not any(k in h for hist in histories.values() for h in hist for k, *_ in series):
+        return None
+    ncols = min(ncols, len(values))
+    nrows = math.ceil(len(values) / ncols)
+    with mpl.rc_context(RC):
+        fig = _new_figure(2.75 * ncols + 0.6, 2.1 * nrows + 0.9)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+        for k, value in enumerate(values):
+            ax = axes[k // ncols][k % ncols]
+            labelled = set()
+            for (v, seed), hist in sorted(histories.items()):
+                if v != value:
+                    continue
+                for key, label, color, style in series:
+                    pts = [(h["step"], h[key]) for h in hist if key in h and "step" in h]
+                    if pts:
+                        xs, ys = zip(*pts)
+                        ax.plot(xs, ys, color=color, ls=style, lw=1.0, alpha=0.8)
+                        if k == 0 and key not in labelled:
+                            labelled.add(key)
+                            ax.text(xs[-1], ys[-1], f" {label}", color=color, fontsize=7.5, va="center")
+            n_seeds = sum(1 for v, _ in histories if v == value)
+            ax.set_title(f"{value} ({n_seeds} seed{'s' if n_seeds != 1 else ''})", fontsize=9.5)
+            ax.grid(color="#eeeeee")
+            if k + ncols >= len(values):  # nothing below this panel
+                ax.set_xlabel("optimizer step")
+                ax.tick_params(labelbottom=True)
+        for k in range(len(values), nrows * ncols):
+            axes[k // ncols][k % ncols].set_visible(False)
+        fig.suptitle(f"Training curves, {model}: loss (solid blue) and reward accuracy (dashed orange), "
+                     f"one line per seed")
+        return fig
+
+
+# ------------------------------------------------------------------ data figures
+def subset_sizes(stats: pd.DataFrame, min_size: int | None) -> Figure:
+    """Pairs per value in its XOR subset; trained values dark, others light; the minimum size dashed."""
+    stats = stats.sort_values("pairs")
+    with mpl.rc_context(RC):
+        fig = _new_figure(7.0, max(2.5, 0.3 * len(stats) + 1.2))
+        ax = fig.add_subplot()
+        trained = stats.get("trained", pd.Series(True, index=stats.index)).astype(str).str.lower().isin(["true", "1"])
+        ax.barh(stats["value"], stats["pairs"], color=np.where(trained, SIG_COLOR, "#b9c4d9"))
+        for i, (n, t) in enumerate(zip(stats["pairs"], trained)):
+            ax.text(n, i, f" {int(n):,}" + ("" if t else "  (not trained)"), va="center", fontsize=8)
+        if min_size:
+            ax.axvline(min_size, ls="--", color="#aa3333", lw=1)
+            ax.text(min_size, len(stats) - 0.4, f" minimum {min_size:,}", color="#aa3333", fontsize=8, va="bottom")
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.set_xlim(0, float(stats["pairs"].max()) * 1.25)
+        ax.set_xlabel("pairs in the value's subset")
+        fig.suptitle("Subset size per value (XOR rule): dark = trained")
+        return fig
+
+
+def cooccurrence(matrix: pd.DataFrame) -> Figure:
+    """Value x value counts in the source data (diagonal = responses expressing the value)."""
+    m = matrix.astype(float)
+    with mpl.rc_context(RC):
+        fig = _new_figure(max(5.5, 0.5 * len(m.columns) + 2.5), max(4.0, 0.42 * len(m) + 1.8))
+        ax = fig.add_subplot()
+        im = ax.imshow(m.clip(lower=1).to_numpy(), cmap="Blues", norm=LogNorm(), aspect="auto")
+        vmax = float(np.nanmax(m.to_numpy()))
+        for i in range(len(m)):
+            for j in range(len(m.columns)):
+                val = m.iat[i, j]
+                ax.text(j, i, f"{val:.0f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if val > vmax ** 0.8 else "black")
+        ax.set_xticks(range(len(m.columns)), m.columns, rotation=40, ha="right")
+        ax.set_yticks(range(len(m)), m.index)
+        fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01).set_label("responses (log scale)")
+        fig.suptitle("Value co-occurrence in the source data (responses expressing both)")
+        return fig
+
+
+def metric_bars(mapping: dict[str, float], *, title: str, xlabel: str, reference: float | None = None,
+                reference_label: str = "") -> Figure:
+    items = sorted(mapping.items(), key=lambda kv: kv[1])
+    with mpl.rc_context(RC):
+        fig = _new_figure(6.5, max(2.2, 0.28 * len(items) + 1.2))
+        ax = fig.add_subplot()
+        ax.barh([k for k, _ in items], [v for _, v in items], color=SIG_COLOR)
+        for i, (_, v) in enumerate(items):
+            ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
+        if reference is not None:
+            ax.axvline(reference, ls="--", color="#aa3333", lw=1)
+            ax.text(reference, -0.9, f" {reference_label} {reference:.2f}", color="#aa3333", fontsize=8)
+        ax.set_xlabel(xlabel)
+        fig.suptitle(title)
+        return fig

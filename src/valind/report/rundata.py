@@ -1,0 +1,100 @@
+"""Read what a run directory holds, tolerating every artifact's absence except the results table."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..artifacts import read_manifest
+from ..errors import StageError
+
+log = logging.getLogger("valind")
+
+STAGE_NAMES = ("ingest", "extract", "curate", "train", "generate", "evaluate")
+
+
+@dataclass
+class RunData:
+    run_dir: Path
+    results: pd.DataFrame
+    study_text: str = ""
+    study: dict = field(default_factory=dict)
+    manifests: dict[str, dict] = field(default_factory=dict)
+    curate_stats: pd.DataFrame | None = None
+    cooccurrence: pd.DataFrame | None = None
+    prevalence: pd.DataFrame | None = None
+    training: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)  # (model, value, seed) -> history
+    items: pd.DataFrame | None = None
+    validation: dict[str, dict] = field(default_factory=dict)  # file stem -> parsed JSON
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifests.get("evaluate", {}).get("synthetic"))
+
+    @property
+    def study_name(self) -> str:
+        return str(self.study.get("name") or self.run_dir.name)
+
+
+def _read_csv(path: Path, **kw) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path, **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        log.warning(f"{path}: unreadable, left out of the report ({exc})")
+        return None
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    run_dir = Path(run_dir)
+    results_path = run_dir / "evaluate" / "results.parquet"
+    if not results_path.exists():
+        raise StageError(f"{results_path}: missing; run `valind evaluate` (or `valind run`) first")
+    data = RunData(run_dir=run_dir, results=pd.read_parquet(results_path))
+
+    study_path = run_dir / "study.yaml"
+    if study_path.exists():
+        data.study_text = study_path.read_text(encoding="utf-8", errors="replace")
+        try:
+            loaded = yaml.safe_load(data.study_text)
+            data.study = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError:
+            log.warning(f"{study_path}: not valid YAML; shown as text only")
+    for stage in STAGE_NAMES:
+        m = read_manifest(run_dir / stage)
+        if m:
+            data.manifests[stage] = m
+    data.curate_stats = _read_csv(run_dir / "curate" / "stats.csv")
+    data.cooccurrence = _read_csv(run_dir / "curate" / "cooccurrence.csv", index_col=0)
+    data.prevalence = _read_csv(run_dir / "extract" / "prevalence.csv")
+    data.training = _load_training(run_dir / "train")
+    items_path = run_dir / "evaluate" / "items.parquet"
+    if items_path.exists():
+        data.items = pd.read_parquet(items_path)
+    for p in sorted((run_dir / "validation").glob("*.json")):
+        try:
+            data.validation[p.stem] = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            log.warning(f"{p}: unreadable validation file ({exc})")
+    return data
+
+
+def _load_training(train_dir: Path) -> dict[tuple[str, str, str], list[dict]]:
+    """train/<model>/<value>/seed<k>/metrics.json -> its TRL log_history."""
+    out = {}
+    for path in sorted(train_dir.glob("*/*/seed*/metrics.json")):
+        try:
+            history = json.loads(path.read_text(encoding="utf-8")).get("log_history", [])
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            log.warning(f"{path}: unreadable training metrics")
+            continue
+        seed_dir, value_dir, model_dir = path.parent, path.parent.parent, path.parent.parent.parent
+        out[(model_dir.name, value_dir.name, seed_dir.name.removeprefix("seed"))] = [
+            h for h in history if isinstance(h, dict)]
+    return out

@@ -1,0 +1,48 @@
+"""The pipeline's last stage: the report of the run (skipped when its inputs did not change)."""
+
+from __future__ import annotations
+
+from ..artifacts import hash_file, hash_path, output_hash, write_manifest
+from ..context import RunContext
+from ..stats import EffectOptions
+from .build import build_report
+
+OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "claims.csv", "figures"]
+# Bump when the statistics or the report's content change, so finished reports are rebuilt.
+REPORT_FORMAT = "1"
+
+
+def report_inputs(ctx: RunContext) -> dict[str, str]:
+    """Hashes of everything the report reads: the results table first, then whatever else the run holds."""
+    run = ctx.run_dir
+    inputs = {"evaluate/results.parquet": output_hash(run / "evaluate", "results.parquet")}
+    for rel in ("evaluate/items.parquet", "curate/stats.csv", "curate/cooccurrence.csv", "extract/prevalence.csv",
+                "ingest/manifest.json", "study.yaml"):
+        if (run / rel).is_file():
+            inputs[rel] = hash_file(run / rel)
+    for rel in ("train", "validation"):
+        if (run / rel).is_dir():
+            files = sorted((run / rel).glob("**/metrics.json" if rel == "train" else "*.json"))
+            if files:
+                inputs[rel] = hash_path(run / rel) if rel == "validation" else _hash_files(run, files)
+    return inputs
+
+
+def _hash_files(root, files) -> str:
+    from ..artifacts import hash_text
+
+    return hash_text(*[f"{f.relative_to(root)}:{hash_file(f)}" for f in files])
+
+
+def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
+    options = options or EffectOptions()
+    config_hash = ctx.config.section_hash(*type(ctx.config).model_fields) + f"|report{REPORT_FORMAT}|" + \
+        ",".join(f"{k}={v}" for k, v in sorted(options.as_dict().items()))
+    inputs = report_inputs(ctx)
+    fresh = ctx.fresh_manifest("report", config_hash, inputs)
+    if fresh is not None:
+        return fresh
+    out = build_report(ctx.run_dir, options=options)
+    ctx.info(f"report: {out['html']} and {out['summary']}")
+    return write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
+                          outputs=OUTPUTS, counts=out["counts"], extra={"options": options.as_dict()})

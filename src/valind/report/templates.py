@@ -1,0 +1,176 @@
+"""The report's HTML template and stylesheet (inline; no scripts, no network references).
+
+Rendered by Jinja2 with autoescaping on: every value put into the page,
+model text above all, is HTML-escaped, in element bodies and attributes alike.
+Only the stylesheet below is inserted raw.
+"""
+
+CSS = """
+:root { --ink:#1b1f24; --muted:#5b6470; --line:#e3e6ea; --bg:#ffffff; --soft:#f6f7f9; --accent:#1f3b73;
+        --agree:#1d7a3a; --disagree:#b3261e; --ns:#7a7f87; }
+* { box-sizing: border-box; }
+body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
+       color:var(--ink); background:var(--bg); }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 80px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 42px 0 10px; padding-top: 8px; border-top: 2px solid var(--line); }
+h3 { font-size: 16px; margin: 24px 0 8px; }
+p.lead { color: var(--muted); margin: 0 0 16px; }
+.banner { background:#fff4e5; border:1px solid #f0b45a; color:#7a4b00; padding:10px 14px; border-radius:6px;
+          margin: 12px 0; font-weight:600; }
+.cards { display:grid; grid-template-columns: repeat(auto-fit, minmax(118px, 1fr)); gap:10px; margin:16px 0; }
+.card { background:var(--soft); border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
+.card b { display:block; font-size:22px; }
+.card span { color:var(--muted); font-size:12.5px; }
+nav.toc { background:var(--soft); border:1px solid var(--line); border-radius:8px; padding:10px 16px; margin: 18px 0; }
+nav.toc a { color: var(--accent); text-decoration:none; margin-right: 10px; white-space: nowrap; display: inline-block; }
+.note { color: var(--muted); font-size: 13.5px; }
+.rule { background:var(--soft); border-left:4px solid var(--accent); padding:8px 14px; margin: 10px 0; font-size:14px; }
+figure { margin: 14px 0 22px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
+figcaption a { color: var(--accent); }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0 16px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: var(--soft); font-weight: 600; position: sticky; top: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.sig td { background: #f2f6ff; }
+tr.sig td.eff { font-weight: 700; }
+.badge { display:inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; color: white; }
+.badge.agrees { background: var(--agree); }
+.badge.disagrees { background: var(--disagree); }
+.badge.not-significant { background: var(--ns); }
+details { margin: 6px 0 12px; }
+summary { cursor: pointer; font-weight: 600; color: var(--accent); }
+pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
+      overflow-x: auto; font-size: 12.5px; line-height: 1.4; }
+.pair { display:grid; grid-template-columns: 1fr 1fr; gap: 10px; margin: 6px 0 18px; }
+.gen { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px;
+       white-space: pre-wrap; word-break: break-word; font-size: 13px; }
+.gen h4 { margin: 0 0 4px; font-size: 12.5px; color: var(--muted); }
+.prompt { white-space: pre-wrap; word-break: break-word; font-size: 13.5px; }
+.sample { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; margin: 10px 0; }
+.sample .meta { color: var(--muted); font-size: 12.5px; }
+.skipped { color: var(--muted); font-style: italic; }
+@media print { nav.toc { display:none; } }
+"""
+
+TEMPLATE = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>valind report: {{ study_name }}</title>
+<style>{{ css }}</style>
+</head>
+<body>
+<main>
+<h1>valind report: {{ study_name }}</h1>
+<p class="lead">Run directory <code>{{ run_dir }}</code> &middot; generated {{ generated_at }} &middot; valind {{ version }}</p>
+{% if synthetic %}<div class="banner">Synthetic demo data: every number in this report is simulated
+(valind.report.demo). It shows what the report looks like, not what value induction does.</div>{% endif %}
+{% for w in warnings %}<div class="banner">{{ w }}</div>{% endfor %}
+<div class="cards">
+{% for label, value in cards %}<div class="card"><b>{{ value }}</b><span>{{ label }}</span></div>{% endfor %}
+</div>
+<nav class="toc">{% for id, title in toc %}
+<a href="#{{ id }}">{{ title }}</a>{% endfor %}
+</nav>
+
+<section id="reading">
+<h2>How to read this report</h2>
+<div class="rule">Every effect is the induced model minus the base model on the <b>same items</b>
+(per item, averaged over seeds), in percentage points (scores on a 0-1 scale are shown x100).
+Intervals are {{ level_pct }}% percentile bootstrap intervals over items ({{ options.n_boot }} resamples, seed {{ options.seed }}).
+p-values: McNemar's test for 0/1 outcomes with one seed (exact binomial below 25 discordant pairs), otherwise a
+paired sign-flip permutation test; corrected with Benjamini-Hochberg across all {{ n_effects }} effects (q).
+<b>Significant</b> means q &lt; {{ options.alpha }}, the interval excludes 0, <i>and</i> every seed's effect has the
+same sign (the seed spread, sd across seeds, is shown beside each interval). In figures, grey hatched cells and hollow
+grey points are not significant.</div>
+</section>
+
+<section id="findings">
+<h2>Published findings beside this run</h2>
+<p class="note">The study (arXiv 2605.07925) reported raw co-occurrences without intervals; here each claim is checked
+against the effects below. <i>agrees</i>: significant in the published direction; <i>disagrees</i>: significant the
+other way; <i>not significant</i>: the data cannot tell. Related values = same Values-in-the-Wild category and same
+kind of valence (a proxy; the study's examples lie outside its 15 values). QA agrees when the whole interval lies
+within &plusmn;{{ qa_margin }}.</p>
+{% if claims_tally %}
+<table>
+<tr><th>published finding</th><th class="num">agrees</th><th class="num">disagrees</th><th class="num">not significant</th></tr>
+{% for r in claims_tally %}<tr><td>{{ r.claim_text }}</td><td class="num">{{ r.agrees }}</td>
+<td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td></tr>{% endfor %}
+</table>
+{% for group in claims_groups %}
+<details{% if loop.index <= 3 %} open{% endif %}><summary>{{ group.title }}</summary>
+<table>
+<tr><th>model</th><th>induced value</th><th>measure</th><th>study</th><th class="num">our effect [95% CI]</th>
+<th class="num">q</th><th>basis</th><th>status</th></tr>
+{% for r in group.rows %}<tr{% if r.significant %} class="sig"{% endif %}><td>{{ r.model }}</td><td>{{ r.induced_value }}</td>
+<td>{{ r.target }}</td><td>{{ r.expected }}</td><td class="num eff">{{ r.effect_ci }}</td><td class="num">{{ r.q }}</td>
+<td>{{ r.basis }}</td><td><span class="badge {{ r.status_class }}">{{ r.status }}</span></td></tr>{% endfor %}
+</table></details>
+{% endfor %}
+{% else %}<p class="skipped">No effects match the published claims (no value, refusal, anthropomorphism or QA suites).</p>{% endif %}
+</section>
+
+{% for section in figure_sections %}
+<section id="{{ section.id }}">
+<h2>{{ section.title }}</h2>
+{% if section.intro %}<p class="note">{{ section.intro }}</p>{% endif %}
+{{ body(section) }}
+</section>
+{% endfor %}
+
+<section id="effects">
+<h2>Effect tables</h2>
+<p class="note">All numbers x100. Base and induced are means over the paired items; seed sd is the standard
+deviation of the per-seed effects. Full table: <code>report/effects.csv</code> and <code>report/effects.parquet</code>.</p>
+{% for t in effect_tables %}
+<details{% if t.open %} open{% endif %}><summary>{{ t.title }} ({{ t.rows|length }} rows)</summary>{{ table(t) }}</details>
+{% else %}<p class="skipped">No effects could be computed (no base-model rows paired with induced rows).</p>{% endfor %}
+</section>
+
+<section id="samples">
+<h2>Sample generations, base vs induced</h2>
+<p class="note">Items chosen where the measured outcome changed most (first seed). Model text is shown verbatim, as text.</p>
+{% for s in samples %}
+<div class="sample">
+<div class="meta">{{ s.model }} &middot; induced <b>{{ s.induced_value }}</b> (seed {{ s.seed }}) &middot; {{ s.suite }} &middot;
+item {{ s.item_id }}{% if s.changes %} &middot; {{ s.changes|join("; ") }}{% endif %}</div>
+<div class="prompt"><b>Prompt:</b> {{ s.prompt }}</div>
+<div class="pair"><div class="gen"><h4>base model</h4>{{ s.base_response }}</div>
+<div class="gen"><h4>induced: {{ s.induced_value }}</h4>{{ s.induced_response }}</div></div>
+</div>
+{% else %}<p class="skipped">No generations found (evaluate/items.parquet is absent or empty).</p>{% endfor %}
+</section>
+
+{% for section in late_sections %}
+<section id="{{ section.id }}">
+<h2>{{ section.title }}</h2>
+{% if section.intro %}<p class="note">{{ section.intro }}</p>{% endif %}
+{{ body(section) }}
+{% for p in section.pre %}<details><summary>{{ p.title }}</summary><pre>{{ p.text }}</pre></details>{% endfor %}
+</section>
+{% endfor %}
+</main>
+</body>
+</html>
+"""
+
+TABLE_MACRO = r"""{% macro table(t) -%}
+<table>
+<tr>{% for c in t.columns %}<th{% if c in t.numeric %} class="num"{% endif %}>{{ c }}</th>{% endfor %}</tr>
+{% for r in t.rows %}<tr{% if t.highlight and t.highlight[loop.index0] %} class="sig"{% endif %}>{% for c in t.columns %}<td{% if c in t.numeric %} class="num{% if c == t.emphasis %} eff{% endif %}"{% endif %}>{{ r[loop.index0] }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+{%- endmacro %}
+{% macro body(section) -%}
+{% for f in section.figures %}
+<figure><img src="data:image/png;base64,{{ f.png_b64 }}" alt="{{ f.title }}">
+<figcaption>{{ f.caption }} Files: <code>figures/{{ f.name }}.png</code>, <code>figures/{{ f.name }}.svg</code>.</figcaption></figure>
+{% endfor %}
+{% for s in section.skipped %}<p class="skipped">{{ s }}</p>{% endfor %}
+{% for t in section.tables %}{% if t.title %}<h3>{{ t.title }}</h3>{% endif %}{{ table(t) }}{% endfor %}
+{%- endmacro %}"""
