@@ -178,13 +178,14 @@ def test_hanging_request_times_out_is_retried_then_reported():
         return (200, {}, "hang") if body["messages"][-1]["content"] == "q1" else (200, {}, None)
 
     with StubServer(behaviour) as server:
-        backend = make_backend("openai", "m", base_url=server.url, timeout=0.3, max_retries=1, **FAST)
-        with pytest.raises(BackendRequestError, match="item 1.*timed out after 0.3 s"):
+        # timeouts of 1 s: long enough that the quick requests never hit them on a loaded machine
+        backend = make_backend("openai", "m", base_url=server.url, timeout=1.0, max_retries=1, **FAST)
+        with pytest.raises(BackendRequestError, match="1 of 3 requests.*item 1.*timed out after 1 s"):
             backend.generate(convs(3), SamplingSettings())
         hung = [r for r in server.requests if r["body"]["messages"][-1]["content"] == "q1"]
         assert len(hung) == 2  # the first try and one retry
 
-        tolerant = make_backend("openai", "m", base_url=server.url, timeout=0.3, max_retries=0, on_error="empty")
+        tolerant = make_backend("openai", "m", base_url=server.url, timeout=1.0, max_retries=0, on_error="empty")
         out = tolerant.generate(convs(3), SamplingSettings())
         assert [c.text for c in out] == ["echo:q0", "", "echo:q2"]
         assert "timed out" in out[1].meta["error"]

@@ -89,7 +89,7 @@ LOOKUP = build_lookup(KNOWN)
 _prose = st.text(alphabet=st.characters(blacklist_characters="{}", blacklist_categories=("Cs",)), max_size=80)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=400))
 def test_never_raises_on_arbitrary_text(text):
     result = parse_values(text, KNOWN, lookup=LOOKUP)
@@ -99,7 +99,7 @@ def test_never_raises_on_arbitrary_text(text):
         assert set(result.values) <= set(KNOWN)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="{}[]\":, valuesempathy\\", max_size=200))
 def test_never_raises_on_brace_soup(text):
     result = parse_values(text, KNOWN, lookup=LOOKUP)
@@ -111,7 +111,7 @@ def _spell(name: str, style: int) -> str:
     return [name, name.upper(), name.title(), name.replace("-", " "), name.replace("-", "_"), f" {name} "][style]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(names=st.lists(st.sampled_from(KNOWN), unique=True, max_size=len(KNOWN)),
        styles=st.lists(st.integers(0, 5), min_size=len(KNOWN), max_size=len(KNOWN)),
        before=_prose, after=_prose, fenced=st.booleans(), indent=st.sampled_from([None, 2]))
