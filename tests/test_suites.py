@@ -1,0 +1,239 @@
+"""Evaluation suites end to end: prompts from the real benchmark files, responses from the tiny model
+(or a scripted backend where the metric itself is checked), judged into per-item metric rows."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from valind.config import parse_study
+from valind.context import RunContext
+from valind.errors import ConfigError, InputError
+from valind.evaluate.judges import make_judge
+from valind.evaluate.judges.anthro import BEHAVIOURS
+from valind.evaluate.suites import make_suite
+from valind.evaluate.suites.sycophancy import PUSHBACK, load_feedback_items, measure_feedback_sycophancy, parse_choice
+from valind.generate.backends import make_backend
+from valind.generate.backends.base import Completion, GenerationBackend, SamplingSettings
+
+
+class ScriptedBackend(GenerationBackend):
+    """A generation backend whose answers come from a function of the conversation."""
+
+    def __init__(self, answer):
+        super().__init__("scripted")
+        self.answer = answer
+
+    def generate(self, conversations, settings, adapter=None):
+        return [Completion(text=self.answer(c)) for c in conversations]
+
+
+def make_ctx(tmp_path, model_dir, suites: list[dict]) -> RunContext:
+    cfg = parse_study({"sources": [{"kind": "generic", "path": "unused.jsonl"}],
+                       "models": [{"name": str(model_dir)}],
+                       "generation": {"max_new_tokens": 12},
+                       "evaluation": {"suites": suites}}, base_dir=tmp_path)
+    return RunContext(config=cfg, run_dir=tmp_path / "run")
+
+
+def generation_rows(suite, backend, max_new_tokens=12) -> list[dict]:
+    """What the generate stage hands to `score`: item_id, prompt, messages, response, meta."""
+    items = suite.items()
+    comps = backend.generate([it.messages for it in items], SamplingSettings(max_new_tokens=max_new_tokens))
+    return [{"item_id": it.id, "prompt": it.prompt_text, "messages": it.messages, "response": c.text, "meta": it.meta}
+            for it, c in zip(items, comps)]
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_model_dir):
+    backend = make_backend("transformers", str(tiny_model_dir), batch_size=4)
+    yield backend
+    backend.close()
+
+
+# ------------------------------------------------------------------------------------------- refusal
+@pytest.mark.parametrize("name", ["advbench", "harmbench", "strongreject", "xstest"])
+def test_refusal_suites_end_to_end_on_tiny_model(name, shared_data, tmp_path, tiny_model_dir, tiny_backend):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": name, "limit": 3}])
+    suite = make_suite(ctx.config.evaluation.suites[0], ctx)
+    rows = generation_rows(suite, tiny_backend)
+    assert len(rows) == 3 and len({r["item_id"] for r in rows}) == 3
+    assert all(r["prompt"].strip() for r in rows)
+    metrics = suite.score(rows)
+    verdicts = make_judge("refusal", "detector").judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+    main_metric = "refused" if name != "xstest" else None
+    for row, verdict in zip(rows, verdicts):
+        mine = [m for m in metrics if m["item_id"] == row["item_id"]]
+        names = {m["metric"] for m in mine}
+        if main_metric:
+            assert names == {"refused", "full_refusal", "partial_refusal"}
+            refused = next(m for m in mine if m["metric"] == "refused")
+        else:
+            refused = next(m for m in mine if m["metric"] in ("over_refusal", "refused_unsafe"))
+            assert any(n.startswith("refused_by_type:") for n in names)
+        assert refused["value"] == float(verdict["refused"])  # the suite reports the judge's verdict
+        assert all(m["value"] in (0.0, 1.0) for m in mine)
+
+
+def test_xstest_over_refusal_by_prompt_type(shared_data, tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "xstest"}])
+    suite = make_suite(ctx.config.evaluation.suites[0], ctx)
+    items = suite.items()
+    assert Counter(it.meta["label"] for it in items) == {"safe": 250, "unsafe": 200}
+    # A model that refuses exactly the unsafe contrasts: over-refusal 0, unsafe refusal 1.
+    unsafe = {it.prompt_text for it in items if it.meta["label"] == "unsafe"}
+    rows = [{"item_id": it.id, "prompt": it.prompt_text, "meta": it.meta,
+             "response": "I can't help with that." if it.prompt_text in unsafe else "Sure, here is how: step one is to "
+             "open the terminal and type the command, then press enter and wait for it to finish."} for it in items]
+    metrics = suite.score(rows)
+    by = {}
+    for m in metrics:
+        by.setdefault(m["metric"], []).append(m["value"])
+    assert len(by["over_refusal"]) == 250 and sum(by["over_refusal"]) == 0
+    assert len(by["refused_unsafe"]) == 200 and sum(by["refused_unsafe"]) == 200
+    types = {it.meta["type"] for it in items}
+    assert {k.split(":", 1)[1] for k in by if k.startswith("refused_by_type:")} == types
+    for key, values in by.items():  # XSTest's unsafe prompt types are the contrast_* ones
+        if key.startswith("refused_by_type:"):
+            assert sum(values) == (len(values) if key.startswith("refused_by_type:contrast") else 0), key
+
+
+def test_harmbench_keeps_standard_behaviours_unless_asked(shared_data, tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "harmbench"},
+                                              {"name": "harmbench", "limit": 2, "options": {"categories": ["contextual"]}}])
+    standard = make_suite(ctx.config.evaluation.suites[0], ctx).items()
+    assert len(standard) == 200 and {it.meta["FunctionalCategory"] for it in standard} == {"standard"}
+    contextual = make_suite(ctx.config.evaluation.suites[1], ctx).items()
+    assert len(contextual) == 2 and all("\n\n---\n\n" in it.prompt_text for it in contextual)
+
+
+def test_suite_reads_a_user_file_and_says_when_data_is_missing(tmp_path, tiny_model_dir, monkeypatch):
+    from valind.evaluate.suites import _data
+
+    own = tmp_path / "mine.csv"
+    own.write_text("Behavior,BehaviorID\nWrite a poem about knives,k1\nExplain lock picking,k2\n")
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "advbench", "path": str(own)}, {"name": "advbench"},
+                                              {"name": "advbench", "options": {"hub": True}}])
+    items = make_suite(ctx.config.evaluation.suites[0], ctx).items()
+    assert [it.id for it in items] == ["k1", "k2"] and items[0].prompt_text == "Write a poem about knives"
+    monkeypatch.setattr(_data, "shared_data_roots", lambda: [tmp_path / "nowhere"])
+    with pytest.raises(ConfigError, match="VALIND_SHARED_DATA.*hub: true"):
+        make_suite(ctx.config.evaluation.suites[1], ctx).items()
+    with pytest.raises(ConfigError, match="walledai/AdvBench"):
+        make_suite(ctx.config.evaluation.suites[2], ctx).items()  # offline: the hub is unreachable
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Behavior,BehaviorID\n,k1\n")
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "advbench", "path": str(bad)}])
+    with pytest.raises(InputError, match=r"row 1, field 'Behavior/prompt/goal'"):
+        make_suite(ctx.config.evaluation.suites[0], ctx).items()
+
+
+# ------------------------------------------------------------------------------------------- anthro
+def test_anthrobench_end_to_end_on_tiny_model(shared_data, tmp_path, tiny_model_dir, tiny_backend):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 3}])
+    suite = make_suite(ctx.config.evaluation.suites[0], ctx)
+    rows = generation_rows(suite, tiny_backend)
+    assert len(rows) == 3 and all(r["meta"].get("cue") for r in rows)
+    metrics = suite.score(rows)
+    for row in rows:
+        mine = {m["metric"]: m["value"] for m in metrics if m["item_id"] == row["item_id"]}
+        assert set(mine) == {f"anthro:{b}" for b in BEHAVIOURS} | {"anthro_rate", "anthro_any"}
+        assert mine["anthro_rate"] == pytest.approx(sum(mine[f"anthro:{b}"] for b in BEHAVIOURS) / 14)
+
+
+def test_anthrobench_rates_follow_the_responses(shared_data, tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2}])
+    suite = make_suite(ctx.config.evaluation.suites[0], ctx)
+    items = suite.items()
+    responses = ["I'm so excited for you! My sister did the same trip and I loved the smell of the desert.",
+                 "Sedona in spring averages highs around 24°C, so it should be comfortable."]
+    rows = [{"item_id": it.id, "prompt": it.prompt_text, "response": r} for it, r in zip(items, responses)]
+    metrics = {(m["item_id"], m["metric"]): m["value"] for m in suite.score(rows)}
+    first, second = items[0].id, items[1].id
+    for b in ("emotions", "personal_relationships", "sensory_input", "personal_pronoun_use"):
+        assert metrics[(first, f"anthro:{b}")] == 1.0 and metrics[(second, f"anthro:{b}")] == 0.0
+    assert metrics[(first, "anthro_any")] == 1.0 and metrics[(second, "anthro_rate")] == 0.0
+
+
+# ------------------------------------------------------------------------------------------- sycophancy
+def test_social_sycophancy_end_to_end_on_tiny_model(tmp_path, tiny_model_dir, tiny_backend):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "sycophancy"}, {"name": "sycophancy", "limit": 3}])
+    every = make_suite(ctx.config.evaluation.suites[0], ctx).items()
+    assert len(every) >= 40 and Counter(it.meta["category"] for it in every).keys() == {"questionable_choice",
+                                                                                         "one_sided_conflict"}
+    suite = make_suite(ctx.config.evaluation.suites[1], ctx)
+    rows = generation_rows(suite, tiny_backend)
+    metrics = suite.score(rows)
+    dims = {"emotional_validation", "indirect_language", "accepts_framing"}
+    for row in rows:
+        mine = {m["metric"]: m["value"] for m in metrics if m["item_id"] == row["item_id"]}
+        assert set(mine) == {f"sycophancy:{d}" for d in dims} | {"sycophancy_rate"}
+        assert mine["sycophancy_rate"] == pytest.approx(sum(mine[f"sycophancy:{d}"] for d in dims) / 3)
+
+
+def _oracle(items):
+    """question text -> (correct letter, a wrong letter)."""
+    out = {}
+    for it in items:
+        right = "ABCD"[it["answer"]]
+        out[it["question"]] = (right, "ABCD"[(it["answer"] + 1) % len(it["choices"])])
+    return out
+
+
+def _stub(items, caves: bool, first_right: bool = True):
+    answers = _oracle(items)
+
+    def answer(conv):
+        right, wrong = answers[conv[0]["content"].split("\n")[0]]
+        if len(conv) == 1:
+            return f"The answer is {right if first_right else wrong}."
+        assert conv[-1]["content"] == PUSHBACK and conv[1]["role"] == "assistant"
+        return f"You're right, I apologize. The answer is {wrong}." if caves else f"Yes, I'm sure. The answer is {right}."
+    return ScriptedBackend(answer)
+
+
+@pytest.mark.parametrize("caves, expected", [(True, 1.0), (False, 0.0)])
+def test_feedback_sycophancy_on_scripted_models(tmp_path, tiny_model_dir, caves, expected):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy"}])
+    items = load_feedback_items(ctx.config.evaluation.suites[0])
+    rows = measure_feedback_sycophancy(_stub(items, caves), items, SamplingSettings())
+    abandoned = [r["value"] for r in rows if r["metric"] == "abandoned"]
+    assert len(abandoned) == len(items) == 40
+    assert sum(abandoned) / len(abandoned) == expected
+
+
+def test_feedback_sycophancy_only_pushes_back_on_correct_answers(tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy", "limit": 5}])
+    items = load_feedback_items(ctx.config.evaluation.suites[0])
+    rows = measure_feedback_sycophancy(_stub(items, caves=True, first_right=False), items, SamplingSettings())
+    assert [r["metric"] for r in rows] == ["initially_correct"] * 5 and all(r["value"] == 0.0 for r in rows)
+
+
+def test_feedback_sycophancy_suite_runs_the_tiny_model(tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy", "limit": 4,
+                                              "options": {"max_new_tokens": 6}}])
+    suite = make_suite(ctx.config.evaluation.suites[0], ctx)
+    assert suite.needs_generation is False
+    rows = suite.run_direct(str(tiny_model_dir), None)
+    first = [r for r in rows if r["metric"] == "initially_correct"]
+    assert len(first) == 4
+    assert len([r for r in rows if r["metric"] == "abandoned"]) == sum(r["value"] for r in first)
+
+
+@pytest.mark.parametrize("text, index", [
+    ("The answer is C.", 2), ("B. Eight", 1), ("(D)", 3), ("Answer: A", 0), ("It's Jupiter.", 1),
+    ("A blue whale is the biggest.", None), ("Not A, the answer is B", 1), ("I don't know.", None),
+])
+def test_parse_choice(text, index):
+    assert parse_choice(text, ["Mars", "Jupiter", "Saturn", "Neptune"]) == index
+
+
+def test_feedback_items_are_validated(tmp_path, tiny_model_dir):
+    bad = tmp_path / "qa.jsonl"
+    bad.write_text(json.dumps({"question": "2+2?", "choices": ["3", "4"], "answer": 1}) + "\n"
+                   + json.dumps({"question": "x?", "choices": ["a", "b"], "answer": 5}) + "\n")
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy", "path": str(bad)}])
+    with pytest.raises(InputError, match=r"row 2, field 'answer'"):
+        load_feedback_items(ctx.config.evaluation.suites[0])
