@@ -310,6 +310,30 @@ def _flatten(obj, prefix: str, scalars: list, mappings: list) -> None:
         scalars.append((prefix, f"{obj:.3f}" if isinstance(obj, float) else obj))
 
 
+def _claims_matrix(claims: pd.DataFrame, order: list[str], multi_model: bool) -> dict:
+    """Published claim x induced value: each cell our effect coloured by status, or counts when several measures."""
+    if claims.empty:
+        return {"columns": [], "rows": []}
+    columns = [v for v in order if v in set(claims["induced_value"])]
+    rows = []
+    for (claim, model), group in claims.groupby(["claim", "model"], sort=False):
+        cells = []
+        for v in columns:
+            sub = group[group["induced_value"] == v]
+            if len(sub) == 1:
+                r = sub.iloc[0]
+                cells.append([(f"{r['effect'] * 100:+.1f}", r["status"].replace(" ", "-"), r["target"])])
+            elif len(sub) > 1:
+                counts = sub["status"].value_counts()
+                cells.append([(str(int(counts[s])), s.replace(" ", "-"), f"{s}: {int(counts[s])} measures")
+                              for s in ("agrees", "disagrees", "not significant") if s in counts])
+            else:
+                cells.append([])
+        label = group["claim_text"].iloc[0] + (f" ({model})" if multi_model else "")
+        rows.append({"label": label, "cells": cells})
+    return {"columns": columns, "rows": rows}
+
+
 def _key_settings(study: dict) -> list[list[str]]:
     """The settings a reader checks first, pulled from the dumped study config."""
     tr, lora = study.get("training") or {}, (study.get("training") or {}).get("lora") or {}
@@ -388,6 +412,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
             "effect_ci": fmt_effect_ci(r.effect, r.ci_low, r.ci_high), "q": fmt_p(r.p_adjusted),
             "basis": r.basis, "status": r.status, "status_class": r.status.replace(" ", "-"),
             "significant": r.significant} for r in group.itertuples()]})
+    claims_matrix = _claims_matrix(claims, order, len(models) > 1)
     tallies = [{"claim_text": r["claim_text"], "agrees": r["agrees"], "disagrees": r["disagrees"],
                 "not_significant": r["not significant"]} for _, r in tally(claims).iterrows()]
 
@@ -408,7 +433,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
         study_name=data.study_name, run_dir=str(data.run_dir), version=_version(),
         generated_at=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), synthetic=data.synthetic, warnings=warnings,
         cards=cards, toc=toc, options=options, level_pct=f"{options.level * 100:g}", n_effects=len(effects),
-        qa_margin=QA_MARGIN, claims_tally=tallies, claims_groups=claim_rows, figure_sections=early,
+        qa_margin=QA_MARGIN, claims_tally=tallies, claims_matrix=claims_matrix, claims_groups=claim_rows, figure_sections=early,
         effect_tables=b.effect_tables(effects, len(models) > 1), samples=samples, late_sections=late,
         css=Markup(CSS))
     atomic_write_text(html_path, html.lstrip())

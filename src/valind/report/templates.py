@@ -41,6 +41,8 @@ tr.sig td.eff { font-weight: 700; }
 .badge.disagrees { background: var(--disagree); }
 .badge.not-significant { background: var(--ns); }
 details { margin: 6px 0 12px; }
+table.matrix td.c, table.matrix th.c { text-align: center; white-space: nowrap; }
+table.matrix .badge { min-width: 2.6em; text-align: center; }
 summary { cursor: pointer; font-weight: 600; color: var(--accent); }
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
       overflow-x: auto; font-size: 12.5px; line-height: 1.4; }
@@ -97,13 +99,21 @@ other way; <i>not significant</i>: the data cannot tell. Related values = same V
 kind of valence (a proxy; the study's examples lie outside its 15 values). QA agrees when the whole interval lies
 within &plusmn;{{ qa_margin }}.</p>
 {% if claims_tally %}
+<p class="note"><span class="badge agrees">agrees</span> <span class="badge disagrees">disagrees</span>
+<span class="badge not-significant">not significant</span> &middot; a number alone is our effect in percentage points;
+where a claim covers several measures (related values, QA benchmarks) the badges count them.</p>
+<table class="matrix">
+<tr><th>published finding</th>{% for v in claims_matrix.columns %}<th class="c">{{ v }}</th>{% endfor %}</tr>
+{% for row in claims_matrix.rows %}<tr><td>{{ row.label }}</td>{% for cell in row.cells %}<td class="c">{% for text, cls, tip in cell %}<span class="badge {{ cls }}" title="{{ tip }}">{{ text }}</span> {% endfor %}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
 <table>
 <tr><th>published finding</th><th class="num">agrees</th><th class="num">disagrees</th><th class="num">not significant</th></tr>
 {% for r in claims_tally %}<tr><td>{{ r.claim_text }}</td><td class="num">{{ r.agrees }}</td>
 <td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td></tr>{% endfor %}
 </table>
 {% for group in claims_groups %}
-<details{% if loop.index <= 3 %} open{% endif %}><summary>{{ group.title }}</summary>
+<details><summary>{{ group.title }}: every measure ({{ group.rows|length }})</summary>
 <table>
 <tr><th>model</th><th>induced value</th><th>measure</th><th>study</th><th class="num">our effect [95% CI]</th>
 <th class="num">q</th><th>basis</th><th>status</th></tr>
