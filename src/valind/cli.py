@@ -30,6 +30,7 @@ EPILOG = """examples:
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
   valind extract validate gold.jsonl --extractor embedding
+  valind judge validate --task refusal
 Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finished work."""
 
 
@@ -81,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--judge", help="refusal/anthro/sycophancy: judge name (default: best offline)")
     p.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed records instead of stopping")
     p.add_argument("--batch-size", type=int, default=64)
+
+    p = sub.add_parser("judge", help="measure the judges against valind's labelled sets (`valind judge validate`)",
+                       description="valind judge validate: accuracy, Cohen's kappa and per-class F1 of each judge.")
+    p.add_argument("action", choices=["validate"])
+    p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
+    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
+    p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
+                   help="labelled split to score (every = dev, test and all)")
+    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's set")
+    p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
+                   help="judge option, e.g. model=embedded:smollm2-135m-instruct (JSON values allowed)")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
 
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
@@ -156,6 +169,8 @@ def _dispatch(args) -> int:
         return _call("valind.report.cli:main", args)
     if cmd == "score":
         return _call("valind.score:main", args)
+    if cmd == "judge":
+        return _call("valind.evaluate.validate_judges:main", args)
     if cmd == "verify":
         return _call("valind.verify:main", args)
     if cmd == "plan":
