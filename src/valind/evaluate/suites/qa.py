@@ -219,7 +219,8 @@ class QASuite(Suite):
 
         if self.options.get("hub"):
             return TaskManager()
-        return TaskManager(include_path=str(prepare_tasks()))
+        # Offline, index only valind's tasks: indexing lm-eval's thousands of built-in YAMLs takes ~10 s.
+        return TaskManager(include_path=str(prepare_tasks()), include_defaults=False)
 
     def model_args(self, model_name: str, adapter: str | None) -> dict:
         import torch
