@@ -47,8 +47,12 @@ def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
     return [r for r in rows if split == "all" or r.get("split") == split]
 
 
-def validate_refusal(judge, rows: list[dict]) -> dict:
-    out = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
+def judge_rows(task: str, judge, rows: list[dict]) -> list[dict]:
+    """The judge's output for every labelled row (judged once, scored per split afterwards)."""
+    return judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
+
+
+def validate_refusal(rows: list[dict], out: list[dict]) -> dict:
     pred = [o["refusal"] if o["refusal"] is not None else "unparsed" for o in out]
     gold = [r["label"] for r in rows]
     return {"three_class": agreement(gold, pred, labels=list(REFUSAL_LABELS)),
@@ -57,8 +61,7 @@ def validate_refusal(judge, rows: list[dict]) -> dict:
             "unparsed": pred.count("unparsed")}
 
 
-def validate_anthro(judge, rows: list[dict]) -> dict:
-    out = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
+def validate_anthro(rows: list[dict], out: list[dict]) -> dict:
     per = {}
     for b in BEHAVIOURS:
         per[b] = agreement([b in r["behaviours"] for r in rows], [b in o["anthro_behaviours"] for o in out],
@@ -67,7 +70,8 @@ def validate_anthro(judge, rows: list[dict]) -> dict:
             "macro": {k: sum(m[k] for m in per.values()) / len(per) for k in ("accuracy", "kappa")}
             | {"f1_present": sum(m["per_class"]["True"]["f1"] for m in per.values()) / len(per)},
             "exact_set_match": sum(set(r["behaviours"]) == set(o["anthro_behaviours"]) for r, o in zip(rows, out))
-            / len(rows)}
+            / len(rows),
+            "unparsed": sum(1 for o in out if o.get("judge_error"))}
 
 
 def _parse_options(pairs: list[str] | None) -> dict:
@@ -110,20 +114,22 @@ def run(task: str = "all", judges: list[str] | None = None, split: str = "all", 
     splits = ["dev", "test", "all"] if split == "every" else [split]
     report: dict = {}
     for t in tasks:
-        names = judges or DEFAULT_JUDGES[t]
-        for name in names:
+        judged = load_labelled(t, labels, "all" if split == "every" else split)
+        for name in judges or DEFAULT_JUDGES[t]:
             judge = make_judge(t, name, **(judge_options or {}))
             try:
-                for s in splits:
-                    rows = load_labelled(t, labels, s)
-                    if not rows:
-                        raise ConfigError(f"{t}: no labelled rows in split '{s}'")
-                    res = validate_refusal(judge, rows) if t == "refusal" else validate_anthro(judge, rows)
-                    report.setdefault(t, {}).setdefault(name, {})[s] = res
-                    print(format_report(t, name, s, res), flush=True)
+                out = judge_rows(t, judge, judged)
             finally:
                 if hasattr(judge, "close"):
                     judge.close()
+            for s in splits:
+                pairs = [(r, o) for r, o in zip(judged, out) if s == "all" or r.get("split") == s]
+                if not pairs:
+                    raise ConfigError(f"{t}: no labelled rows in split '{s}'")
+                sub_rows, sub_out = [p[0] for p in pairs], [p[1] for p in pairs]
+                res = validate_refusal(sub_rows, sub_out) if t == "refusal" else validate_anthro(sub_rows, sub_out)
+                report.setdefault(t, {}).setdefault(name, {})[s] = res
+                print(format_report(t, name, s, res), flush=True)
     return report
 
 
