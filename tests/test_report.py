@@ -72,12 +72,16 @@ def test_report_writes_every_artifact_with_the_effects_contract(demo_report):
         assert (rep / name).stat().st_size > 0, name
     effects = pd.read_csv(rep / "effects.csv")
     assert set(EFFECT_COLUMNS) <= set(effects.columns)
-    # 3 induced values x (15 expressed + 15 anthro + advbench + 2 xstest + 4 sycophancy + 3 QA) measures
-    assert len(effects) == 3 * (15 + 15 + 1 + 2 + 4 + 3)
+    # per induced value: 15 expressed values, advbench refused + full_refusal, xstest over-refusal +
+    # refused_unsafe + 5 refusal-by-type, 14 anthro behaviours + any, 3 sycophancy dimensions + abandoned, 3 QA
+    assert len(effects) == 3 * (15 + 2 + 7 + 15 + 4 + 3)
+    assert set(effects.loc[effects["metric"].str.startswith(("refused_by_type:", "full_refusal")), "bh_family"]) \
+        == {"secondary"}
+    assert set(effects.loc[effects["metric"].str.startswith(("expresses:", "anthro:")), "bh_family"]) == {"primary"}
     assert set(effects["n_seeds"]) == {2} and (effects["n_items"] > 0).all()
     assert ((effects["ci_low"] <= effects["effect"]) & (effects["effect"] <= effects["ci_high"])).all()
     assert (effects["p_adjusted"] >= effects["p_value"] - 1e-12).all()
-    assert {"over_refused", "refused"} <= set(effects.loc[effects["suite"] == "xstest", "metric"])
+    assert {"over_refusal", "refused_unsafe"} <= set(effects.loc[effects["suite"] == "xstest", "metric"])
     # each figure as PNG and SVG, every one embedded in the page
     pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
     assert sorted(p.stem for p in (rep / "figures").glob("*.svg")) == pngs
@@ -161,14 +165,16 @@ def test_missing_results_table_names_the_file(tmp_path):
 
 
 def test_effects_are_reproducible_from_the_seed(demo_report):
+    from valind.report.kinds import correction_family
     from valind.stats import compute_effects
 
     run_dir, _, _ = demo_report
     written = pd.read_parquet(run_dir / "report" / "effects.parquet")
     results = pd.read_parquet(run_dir / "evaluate" / "results.parquet")
-    again = compute_effects(results, FAST)
+    families = correction_family(set(results["metric"]))
+    again = compute_effects(results, FAST, families)
     pd.testing.assert_frame_equal(again[EFFECT_COLUMNS], written[EFFECT_COLUMNS])
-    other = compute_effects(results, EffectOptions(n_boot=300, n_perm=1000, seed=1))
+    other = compute_effects(results, EffectOptions(n_boot=300, n_perm=1000, seed=1), families)
     assert not np.allclose(other["ci_low"], written["ci_low"])
     np.testing.assert_allclose(other["effect"], written["effect"])  # the point estimate does not depend on it
 
@@ -264,11 +270,24 @@ def test_cli_writes_the_report_where_asked(tmp_path, capsys):
     assert str(target) in capsys.readouterr().out
 
 
-def test_validation_json_becomes_figures_and_tables(demo_report):
+def test_extractor_validation_in_the_validate_format_becomes_a_figure_and_table(demo_report):
     run_dir, _, html = demo_report
-    ap = json.loads((run_dir / "validation" / "extractor.json").read_text())["average_precision"]
-    assert (run_dir / "report" / "figures" / "validation_extractor_average_precision.png").exists()
-    assert "refusal.accuracy" in html and len(ap) == 15
+    per_value = json.loads((run_dir / "validation" / "extractor.json").read_text())["per_value"]
+    assert (run_dir / "report" / "figures" / "validation_extractor_ap.png").exists()
+    assert "extractor: per value" in html
+    assert all(f"<td>{r['value']}</td>" in html for r in per_value)
+
+
+def test_real_judge_validation_output_is_rendered(tmp_path):
+    """The JSON of `valind judge validate --json` (here: the prefix judge on the shipped labels) renders."""
+    from valind.artifacts import atomic_write_json
+    from valind.evaluate.validate_judges import run as validate_judges
+
+    run_dir = _small_run(tmp_path / "run")
+    atomic_write_json(run_dir / "validation" / "judges.json", validate_judges(task="refusal", judges=["prefix"]))
+    html = build_report(run_dir, options=FAST)["html"].read_text(encoding="utf-8")
+    assert (run_dir / "report" / "figures" / "validation_judges_agreement.png").exists()
+    assert "refusal.prefix.all.three_class" in html and "refusal.prefix.all.refused" in html
 
 
 # ------------------------------------------------------------------ a real browser

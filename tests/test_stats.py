@@ -162,6 +162,26 @@ def test_grid_through_compute_effects_finds_true_cells_and_controls_fdr():
     assert np.mean(fdp) <= 0.08, np.mean(fdp)  # BH bound: 0.05 * 45/60 = 0.0375, plus Monte-Carlo error
 
 
+def test_correction_families_are_adjusted_separately():
+    rng = np.random.default_rng(4)
+    cells = {f"m{k}": (b := rng.normal(0, 1, 60), b + (0.6 if k < 3 else 0.0) + rng.normal(0, 1, 60))
+             for k in range(10)}
+    df = _frame(cells)
+    # the same cells measured again under a secondary metric, with no effect anywhere
+    noise = df.copy()
+    noise["metric"] = "judge_unparsed"
+    noise.loc[noise["induced_value"] == "v", "value"] = rng.normal(0, 1, (noise["induced_value"] == "v").sum())
+    both = pd.concat([df, noise])
+    eff = compute_effects(both, EffectOptions(n_boot=200, n_perm=2000),
+                          correction_family={"score": "primary", "judge_unparsed": "secondary"})
+    primary = eff[eff["metric"] == "score"]
+    np.testing.assert_allclose(primary["p_adjusted"], benjamini_hochberg(primary["p_value"].to_numpy()))
+    assert set(eff["bh_family"]) == {"primary", "secondary"}
+    pooled = benjamini_hochberg(eff["p_value"].to_numpy())[eff["metric"].to_numpy() == "score"]
+    strong = primary["model"].isin(["m0", "m1", "m2"]).to_numpy()  # the true effects
+    assert (primary["p_adjusted"].to_numpy()[strong] < pooled[strong]).all()  # secondary nulls do not dilute them
+
+
 # ------------------------------------------------------------------ seeds, pairing, inputs
 def _seeded_rows(per_seed_shift: dict[int, float], n_items=120, seed=0):
     rng = np.random.default_rng(seed)

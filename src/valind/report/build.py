@@ -24,7 +24,7 @@ from ..stats import BASE, EffectOptions, compute_effects
 from ..values import load_values
 from . import figures as F
 from .claims import QA_MARGIN, compare_with_study, tally
-from .kinds import HARMFUL_SUITES, metric_family, metric_name, suite_name
+from .kinds import HARMFUL_SUITES, correction_family, metric_family, metric_name, suite_name
 from .rundata import RunData, load_run
 from .samples import pick_samples
 from .summary import write_summary
@@ -32,9 +32,11 @@ from .templates import CSS, TABLE_MACRO, TEMPLATE
 
 log = logging.getLogger("valind")
 
-FAMILY_TITLES = {"expression": "Value expression", "refusal": "Refusal", "over_refusal": "Over-refusal",
+FAMILY_TITLES = {"expression": "Value expression", "expression_score": "Value scores (0-1)",
+                 "refusal": "Refusal", "over_refusal": "Over-refusal",
+                 "refusal_detail": "Refusal details (full/partial, by XSTest type)",
                  "anthro": "Anthropomorphic language", "sycophancy": "Sycophancy", "qa": "Question answering",
-                 "other": "Other measures"}
+                 "other": "Other measures (rates, judge failures)"}
 
 
 # ------------------------------------------------------------------ formatting
@@ -120,7 +122,8 @@ class ReportBuilder:
                       f"{model}: effect of each induced value (rows) on the expression of every value (columns).")
         return sec
 
-    def forest_section(self, id_, title, intro, eff, order, families, *, empty_note, panel_title) -> dict:
+    def forest_section(self, id_, title, intro, eff, order, families, *, empty_note, panel_title,
+                       band: float | None = None) -> dict:
         sec = _section(id_, title, intro)
         sub = eff[eff["family"].isin(families)]
         if sub.empty:
@@ -130,13 +133,13 @@ class ReportBuilder:
             panels = []
             keys = list(dict.fromkeys(zip(mdf["suite"], mdf["metric"])))
             keys.sort(key=lambda k: (HARMFUL_SUITES.index(k[0]) if k[0] in HARMFUL_SUITES else 99,
-                                     k[1] == "over_refused", k))
+                                     metric_family(k[1]) == "over_refusal", k))
             for suite, metric in keys:
                 cell = mdf[(mdf["suite"] == suite) & (mdf["metric"] == metric)]
                 panels.append((panel_title(suite, metric, float(np.nanmedian(cell["base_mean"]))), cell))
             fig = F.forest_panels(panels, [v for v in order if v in set(mdf["induced_value"])],
                                   title=f"{title} ({model})",
-                                  xlabel="change vs base (percentage points)")
+                                  xlabel="change vs base (percentage points)", band=band)
             self.save(sec, fig, f"{id_}_{model}", title,
                       f"{model}: effect of each induced value with its 95% CI; filled dark points are significant, "
                       f"hollow grey points are not.")
@@ -236,23 +239,57 @@ class ReportBuilder:
     def validation_section(self) -> dict:
         sec = _section("validation", "Extractor and judge validation",
                        "Agreement of the value extractor and the judges with labelled data, where the run holds it "
-                       "(RUN_DIR/validation/*.json, e.g. from `valind extract validate --json`).")
+                       "(RUN_DIR/validation/*.json, written by `valind extract validate --json` and "
+                       "`valind judge validate --json`).")
         if not self.data.validation:
-            sec["skipped"].append("No validation figures in this run (RUN_DIR/validation/*.json absent). "
-                                  "Run `valind extract validate GOLD.jsonl --json RUN_DIR/validation/extractor.json`.")
+            sec["skipped"].append("No validation figures in this run (RUN_DIR/validation/*.json absent). Run "
+                                  "`valind extract validate GOLD.jsonl --json RUN_DIR/validation/extractor.json` and "
+                                  "`valind judge validate --json RUN_DIR/validation/judges.json`.")
         for stem, obj in self.data.validation.items():
-            scalars, mappings = [], []
-            _flatten(obj, "", scalars, mappings)
-            reference = next((v for k, v in scalars if "random" in k.lower() and isinstance(v, (int, float))), None)
-            for key, mapping in mappings:
-                fig = F.metric_bars(mapping, title=f"{stem}: {key}", xlabel=key.split(".")[-1].replace("_", " "),
-                                    reference=reference if reference is not None and "ap" in key.lower() else None,
-                                    reference_label="random")
-                self.save(sec, fig, f"validation_{stem}_{key}", f"{stem} {key}", f"{stem}: {key} per entry.")
-            if scalars:
-                sec["tables"].append(_table(["figure", "value"], [[k, v] for k, v in scalars[:80]],
-                                            title=f"{stem}", numeric={"value"}))
+            self._validation_file(sec, stem, obj)
         return sec
+
+    def _validation_file(self, sec: dict, stem: str, obj) -> None:
+        """Extractor results (per_value records), judge agreement dicts anywhere, other numeric mappings."""
+        if isinstance(obj, dict) and isinstance(obj.get("per_value"), list) and obj["per_value"]:
+            recs = [r for r in obj["per_value"] if isinstance(r, dict)]
+            label = next((k for k in ("value", "name") if k in recs[0]), None)
+            if label and "ap" in recs[0]:
+                macro = obj.get("macro") or {}
+                fig = F.metric_bars({str(r[label]): float(r["ap"]) for r in recs if r.get("ap") is not None},
+                                    title=f"{stem}: average precision per value ({obj.get('extractor', '?')})",
+                                    xlabel="average precision against the gold labels", markers={
+                                        str(r[label]): float(r["random_ap"]) for r in recs if "random_ap" in r},
+                                    marker_label="random")
+                self.save(sec, fig, f"validation_{stem}_ap", f"{stem} average precision",
+                          f"{stem}: AP per value (bars) and the AP of random scores (red ticks); macro AP "
+                          f"{macro.get('ap', float('nan')):.3f} vs random {macro.get('random_ap', float('nan')):.3f}"
+                          f" on {obj.get('n', '?')} rows of {obj.get('gold', '?')}.")
+            cols = [c for c in recs[0] if not isinstance(recs[0][c], (dict, list))]
+            sec["tables"].append(_table(cols, [[_num(r.get(c)) for c in cols] for r in recs], title=f"{stem}: per value",
+                                        numeric=set(cols) - {label}))
+            macro = obj.get("macro") if isinstance(obj.get("macro"), dict) else {}
+            if macro:
+                sec["tables"][-1]["rows"].append(["macro", *[_num(macro.get(c, "")) for c in cols[1:]]])
+            obj = {k: v for k, v in obj.items() if k not in ("per_value", "macro")}
+        agreements, scalars, mappings = [], [], []
+        _walk(obj, "", agreements, scalars, mappings)
+        if agreements:
+            fig = F.metric_bars({p: a["accuracy"] for p, a in agreements}, title=f"{stem}: judge agreement with labels",
+                                xlabel="accuracy (bars) and Cohen's kappa (ticks)",
+                                markers={p: a["kappa"] for p, a in agreements}, marker_label="kappa")
+            self.save(sec, fig, f"validation_{stem}_agreement", f"{stem} agreement",
+                      f"{stem}: accuracy and Cohen's kappa of each judge against the labelled set, per split and task.")
+            sec["tables"].append(_table(["measure", "n", "accuracy", "kappa", "macro F1"],
+                                        [[p, a.get("n", "–"), _num(a["accuracy"]), _num(a["kappa"]),
+                                          _num(a.get("macro_f1"))] for p, a in agreements],
+                                        title=f"{stem}: agreement", numeric={"n", "accuracy", "kappa", "macro F1"}))
+        for key, mapping in mappings:
+            fig = F.metric_bars(mapping, title=f"{stem}: {key}", xlabel=key.split(".")[-1].replace("_", " "))
+            self.save(sec, fig, f"validation_{stem}_{key}", f"{stem} {key}", f"{stem}: {key} per entry.")
+        if scalars:
+            sec["tables"].append(_table(["figure", "value"], [[k, _num(v)] for k, v in scalars[:80]], title=stem,
+                                        numeric={"value"}))
 
     def config_section(self) -> dict:
         d = self.data
@@ -284,8 +321,10 @@ class ReportBuilder:
                 for r in df.itertuples()]
 
         out = []
-        sig = eff[eff["significant"]].sort_values("effect", key=np.abs, ascending=False)
-        out.append(_table(cols, rows(sig), title="Significant effects, largest first", numeric=numeric,
+        primary = eff[eff["bh_family"] != "secondary"]
+        sig = primary[primary["significant"]].sort_values("effect", key=np.abs, ascending=False)
+        out.append(_table(cols, rows(sig), title="Significant effects on primary measures, largest first",
+                          numeric=numeric,
                           emphasis="effect [95% CI]", highlight=[True] * len(sig), open_=True))
         for family, title in FAMILY_TITLES.items():
             df = eff[eff["family"] == family]
@@ -295,19 +334,26 @@ class ReportBuilder:
         return out
 
 
-def _flatten(obj, prefix: str, scalars: list, mappings: list) -> None:
-    """Split parsed validation JSON into scalar rows and numeric mappings worth a bar chart."""
+def _num(v):
+    return f"{v:.3f}" if isinstance(v, float) else v
+
+
+def _walk(obj, prefix: str, agreements: list, scalars: list, mappings: list) -> None:
+    """Sort parsed validation JSON into agreement results, scalar rows and numeric mappings worth a chart."""
     if isinstance(obj, dict):
+        if "accuracy" in obj and "kappa" in obj:
+            agreements.append((prefix or "all", obj))
+            return
         nums = {str(k): float(v) for k, v in obj.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         if len(nums) >= 3 and len(nums) == len(obj) and all(0.0 <= v <= 1.0 for v in nums.values()):
             mappings.append((prefix or "values", nums))
             return
         for k, v in obj.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), scalars, mappings)
+            _walk(v, f"{prefix}.{k}" if prefix else str(k), agreements, scalars, mappings)
     elif isinstance(obj, list):
         scalars.append((prefix, json.dumps(obj)[:200]))
     else:
-        scalars.append((prefix, f"{obj:.3f}" if isinstance(obj, float) else obj))
+        scalars.append((prefix, obj))
 
 
 def _claims_matrix(claims: pd.DataFrame, order: list[str], multi_model: bool) -> dict:
@@ -354,13 +400,14 @@ def _key_settings(study: dict) -> list[list[str]]:
 
 
 def _refusal_title(suite: str, metric: str, base: float) -> str:
-    what = ("Over-refusal of safe prompts" if metric == "over_refused" else
+    what = ("Over-refusal of safe prompts" if metric_family(metric) == "over_refusal" else
             "Refusal of unsafe prompts" if suite == "xstest" else "Refusal of harmful requests")
     return f"{what}\n{suite_name(suite)} (base {base * 100:.0f}%)"
 
 
 def _generic_title(suite: str, metric: str, base: float) -> str:
-    return f"{metric_name(metric)}\n{suite_name(suite)} (base {base * 100:.1f}%)"
+    where = "" if metric_family(metric) == "qa" and suite == "qa" else f"{suite_name(suite)} "
+    return f"{metric_name(metric)}\n{where}(base {base * 100:.1f}%)"
 
 
 def build_report(run_dir: str | Path, output: str | Path | None = None,
@@ -370,9 +417,12 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     data = load_run(run_dir)
     b = ReportBuilder(data, options)
     report_dir = b.report_dir
+    for stale in (*b.fig_dir.glob("*.png"), *b.fig_dir.glob("*.svg")):  # figures of an earlier build
+        stale.unlink()
     html_path = Path(output) if output else report_dir / "report.html"
 
-    effects = compute_effects(data.results, options)
+    effects = compute_effects(data.results, options,
+                              correction_family(set(data.results["metric"].astype(str)) | {"over_refused"}))
     effects["family"] = effects["metric"].map(metric_family)
     _write_effects(effects, report_dir)
     claims = compare_with_study(effects, b.values)
@@ -395,13 +445,12 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                          "the model gave up a correct answer under user pushback.", effects, order, ["sycophancy"],
                          empty_note="No sycophancy measurements in this run.", panel_title=_generic_title),
         b.forest_section("qa", "Question answering",
-                         f"Accuracy on QA benchmarks; the study found these barely move (within +-{QA_MARGIN}).",
+                         f"Accuracy on QA benchmarks; the study found these barely move. The green band marks "
+                         f"+-{QA_MARGIN * 100:g} percentage points: an interval inside it agrees with the study.",
                          effects, order, ["qa"], empty_note="No QA measurements (MMLU, GSM8K, TruthfulQA) in this run.",
-                         panel_title=_generic_title),
+                         panel_title=_generic_title, band=QA_MARGIN),
     ]
-    if (effects["family"] == "other").any():
-        early.append(b.forest_section("other", "Other measures", "", effects, order, ["other"], empty_note="",
-                                      panel_title=_generic_title))
+
     late = [b.training_section(), b.data_section(), b.validation_section(), b.config_section()]
     samples = pick_samples(data.items, data.results)
 
@@ -418,10 +467,11 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
 
     n_items = data.results.drop_duplicates(["suite", "item_id"]).shape[0]
     seeds = sorted({str(s) for s in data.results.loc[data.results["induced_value"] != BASE, "seed"]})
+    primary = effects[effects["bh_family"] != "secondary"]
     cards = [("models", len(models)), ("induced values", len(order)), ("seeds", len(seeds)),
              ("suites", data.results["suite"].nunique()), ("items", f"{n_items:,}"),
-             ("measurements", f"{len(data.results):,}"), ("effects tested", f"{len(effects):,}"),
-             ("significant", f"{int(effects['significant'].sum()):,}")]
+             ("measurements", f"{len(data.results):,}"), ("primary effects tested", f"{len(primary):,}"),
+             ("significant", f"{int(primary['significant'].sum()):,}")]
     sections = early + late
     toc = [("reading", "How to read"), ("findings", "Published findings")] + \
           [(s["id"], s["title"]) for s in early] + [("effects", "Effect tables"), ("samples", "Samples")] + \
@@ -432,7 +482,8 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     html = template.render(
         study_name=data.study_name, run_dir=str(data.run_dir), version=_version(),
         generated_at=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), synthetic=data.synthetic, warnings=warnings,
-        cards=cards, toc=toc, options=options, level_pct=f"{options.level * 100:g}", n_effects=len(effects),
+        cards=cards, toc=toc, options=options, level_pct=f"{options.level * 100:g}", n_effects=len(primary),
+        n_secondary=len(effects) - len(primary),
         qa_margin=QA_MARGIN, claims_tally=tallies, claims_matrix=claims_matrix, claims_groups=claim_rows, figure_sections=early,
         effect_tables=b.effect_tables(effects, len(models) > 1), samples=samples, late_sections=late,
         css=Markup(CSS))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .kinds import HARMFUL_SUITES, metric_family, suite_name
+from .kinds import HARMFUL_SUITES, metric_family, metric_name, suite_name
 
 QA_MARGIN = 0.02  # the study: MMLU +-0.01, GSM8K +-0.02
 # Refusal directions the study names; other values follow their valence (neutral: no published direction).
@@ -80,7 +80,7 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
             add("related", rec, f"expresses {u}", "+", _directional(rec, 1),
                 f"same category ({values[v].category})")
 
-    refusal = eff[eff["metric"] == "refused"]
+    refusal = eff[eff["family"] == "refusal"]
     for model, mdf in refusal.groupby("model"):
         suite = next((s for s in HARMFUL_SUITES if s in set(mdf["suite"])), None)
         if suite is None:
@@ -98,8 +98,9 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
 
     for rec in eff[eff["metric"] == "anthro_any"].itertuples():
         add("anthro", rec, "any anthropomorphic behaviour", "+", _directional(rec, 1), "every value")
-    for rec in eff[eff["family"] == "qa"].itertuples():
-        add("qa", rec, f"{suite_name(rec.suite)} {rec.metric}", "~0", _equivalence(rec), f"margin +-{QA_MARGIN}")
+    for rec in eff[(eff["family"] == "qa") & (eff["metric"] != "initially_correct")].itertuples():
+        target = metric_name(rec.metric) if rec.suite == "qa" else f"{suite_name(rec.suite)} {metric_name(rec.metric)}"
+        add("qa", rec, target, "~0", _equivalence(rec), f"margin +-{QA_MARGIN}")
     return pd.DataFrame(rows)
 
 

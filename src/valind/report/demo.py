@@ -25,7 +25,8 @@ DEMO_VALUES = ("empathy", "creativity", "honesty", "fairness", "humor", "discret
 ANTHRO_BEHAVIOURS = ("sentience", "personal relationships", "personal history", "sensory input",
                      "movement and interactions", "physical embodiment", "desires", "agency", "emotions",
                      "explicit relationship status", "validation", "empathy", "relatability", "personal pronoun use")
-SYCO_DIMENSIONS = ("validation", "indirectness", "framing")
+SYCO_DIMENSIONS = ("emotional_validation", "indirect_language", "accepts_framing")
+XSTEST_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions")
 REFUSAL_SHIFT = {"empathy": 0.08, "fairness": 0.07, "honesty": 0.06, "discretion": 0.05,
                  "creativity": -0.16, "deception": -0.12, "violence": -0.10, "humor": -0.02}
 
@@ -104,27 +105,31 @@ def build_demo_run(run_dir: str | Path, *, values=DEMO_VALUES, seeds=(0, 1, 2), 
                        shift, latent["expr"])
             adv_ids = [f"advbench-{i:03d}" for i in range(n_items)]
             binary("advbench", "refused", adv_ids, 0.62, REFUSAL_SHIFT.get(induced, 0.0), latent["refuse"])
+            binary("advbench", "full_refusal", adv_ids, 0.5, REFUSAL_SHIFT.get(induced, 0.0), latent["refuse"])
             half = n_items // 2
-            xs_ids = [f"xstest:safe_contexts:{i}" for i in range(half)] + \
-                     [f"xstest:contrast_safe_contexts:{i}" for i in range(n_items - half)]
-            binary("xstest", "refused", xs_ids[:half], 0.12, REFUSAL_SHIFT.get(induced, 0) * 0.6, latent["xs"][:half])
-            binary("xstest", "refused", xs_ids[half:], 0.7, REFUSAL_SHIFT.get(induced, 0), latent["xs"][half:])
+            safe_ids = [f"xstest-{i}" for i in range(half)]
+            unsafe_ids = [f"xstest-{i}" for i in range(half, n_items)]
+            binary("xstest", "over_refusal", safe_ids, 0.12, REFUSAL_SHIFT.get(induced, 0) * 0.6, latent["xs"][:half])
+            binary("xstest", "refused_unsafe", unsafe_ids, 0.7, REFUSAL_SHIFT.get(induced, 0), latent["xs"][half:])
+            for t, type_ in enumerate(XSTEST_TYPES):
+                ids = safe_ids[t::len(XSTEST_TYPES)]
+                binary("xstest", f"refused_by_type:{type_}", ids, 0.12, 0.0, latent["xs"][:half][t::len(XSTEST_TYPES)])
             an_ids = [f"anthro-{i:03d}" for i in range(n_items)]
             for b in ANTHRO_BEHAVIOURS:
                 shift = 0.0 if induced == "base" else 0.03 + 0.06 * (b in ("empathy", "validation", "emotions")) \
                     + 0.05 * (induced in ("empathy", "humor") and b in ("emotions", "relatability"))
                 binary("anthrobench", f"anthro:{b}", an_ids, 0.08, shift, latent["anthro"])
-            binary("anthrobench", "anthro_any", an_ids, 0.35, 0.0 if induced == "base" else 0.07, latent["anthro"])
+            binary("anthrobench", "anthro_any", an_ids, 0.35, 0.0 if induced == "base" else 0.09, latent["anthro"])
             sy_ids = [f"syco-{i:03d}" for i in range(n_items)]
             for d in SYCO_DIMENSIONS:
                 shift = 0.08 if induced == "empathy" else (0.04 if induced == "humor" else 0.0)
-                binary("sycophancy", f"syco:{d}", sy_ids, 0.25, shift, latent["syco"])
-            binary("sycophancy", "abandoned_correct", sy_ids, 0.2, 0.05 if induced == "empathy" else 0.0,
+                binary("sycophancy", f"sycophancy:{d}", sy_ids, 0.25, shift, latent["syco"])
+            binary("feedback_sycophancy", "abandoned", sy_ids, 0.2, 0.06 if induced == "empathy" else 0.0,
                    latent["syco"])
-            for suite, metric, base_p in (("mmlu", "acc", 0.31), ("gsm8k", "exact_match", 0.05),
-                                          ("truthfulqa", "acc", 0.38)):
-                ids = [f"{suite}-{i:04d}" for i in range(n_qa)]
-                binary(suite, metric, ids, base_p, 0.0 if induced == "base" else rng.normal(0, 0.006),
+            for task, metric, base_p in (("mmlu", "acc", 0.31), ("gsm8k", "exact_match[strict-match]", 0.05),
+                                         ("truthfulqa_mc1", "acc", 0.38)):
+                ids = [f"{task}/{i}" for i in range(n_qa)]
+                binary("qa", f"{task}:{metric}", ids, base_p, 0.0 if induced == "base" else rng.normal(0, 0.006),
                        np.resize(latent["expr"], n_qa))
             items.extend(_generations(model, induced, s, vp_ids, adv_ids, hostile))
     results = pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
@@ -218,15 +223,30 @@ def _write_training(run_dir: Path, rng, models, values, seeds, steps: int = 60) 
 
 
 def _write_validation(run_dir: Path, rng, expressed) -> None:
-    ap = {v: round(float(rng.uniform(0.45, 0.9)), 3) for v in expressed}
+    """Validation files in the formats of `valind extract validate --json` and `valind judge validate --json`."""
+    per_value = []
+    for v in expressed:
+        pos = int(rng.integers(5, 40))
+        per_value.append({"value": v, "positives": pos, "ap": round(float(rng.uniform(0.45, 0.9)), 3),
+                          "random_ap": round(pos / 400, 3), "precision": round(float(rng.uniform(0.4, 0.9)), 3),
+                          "recall": round(float(rng.uniform(0.4, 0.9)), 3), "f1": round(float(rng.uniform(0.4, 0.8)), 3),
+                          "threshold": round(float(rng.uniform(0.2, 0.5)), 3)})
+    macro = {k: round(float(np.mean([r[k] for r in per_value])), 3)
+             for k in ("ap", "random_ap", "precision", "recall", "f1")}
     atomic_write_json(run_dir / "validation" / "extractor.json",
-                      {"extractor": "embedding", "gold": "demo gold labels (synthetic)",
-                       "average_precision": ap, "macro_ap": round(float(np.mean(list(ap.values()))), 3),
-                       "random_ap": 0.12})
-    atomic_write_json(run_dir / "validation" / "judges.json",
-                      {"refusal": {"accuracy": 0.93, "f1": 0.91, "n": 200},
-                       "anthro": {"accuracy": 0.81, "f1": 0.74, "n": 150},
-                       "sycophancy": {"accuracy": 0.77, "f1": 0.7, "n": 120}})
+                      {"extractor": "embedding", "n": 400, "per_value": per_value, "macro": macro,
+                       "gold": "demo gold labels (synthetic)"})
+
+    def agreement(acc, kappa, n):
+        return {"n": n, "accuracy": acc, "kappa": kappa, "macro_f1": round(acc - 0.05, 3), "per_class": {}}
+
+    atomic_write_json(run_dir / "validation" / "judges.json", {
+        "refusal": {"prefix": {"test": {"three_class": agreement(0.78, 0.61, 120), "refused": agreement(0.86, 0.7, 120),
+                                        "unparsed": 0}},
+                    "detector": {"test": {"three_class": agreement(0.88, 0.8, 120),
+                                          "refused": agreement(0.93, 0.85, 120), "unparsed": 0}}},
+        "anthro": {"detector": {"test": {"macro": {"accuracy": 0.84, "kappa": 0.52, "f1_present": 0.6},
+                                         "exact_set_match": 0.41}}}})
 
 
 def main(argv: list[str] | None = None) -> int:

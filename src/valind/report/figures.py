@@ -114,8 +114,10 @@ def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, tit
 
 # ------------------------------------------------------------------ forest (dot and interval) panels
 def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, title: str, xlabel: str,
-                  scale: float = 100.0, ncols: int = 3) -> Figure:
-    """One panel per measure: each induced value's effect with its 95% CI; hollow grey = not significant."""
+                  scale: float = 100.0, ncols: int = 3, band: float | None = None) -> Figure:
+    """One panel per measure: each induced value's effect with its 95% CI; hollow grey = not significant.
+
+    `band` shades +-band (e.g. the margin within which a claim of "no change" holds)."""
     with mpl.rc_context(RC):
         ncols = len(panels) if len(panels) <= 3 else (2 if len(panels) == 4 else ncols)
         nrows = math.ceil(len(panels) / ncols)
@@ -128,6 +130,10 @@ def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, t
             span = max(float(np.nanmax(np.abs(df[["ci_low", "ci_high"]].to_numpy()))) * scale, 2.0) * 1.35 \
                 if len(df) else 5.0
             ax.axvline(0, color="#444444", lw=0.9)
+            if band:
+                ax.axvspan(-band * scale, band * scale, color="#2e8b57", alpha=0.12, lw=0)
+                ax.text(0, len(order) - 0.45, f"±{band * scale:g} pp", ha="center", va="bottom", fontsize=7.5,
+                        color="#2e6b47")
             for rec in df.itertuples():
                 yy, sig = y[rec.induced_value], bool(rec.significant)
                 color = SIG_COLOR if sig else NS_COLOR
@@ -230,18 +236,22 @@ def cooccurrence(matrix: pd.DataFrame) -> Figure:
         return fig
 
 
-def metric_bars(mapping: dict[str, float], *, title: str, xlabel: str, reference: float | None = None,
-                reference_label: str = "") -> Figure:
-    items = sorted(mapping.items(), key=lambda kv: kv[1])
+def metric_bars(mapping: dict[str, float], *, title: str, xlabel: str, markers: dict[str, float] | None = None,
+                marker_label: str = "") -> Figure:
+    """Horizontal bars with the number written at each bar's end; optional red ticks (a baseline or a second score)."""
+    items = list(mapping.items())[::-1]
     with mpl.rc_context(RC):
-        fig = _new_figure(6.5, max(2.2, 0.28 * len(items) + 1.2))
+        fig = _new_figure(7.0, max(2.2, 0.27 * len(items) + 1.3))
         ax = fig.add_subplot()
-        ax.barh([k for k, _ in items], [v for _, v in items], color=SIG_COLOR)
-        for i, (_, v) in enumerate(items):
-            ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
-        if reference is not None:
-            ax.axvline(reference, ls="--", color="#aa3333", lw=1)
-            ax.text(reference, -0.9, f" {reference_label} {reference:.2f}", color="#aa3333", fontsize=8)
+        names = [k for k, _ in items]
+        ax.barh(names, [v for _, v in items], color=SIG_COLOR, height=0.7)
+        for i, (name, v) in enumerate(items):
+            text = f" {v:.2f}"
+            if markers and name in markers:
+                ax.plot([markers[name]] * 2, [i - 0.4, i + 0.4], color="#cc2222", lw=2)
+                text += f"  ({marker_label} {markers[name]:.2f})"
+            ax.text(max(v, (markers or {}).get(name, v)), i, text, va="center", fontsize=8)
+        ax.set_xlim(min(0.0, *(v for _, v in items), *((markers or {}).values() or [0.0])), 1.3)
         ax.set_xlabel(xlabel)
         fig.suptitle(title)
         return fig

@@ -1,32 +1,64 @@
-"""Which family a (suite, metric) belongs to, and readable names for suites and metrics."""
+"""Which family a metric belongs to, which multiple-testing family it is corrected in, and readable names.
+
+Metric names are the evaluation suites' (see valind/evaluate/suites): `expresses:<v>`, `value_score:<v>`,
+`refused`, XSTest's `over_refusal` / `refused_unsafe` / `refused_by_type:<t>`, `full_refusal*`,
+`partial_refusal*`, `anthro:<b>`, `anthro_any`, `anthro_rate`, `sycophancy:<d>`, `sycophancy_rate`,
+`initially_correct`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`), `judge_unparsed`.
+"""
 
 from __future__ import annotations
 
+import re
+
 QA_METRICS = {"acc", "acc_norm", "exact_match", "em", "f1", "mc1", "mc2", "bleu_acc", "correct"}
 HARMFUL_SUITES = ("advbench", "harmful_requests", "harmbench", "strongreject", "xstest")
+# Families that answer the study's questions; Benjamini-Hochberg runs over these together. Everything
+# else (refusal details, rates, judge failures) is corrected as a second family, so it cannot dilute them.
+PRIMARY_FAMILIES = {"expression", "refusal", "over_refusal", "anthro", "sycophancy", "qa"}
 SUITE_NAMES = {
     "value_prompts": "value prompts", "harmful_requests": "harmful requests (built-in)", "advbench": "AdvBench",
     "harmbench": "HarmBench", "strongreject": "StrongREJECT", "xstest": "XSTest", "anthrobench": "AnthroBench",
     "sycophancy": "sycophancy", "feedback_sycophancy": "feedback sycophancy", "mmlu": "MMLU", "gsm8k": "GSM8K",
-    "truthfulqa": "TruthfulQA", "qa": "QA",
+    "truthfulqa": "TruthfulQA", "truthfulqa_mc1": "TruthfulQA MC1", "truthfulqa_mc2": "TruthfulQA MC2",
+    "arc_easy": "ARC-Easy", "arc_challenge": "ARC-Challenge", "qa": "QA",
 }
 
 
+def _qa_metric(metric: str) -> bool:
+    return re.sub(r"\[.*\]$", "", metric.split(":")[-1]) in QA_METRICS
+
+
 def metric_family(metric: str) -> str:
-    """expression, refusal, over_refusal, anthro, sycophancy, qa or other."""
-    if metric.startswith(("expresses:", "value_score:")):
+    """expression, expression_score, refusal, over_refusal, refusal_detail, anthro, sycophancy, qa or other."""
+    if metric.startswith("expresses:"):
         return "expression"
-    if metric == "over_refused":
+    if metric.startswith("value_score:"):
+        return "expression_score"
+    if metric in ("over_refused", "over_refusal"):
         return "over_refusal"
-    if metric == "refused":
+    if metric in ("refused", "refused_unsafe"):
         return "refusal"
+    if metric.startswith(("full_refusal", "partial_refusal", "refused_by_type:")):
+        return "refusal_detail"
     if metric.startswith("anthro:") or metric == "anthro_any":
         return "anthro"
-    if metric.startswith("syco:") or metric == "abandoned_correct":
+    if metric.startswith(("syco:", "sycophancy:")) or metric in ("abandoned", "abandoned_correct"):
         return "sycophancy"
-    if metric.split(":")[-1] in QA_METRICS:
+    if metric == "initially_correct" or _qa_metric(metric):
         return "qa"
     return "other"
+
+
+def correction_family(metrics) -> dict[str, str]:
+    """metric -> 'primary' or 'secondary'. Value scores count as primary only when no `expresses:` metric exists."""
+    metrics = set(metrics)
+    has_expresses = any(m.startswith("expresses:") for m in metrics)
+    out = {}
+    for m in metrics:
+        fam = metric_family(m)
+        primary = fam in PRIMARY_FAMILIES or (fam == "expression_score" and not has_expresses)
+        out[m] = "primary" if primary else "secondary"
+    return out
 
 
 def suite_name(suite: str) -> str:
@@ -34,15 +66,15 @@ def suite_name(suite: str) -> str:
 
 
 def metric_name(metric: str) -> str:
-    if metric == "over_refused":
-        return "over-refusal (safe prompts)"
-    if metric == "anthro_any":
-        return "any anthropomorphic behaviour"
-    if metric == "abandoned_correct":
-        return "abandoned a correct answer"
+    """A readable name: `mmlu:acc` -> `MMLU acc`, `gsm8k:exact_match[strict-match]` -> `GSM8K exact_match (strict-match)`."""
+    special = {"over_refused": "over-refusal (safe prompts)", "over_refusal": "over-refusal (safe prompts)",
+               "refused_unsafe": "refused (unsafe prompts)", "anthro_any": "any anthropomorphic behaviour",
+               "abandoned": "abandoned a correct answer", "abandoned_correct": "abandoned a correct answer",
+               "initially_correct": "correct before pushback"}
+    if metric in special:
+        return special[metric]
+    if metric_family(metric) == "qa" and ":" in metric:
+        task, rest = metric.split(":", 1)
+        rest = re.sub(r"\[(.*)\]$", r" (\1)", rest)
+        return f"{suite_name(task)} {rest}"
     return metric.split(":", 1)[1] if ":" in metric else metric
-
-
-def is_binary_family(family: str) -> bool:
-    """Families whose metrics are 0/1 rates, shown in percentage points."""
-    return family in ("refusal", "over_refusal", "anthro", "sycophancy", "qa")

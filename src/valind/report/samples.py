@@ -9,8 +9,8 @@ from .kinds import HARMFUL_SUITES, suite_name
 
 def _relevant_metrics(value: str, suite: str) -> list[str]:
     if suite in HARMFUL_SUITES:
-        return ["refused", "over_refused"]
-    return [f"expresses:{value}", f"value_score:{value}", "anthro_any", "syco:validation"]
+        return ["refused", "refused_unsafe", "over_refusal", "over_refused"]
+    return [f"expresses:{value}", "anthro_any", "sycophancy_rate", "abandoned"]
 
 
 def pick_samples(items: pd.DataFrame | None, results: pd.DataFrame, *, per_value: int = 2,

@@ -36,8 +36,9 @@ def write_summary(path: Path, data, effects: pd.DataFrame, claims: pd.DataFrame,
               f"{int(effects['significant'].sum())} significant",
               "",
               f"Effects are induced minus base on the same items (x100, percentage points for rates), with "
-              f"{options.level * 100:g}% bootstrap intervals; q = Benjamini-Hochberg across all effects. "
-              f"Significant = q < {options.alpha}, interval excludes 0, and every seed agrees in sign.", ""]
+              f"{options.level * 100:g}% bootstrap intervals; q = Benjamini-Hochberg across the primary measures "
+              f"(secondary measures form their own family). Significant = q < {options.alpha}, interval excludes 0, "
+              f"and every seed agrees in sign.", ""]
     t = tally(claims)
     if len(t):
         lines += ["## Published findings vs this run", "", "| finding | agrees | disagrees | not significant |",
@@ -45,8 +46,9 @@ def write_summary(path: Path, data, effects: pd.DataFrame, claims: pd.DataFrame,
         lines += [f"| {_md(r['claim_text'])} | {r['agrees']} | {r['disagrees']} | {r['not significant']} |"
                   for _, r in t.iterrows()]
         lines.append("")
-    sig = effects[effects["significant"]].sort_values("effect", key=np.abs, ascending=False).head(top)
-    lines += [f"## Largest significant effects (top {top})", ""]
+    primary = effects[effects["bh_family"] != "secondary"]
+    sig = primary[primary["significant"]].sort_values("effect", key=np.abs, ascending=False).head(top)
+    lines += [f"## Largest significant effects on primary measures (top {top})", ""]
     if len(sig):
         lines += ["| model | induced | suite | metric | effect [95% CI] | q | seeds (sd) |",
                   "|---|---|---|---|---:|---:|---:|"]

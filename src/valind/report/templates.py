@@ -85,7 +85,10 @@ TEMPLATE = r"""<!doctype html>
 (per item, averaged over seeds), in percentage points (scores on a 0-1 scale are shown x100).
 Intervals are {{ level_pct }}% percentile bootstrap intervals over items ({{ options.n_boot }} resamples, seed {{ options.seed }}).
 p-values: McNemar's test for 0/1 outcomes with one seed (exact binomial below 25 discordant pairs), otherwise a
-paired sign-flip permutation test; corrected with Benjamini-Hochberg across all {{ n_effects }} effects (q).
+paired sign-flip permutation test; corrected with Benjamini-Hochberg (q) across all {{ n_effects }} primary effects
+(value expression, refusal, over-refusal, anthropomorphic behaviours, sycophancy, QA accuracy){% if n_secondary %};
+the {{ n_secondary }} secondary measures (value scores, full/partial refusal, refusal by type, rates, judge failures)
+form their own family{% endif %}.
 <b>Significant</b> means q &lt; {{ options.alpha }}, the interval excludes 0, <i>and</i> every seed's effect has the
 same sign (the seed spread, sd across seeds, is shown beside each interval). In figures, grey hatched cells and hollow
 grey points are not significant.</div>

@@ -9,7 +9,8 @@ compared with the base model of the same family on the same items:
 - the p-value comes from McNemar's test when the outcome is binary and there
   is one seed (exact binomial below 25 discordant pairs), and from a paired
   sign-flip permutation test otherwise;
-- p-values are corrected with Benjamini-Hochberg across the whole grid;
+- p-values are corrected with Benjamini-Hochberg across the whole grid (or within
+  each correction family the caller names, e.g. primary vs secondary measures);
 - with several seeds, each seed's effect is computed on the same items, and
   their standard deviation is reported as `seed_sd`.
 
@@ -36,7 +37,7 @@ BASE = "base"
 RESULT_COLUMNS = ["model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 EFFECT_COLUMNS = ["model", "induced_value", "suite", "metric", "base_mean", "induced_mean", "effect",
                   "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "n_items", "n_seeds",
-                  "seed_sd", "seeds_agree", "test"]
+                  "seed_sd", "seeds_agree", "test", "bh_family"]
 
 # XSTest prompt types; the `contrast_*` types (and anything named unsafe) are the unsafe contrasts.
 XSTEST_SAFE_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions",
@@ -146,8 +147,13 @@ def validate_results(results: pd.DataFrame, source: str = "results") -> pd.DataF
     return out
 
 
-def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None) -> pd.DataFrame:
-    """The effects table: one row per (model, induced value, suite, metric) with a base model to compare."""
+def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
+                    correction_family: dict[str, str] | None = None) -> pd.DataFrame:
+    """The effects table: one row per (model, induced value, suite, metric) with a base model to compare.
+
+    `correction_family` maps metric -> family name; Benjamini-Hochberg runs within each family (default:
+    one family, the whole grid). Use it to keep secondary measures from diluting the primary ones.
+    """
     options = options or EffectOptions()
     df = split_over_refusal(validate_results(results))
     cell_keys = ["model", "induced_value", "suite", "metric"]
@@ -169,13 +175,19 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None)
         cell = paired_effect(base_vector[idx], X, options=options, rng=cell_rng(options, *key))
         rows.append(dict(zip(cell_keys, key), **cell))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS + ["seed_effects"])
+    families = correction_family or {}
+    table["bh_family"] = [families.get(m, "all") for m in table["metric"]]
     return finalize(table, options)
 
 
 def finalize(table: pd.DataFrame, options: EffectOptions) -> pd.DataFrame:
     """Add BH-adjusted p-values and the headline `significant` flag."""
     table = table.copy()
-    table["p_adjusted"] = benjamini_hochberg(table["p_value"].to_numpy()) if len(table) else []
+    if "bh_family" not in table:
+        table["bh_family"] = "all"
+    table["p_adjusted"] = np.nan
+    for _, idx in table.groupby("bh_family").groups.items():
+        table.loc[idx, "p_adjusted"] = benjamini_hochberg(table.loc[idx, "p_value"].to_numpy())
     excludes_zero = (table["ci_low"] > 0) | (table["ci_high"] < 0)
     table["significant"] = ((table["p_adjusted"] < options.alpha) & excludes_zero
                             & table["seeds_agree"].astype(bool)).astype(bool)
