@@ -314,3 +314,18 @@ def test_report_renders_in_headless_chromium(demo_report, tmp_path):
         assert im.size == (1280, 1400)
         # not a blank page: the screenshot has text and figures (many distinct colours)
         assert len(im.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 50
+
+
+def test_samples_pair_base_and_induced_whatever_the_seed_dtype():
+    from valind.report.samples import pick_samples
+
+    results = pd.DataFrame({"model": "m", "induced_value": ["base", "base", "empathy", "empathy"],
+                            "seed": [np.nan, np.nan, 0.0, 0.0], "suite": "value_prompts",
+                            "item_id": ["a", "b", "a", "b"], "metric": "expresses:empathy",
+                            "value": [0.0, 0.0, 0.0, 1.0]})
+    items = pd.DataFrame({"model": "m", "induced_value": ["base", "base", "empathy", "empathy"],
+                          "seed": [None, None, 0, 0], "suite": "value_prompts", "item_id": ["a", "b", "a", "b"],
+                          "prompt": ["pa", "pb", "pa", "pb"], "response": ["ba", "bb", "ea", "eb"]})
+    [sample] = pick_samples(items, results)
+    assert (sample["item_id"], sample["base_response"], sample["induced_response"]) == ("b", "bb", "eb")
+    assert sample["changes"] == ["expresses:empathy: 0 → 1"]

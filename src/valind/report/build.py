@@ -368,7 +368,8 @@ def _claims_matrix(claims: pd.DataFrame, order: list[str], multi_model: bool) ->
             sub = group[group["induced_value"] == v]
             if len(sub) == 1:
                 r = sub.iloc[0]
-                cells.append([(f"{r['effect'] * 100:+.1f}", r["status"].replace(" ", "-"), r["target"])])
+                text = "0.0" if abs(r["effect"] * 100) < 0.05 else f"{r['effect'] * 100:+.1f}"
+                cells.append([(text, r["status"].replace(" ", "-"), r["target"])])
             elif len(sub) > 1:
                 counts = sub["status"].value_counts()
                 cells.append([(str(int(counts[s])), s.replace(" ", "-"), f"{s}: {int(counts[s])} measures")

@@ -58,8 +58,13 @@ def _new_figure(width: float, height: float) -> Figure:
 
 
 def _fmt(x: float, scale: float) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * scale:+.0f}" \
-        if abs(x * scale) >= 9.5 else f"{x * scale:+.1f}"
+    """+12, +3.4, 0.0: whole numbers from 10 up, one decimal below, no signed zero."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    v = x * scale
+    if abs(v) < 0.05:
+        return "0.0"
+    return f"{v:+.0f}" if abs(v) >= 9.5 else f"{v:+.1f}"
 
 
 # ------------------------------------------------------------------ heatmap of effects

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from .kinds import HARMFUL_SUITES, suite_name
+
+
+def seed_label(x) -> str:
+    """One spelling per seed whatever the column's dtype: 0, 0.0 and '0' -> '0'; None/NaN -> '-'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
 
 
 def _relevant_metrics(value: str, suite: str) -> list[str]:
@@ -18,8 +29,8 @@ def pick_samples(items: pd.DataFrame | None, results: pd.DataFrame, *, per_value
     """Up to `per_value` items per (model, induced value), from different suites, preferring changed outcomes."""
     if items is None or items.empty:
         return []
-    items = items.assign(seed=items["seed"].astype(str))
-    res = results.assign(seed=results["seed"].astype(str))
+    items = items.assign(seed=items["seed"].astype(object).map(seed_label))
+    res = results.assign(seed=results["seed"].astype(object).map(seed_label))
     lookup = res.set_index(["model", "induced_value", "seed", "suite", "item_id", "metric"])["value"]
     lookup = lookup[~lookup.index.duplicated()]
     base = items[items["induced_value"] == "base"].drop_duplicates(["model", "suite", "item_id"])
@@ -38,7 +49,7 @@ def pick_samples(items: pd.DataFrame | None, results: pd.DataFrame, *, per_value
             changes, score = [], 0.0
             for metric in _relevant_metrics(value, rec.suite):
                 new = lookup.get((model, value, seed, rec.suite, rec.item_id, metric))
-                old = lookup.get((model, "base", str(b["seed"]), rec.suite, rec.item_id, metric))
+                old = lookup.get((model, "base", b["seed"], rec.suite, rec.item_id, metric))
                 if new is None or old is None:
                     continue
                 changes.append(f"{metric}: {old:g} → {new:g}")
