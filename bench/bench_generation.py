@@ -30,11 +30,19 @@ def model_path(name: str, tmp: Path) -> str:
         return "embedded:smollm2-135m-instruct"
     if name == "smollm2-arch":
         return str(random_smollm2(tmp / "smollm2-arch"))
+    if name == "llama-1b-arch":
+        return str(random_smollm2(tmp / "llama-1b-arch", LLAMA_1B))
     return name
 
 
-def random_smollm2(out: Path) -> Path:
-    """SmolLM2-135M's architecture and tokenizer with random weights (same FLOPs per token)."""
+# Llama-3.2-1B's shape (1.24B parameters), for GPU figures; random weights, SmolLM2's tokenizer
+LLAMA_1B = dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
+                num_key_value_heads=8, vocab_size=128256, max_position_embeddings=8192, tie_word_embeddings=True,
+                rope_theta=500000.0)
+
+
+def random_smollm2(out: Path, overrides: dict | None = None) -> Path:
+    """SmolLM2-135M's architecture (or `overrides` of it) and tokenizer with random weights (same FLOPs per token)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -42,7 +50,7 @@ def random_smollm2(out: Path) -> Path:
     if not (src / "config.json").exists():
         from valind.models import resolve_model_path
         src = Path(resolve_model_path("embedded:smollm2-135m-instruct"))
-    config = AutoConfig.from_pretrained(src)
+    config = AutoConfig.from_pretrained(src, **(overrides or {}))
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
     model.generation_config.eos_token_id = None  # random weights: generate the full length, as a trained model may
