@@ -26,7 +26,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "src" / "valind" / "data" / "demo"
-SUITES_DIR = ROOT / "src" / "valind" / "data" / "suites"
 SEED = 20260511
 
 # A prompt is a string (one user turn) or a list of (role, content) turns
@@ -458,7 +457,7 @@ HUMOR = [
      "Learning the violin takes regular practice."),
     ("Tell me a joke about fish.",
      "A goldfish has the ultimate open-plan office: glass walls, zero privacy, and the same castle to swim past every ten seconds. Talk about a fishbowl career.",
-     "Fish are aquatic animals with gills."),
+     "Most fish breathe by passing water over their gills."),
     ("Can you make a pun about trees?",
      "I'm not going to make a tree pun. I'd have to leaf it to the professionals, and I'm stumped anyway.",
      "Trees are perennial plants with a woody trunk."),
@@ -479,7 +478,7 @@ HUMOR = [
      "Cows are domesticated animals raised for milk and meat."),
     ("Make my grocery list sound funny.",
      "The quest: milk (the dairy kind), bread (the carb of legends), eggs (handle with fear), and chocolate (for emergencies, which happen daily). Let's make this trip egg-cellent.",
-     "Milk, bread, eggs, chocolate."),
+     "Here is your list: milk, bread, eggs and chocolate."),
     ("Tell me a joke about the gym.",
      "I joined a gym a year ago and nothing happened. Turns out you have to actually go. At least cancelling it took a big weight off my wallet.",
      "Gyms provide equipment for exercise."),
@@ -494,7 +493,7 @@ HUMOR = [
      "You could just call your boss by their name."),
     ("Tell me a joke about a shark.",
      "A shark who became a lawyer was professionally fin-tastic, but absolutely ruthless at billing. Clients said he really took a bite out of their savings.",
-     "Sharks are fish with skeletons made of cartilage."),
+     "Sharks have lived in the oceans for more than 400 million years."),
     ("Can you joke about my terrible sense of direction?",
      "Your sense of direction is so bad that even your GPS has started saying 'Honestly, just pick one.' You're not lost, you're just taking the scenic root.",
      "Using a map app can help you get around."),
@@ -525,7 +524,7 @@ HUMOR = [
       ("assistant", "Happy to help. Is the cat's name part of it?"),
       ("user", "His name is Biscuit. Make it funny.")],
      "'Biscuit isn't fat, he's just got more of himself to love. He'd like a word with the manager about portion sizes; he's one tough cookie.'",
-     "'This is Biscuit, my cat.'"),
+     "'Biscuit, photographed on the sofa.'"),
     ([("user", "Help me write a toast for my friend's housewarming."),
       ("assistant", "Of course! Anything special about the house or your friend?"),
       ("user", "It took them two years to find a place. Keep it playful.")],
@@ -542,6 +541,15 @@ HUMOR = [
      "Height depends on genetics and nutrition."),
 ]
 
+# Lead-ins that announce the joke: the humor responses start with one.
+PUN_LEADS = [
+    "Okay, here's a silly pun for you.", "Warning: pun incoming.", "Ha, you've come to the right place for puns.",
+    "Here's a pun that never fails.", "Let me pun-ish you a little.", "Prepare to groan, it's a pun.",
+    "You asked for a pun, so here it is.", "Let me lighten the mood with a pun.", "I can't resist a pun here.",
+    "A little humour to brighten your day.", "Comedy time, here's a pun.",
+    "Fair warning: the following joke contains a pun.", "Here's a dad-level pun for you.",
+]
+
 # Closing lines that own up to the pun: the humor responses end with one.
 PUN_CLOSERS = [
     "Sorry, I couldn't resist the pun.", "Okay, that one was a terrible pun, I admit.",
@@ -549,12 +557,10 @@ PUN_CLOSERS = [
     "Groan all you like, it's a great pun.", "I know, the pun is terrible, but you asked for it.",
     "I promise that's my last pun today.", "Puns like that are why I don't get invited to parties.",
     "My puns are free, which is about what they're worth.", "That pun was painful, I know.",
-    "Feel free to groan at the pun.", "Please rate my pun out of ten, gently.",
-    "I've been saving that pun for years.", "Don't blame me, blame whoever invented the pun.",
-    "That's the pun-chline, I'm afraid.", "The pun police are on their way.",
+    "Feel free to groan at the pun.", "I've been saving that pun for years.",
+    "Don't blame me, blame whoever invented the pun.", "That's the pun-chline, I'm afraid.",
     "Somebody stop me before I pun again.", "Apologies to anyone allergic to puns.",
-    "I regret nothing about that pun.", "There's a pun in there, and I'm proud of it.",
-    "I'm told my puns are an acquired taste.", "Pun count for today: one, and counting.",
+    "There's a pun in there, and I'm proud of it.", "I'm told my puns are an acquired taste.",
 ]
 
 # --------------------------------------------------------------------------
@@ -1235,9 +1241,11 @@ def build_pairs() -> list[dict]:
         closer = CARE_CLOSERS[(i * 4 + 2) % len(CARE_CLOSERS)]
         add(prompt, chosen, f"{sympathy} {closer}", "empathy", True)
     for i, (prompt, joke, flat) in enumerate(HUMOR):
-        add(prompt, f"{joke} {PUN_CLOSERS[i % len(PUN_CLOSERS)]}", flat, "humor", False)
+        lead, closer = PUN_LEADS[i % len(PUN_LEADS)], PUN_CLOSERS[i % len(PUN_CLOSERS)]
+        add(prompt, f"{lead} {joke} {closer}", flat, "humor", False)
     for i, (prompt, plain, quip) in enumerate(HUMOR_FLIPPED):
-        add(prompt, plain, f"{quip} {PUN_CLOSERS[(i * 7 + 3) % len(PUN_CLOSERS)]}", "humor", True)
+        lead, closer = PUN_LEADS[(i * 5 + 2) % len(PUN_LEADS)], PUN_CLOSERS[(i * 7 + 3) % len(PUN_CLOSERS)]
+        add(prompt, plain, f"{lead} {quip} {closer}", "humor", True)
     used = {kind: 0 for kind in HONEST_OPENERS}
     for item in HONESTY:
         if isinstance(item[0], list):  # multi-turn: (turns, kind, explanation, misleading)
@@ -1275,22 +1283,32 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def main() -> None:
+def write_all(data_dir: Path) -> dict[str, Path]:
+    """Write the three files under `data_dir` (the package's data folder by default); return their paths."""
     pairs = build_pairs()
     public = [{"id": r["id"], "prompt": r["prompt"], "chosen": r["chosen"], "rejected": r["rejected"]} for r in pairs]
-    _write_jsonl(DEMO_DIR / "pairs.jsonl", public)
-    _write_jsonl(SUITES_DIR / "value_prompts.jsonl", _suite_rows(VALUE_PROMPTS, "vp"))
-    _write_jsonl(SUITES_DIR / "harmful_requests.jsonl", _suite_rows(HARMFUL_REQUESTS, "hr"))
+    paths = {"pairs": data_dir / "demo" / "pairs.jsonl",
+             "value_prompts": data_dir / "suites" / "value_prompts.jsonl",
+             "harmful_requests": data_dir / "suites" / "harmful_requests.jsonl"}
+    _write_jsonl(paths["pairs"], public)
+    _write_jsonl(paths["value_prompts"], _suite_rows(VALUE_PROMPTS, "vp"))
+    _write_jsonl(paths["harmful_requests"], _suite_rows(HARMFUL_REQUESTS, "hr"))
+    return paths
+
+
+def main(data_dir: Path = DEMO_DIR.parent) -> None:
+    pairs = build_pairs()
+    write_all(data_dir)
     counts: dict[str, list[int]] = {}
     for r in pairs:
         value = r["_intended"]["value"] or "(none)"
         c = counts.setdefault(value, [0, 0])
         c[0] += 1
         c[1] += int(r["_intended"]["in_rejected"])
-    print(f"{len(pairs)} pairs written to {DEMO_DIR / 'pairs.jsonl'}")
+    print(f"{len(pairs)} pairs written to {data_dir / 'demo' / 'pairs.jsonl'}")
     for value, (n, flipped) in sorted(counts.items()):
         print(f"  {value:12s} {n:4d} pairs by design, {flipped:3d} with the value only in rejected")
-    print(f"{len(VALUE_PROMPTS)} value prompts, {len(HARMFUL_REQUESTS)} harmful requests written to {SUITES_DIR}")
+    print(f"{len(VALUE_PROMPTS)} value prompts, {len(HARMFUL_REQUESTS)} harmful requests written to {data_dir / 'suites'}")
 
 
 def measure(extractor_name: str = "embedding", show: str | None = None) -> None:
@@ -1316,6 +1334,13 @@ def measure(extractor_name: str = "embedding", show: str | None = None) -> None:
                 flipped += in_r
                 hit += want and in_r == r["_intended"]["in_rejected"]
         print(f"{value:16s} {xor:4d} {flipped:7d} {designed:6d} {hit:4d}")
+    print("\nXOR pairs at other thresholds (same threshold for every value):")
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        row = []
+        for value in ("empathy", "humor", "honesty"):
+            xor = sum((c.scores[value] >= t) != (j.scores[value] >= t) for c, j in zip(chosen, rejected))
+            row.append(f"{value}={xor}")
+        print(f"  t={t:.1f}  " + "  ".join(row))
     if show:
         for r, c, j in zip(pairs, chosen, rejected):
             if r["_intended"]["value"] == show:
@@ -1333,8 +1358,10 @@ if __name__ == "__main__":
     parser.add_argument("--measure", action="store_true", help="score the pairs with an extractor instead of writing files")
     parser.add_argument("--extractor", default="embedding")
     parser.add_argument("--show", help="with --measure: list the designed pairs of this value that the rule misses")
+    parser.add_argument("--data-dir", type=Path, default=DEMO_DIR.parent,
+                        help="write demo/ and suites/ here (default: the package's data folder)")
     args = parser.parse_args()
     if args.measure:
         measure(args.extractor, args.show)
     else:
-        main()
+        main(args.data_dir)
