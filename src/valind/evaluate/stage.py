@@ -16,7 +16,7 @@ import json
 
 import pandas as pd
 
-from ..artifacts import (atomic_write_parquet, atomic_write_text, hash_file, hash_text, read_jsonl,
+from ..artifacts import (atomic_path, atomic_write_parquet, atomic_write_text, hash_file, hash_text, read_jsonl,
                          write_manifest)
 from ..context import RunContext
 from ..errors import StageError
@@ -100,7 +100,8 @@ def plot_value_matrix(matrix: pd.DataFrame, path) -> None:
     ax.set_title("Change in value expression against the base model")
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:  # a killed run never leaves a half-written figure
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 
 
