@@ -8,16 +8,59 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
+
+# ---------------------------------------------------------------- names that become folders
+# Model labels, value names and suite names become path components under the run
+# directory (train/<model>/<value>/seed0, generate/.../<suite>.jsonl). This is the one
+# rule for them, so no config can make valind write outside the run directory.
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,99}")
+
+
+def check_path_component(name: str, what: str) -> str:
+    """`name` if it is safe as one folder name; otherwise ValueError saying why and what is allowed."""
+    if not isinstance(name, str) or not _SAFE_COMPONENT.fullmatch(name) or name.endswith("."):
+        raise ValueError(f"{what} {name!r} cannot be used as a folder name under the run directory: use 1-100 "
+                         f"letters, digits and . _ - + = , starting with a letter or digit (no '/', '\\' or '..')")
+    return name
+
+
+def safe_path_component(text: str, fallback: str = "x") -> str:
+    """A folder name made from any text: unsafe characters become '-', leading/trailing dots are dropped."""
+    out = "".join(c if c.isascii() and (c.isalnum() or c in "-_.+=") else "-" for c in text)[:100]
+    out = out.strip(".").lstrip("-_+=")
+    return out if out and _SAFE_COMPONENT.fullmatch(out) else fallback
+
+
+# ---------------------------------------------------------------- secrets
+# Keys whose values are secrets wherever they appear in a config (`*_env` keys name a variable: kept).
+_SECRET_KEY = re.compile(r"(?i)^(?:.*[_-])?(?:api[_-]?key|key|token|secret|password|passwd|credentials?|auth|authorization)$")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+REDACTED = "***"
+
+
+def redact_secrets(data: Any) -> Any:
+    """A copy of config data safe to write or show: secret-named fields, URL userinfo and URL query values -> ***."""
+    if isinstance(data, dict):
+        return {k: (REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) and not k.lower().endswith("_env")
+                    and data[k] not in (None, "") else redact_secrets(v)) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [redact_secrets(v) for v in data]
+    if isinstance(data, str) and "://" in data:
+        from .generate.backends.openai_http import redact_url
+
+        return _URL.sub(lambda m: redact_url(m.group(0)), data)
+    return data
 
 
 class _Section(BaseModel):
@@ -33,12 +76,17 @@ class ModelSpec(_Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     trust_remote_code: bool = Field(False, description="Run model code from the hub. Off unless you ask for it.")
 
+    @field_validator("label")
+    @classmethod
+    def _label_is_a_folder_name(cls, v: str | None) -> str | None:
+        return None if v is None else check_path_component(v, "model label")
+
     @property
     def slug(self) -> str:
         if self.label:
             return self.label
         base = self.name.rstrip("/").split("/")[-1].split(":")[-1]
-        return "".join(c if c.isalnum() or c in "-_." else "-" for c in base)
+        return safe_path_component(base, "model")
 
 
 SourceKind = Literal["hh_rlhf", "pku_saferlhf", "ultrafeedback", "helpsteer2", "generic"]
@@ -131,6 +179,11 @@ class SuiteSpec(_Section):
     judge: str | None = Field(None, description="Judge plug-in; the suite's offline default if unset")
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_file_name(cls, v: str) -> str:
+        return check_path_component(v, "suite name")
+
 
 class EvaluationSpec(_Section):
     suites: list[SuiteSpec] = Field(default_factory=lambda: [SuiteSpec(name="value_prompts"), SuiteSpec(name="harmful_requests")])
@@ -153,6 +206,15 @@ class StudyConfig(_Section):
     skip_bad_rows: bool = Field(False, description="Skip and count malformed input rows instead of stopping")
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="Extra grid axes: dotted config path -> values")
 
+    @field_validator("values")
+    @classmethod
+    def _values_are_folder_names(cls, v: list[str]) -> list[str]:
+        return [check_path_component(name, "value name") for name in v]
+
+    def redacted_dump(self) -> dict:
+        """The config as plain data with secrets (API keys, URL credentials and query values) replaced by ***."""
+        return redact_secrets(self.model_dump(mode="json"))
+
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections, used to decide whether a stage must rerun."""
         data = self.model_dump(mode="json")
@@ -164,6 +226,11 @@ class StudyConfig(_Section):
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ConfigError(f"values: unknown value(s) {unknown}; allowed: {sorted(known)} (or add them in value_definitions)")
+        for name in names:  # value definitions from a user file become subset and adapter folders
+            try:
+                check_path_component(name, "value name")
+            except ValueError as exc:
+                raise ConfigError(f"value_definitions: {exc}") from None
         return names
 
 
@@ -179,7 +246,7 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
         elif err["type"] == "missing":
             msg = "field required"
         if "input" in err and err["type"] not in ("missing", "extra_forbidden") and not isinstance(err["input"], dict):
-            msg += f" (got {err['input']!r})"
+            msg += f" (got {redact_secrets(err['input'])!r})"
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
 

@@ -38,5 +38,6 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
 
 
 def _dump_config(config: StudyConfig) -> str:
+    """The study as YAML for RUN_DIR/study.yaml, with secrets redacted (API keys, URL credentials)."""
     import yaml
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    return yaml.safe_dump(config.redacted_dump(), sort_keys=False)
