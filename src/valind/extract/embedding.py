@@ -93,6 +93,14 @@ def _load_context(path: str | None) -> dict:
     return yaml.safe_load(text)
 
 
+def top_k_mean(x: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """Mean of the k largest entries along `axis` (all of them when there are fewer than k)."""
+    n = x.shape[axis]
+    if n <= k:
+        return x.mean(axis=axis)
+    return np.partition(x, n - k, axis=axis).take(range(n - k, n), axis=axis).mean(axis=axis)
+
+
 def _squash(sim: np.ndarray, center: float, width: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(sim - center) / width))
 
@@ -110,6 +118,7 @@ class EmbeddingExtractor(ValueExtractor):
       center, width: the logistic mapping cosine -> [0, 1] (defaults 0.3, 0.06)
       request_center: the same centre for prompt-request similarity (default 0.45)
       max_sentences: sentences read per response (default 48)
+      anchor_top, sentence_top: how many best anchors / best sentences are averaged (defaults 2, 2)
     """
 
     default_threshold = 0.5
@@ -123,6 +132,8 @@ class EmbeddingExtractor(ValueExtractor):
         self.width = float(options.get("width", 0.06))
         self.request_center = float(options.get("request_center", 0.45))
         self.max_sentences = int(options.get("max_sentences", 48))
+        self.anchor_top = int(options.get("anchor_top", 2))
+        self.sentence_top = int(options.get("sentence_top", 2))
         self.encode_batch_size = int(options.get("encode_batch_size", 128))
         self.use_context = bool(options.get("context", True))
         self.context = _load_context(options.get("context_file"))
@@ -186,9 +197,11 @@ class EmbeddingExtractor(ValueExtractor):
         n, k = len(responses), len(self.values)
         if n == 0:
             return np.zeros((0, k))
+        prompts = list(prompts) if prompts is not None else [None] * n
+        if len(prompts) != n:
+            raise ValueError(f"score_batch: {len(prompts)} prompts for {n} responses")
         anchors = self.anchors
         use_ctx = self.use_context and bool(anchors["rules"])
-        prompts = list(prompts) if prompts is not None else [None] * n
 
         # Distinct sentences of all responses (and prompts), each encoded once.
         index: dict[str, int] = {}
@@ -199,15 +212,21 @@ class EmbeddingExtractor(ValueExtractor):
             for p in prompts:
                 prompt_rows.append([index.setdefault(s, len(index)) for s in split_sentences(p or "", self.max_sentences)])
         emb = self.encode(list(index))
+        if not len(emb):  # every response and prompt was empty
+            return np.zeros((n, k))
 
-        # Per-sentence similarity to each value: max over that value's anchors.
-        sims = emb @ anchors["values"].T if len(emb) else np.zeros((0, anchors["values"].shape[0]))
-        per_value = np.maximum.reduceat(sims, anchors["starts"], axis=1) if len(emb) else np.zeros((0, k))
-        content = np.array([per_value[rows].max(axis=0) if rows else np.full(k, -1.0) for rows in resp_rows])
+        # Per-sentence similarity to each value: mean of its `anchor_top` closest anchors; per response:
+        # mean of its `sentence_top` best sentences (one stray sentence is weaker evidence than two).
+        sims = emb @ anchors["values"].T
+        bounds = list(anchors["starts"]) + [sims.shape[1]]
+        per_value = np.stack([top_k_mean(sims[:, a:b], self.anchor_top, axis=1)
+                              for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+        content = np.array([top_k_mean(per_value[rows], self.sentence_top, axis=0) if rows else np.full(k, -1.0)
+                            for rows in resp_rows])
         scores = _squash(content, self.center, self.width)
 
         if use_ctx:
-            refuse_sim = (emb @ anchors["groups"][("modes", "refuse")].T).max(axis=1) if len(emb) else np.zeros(0)
+            refuse_sim = (emb @ anchors["groups"][("modes", "refuse")].T).max(axis=1)
             p_refuse = np.array([_squash(refuse_sim[rows].max(), self.request_center, self.width) if rows else 0.0
                                  for rows in resp_rows])
             cue = np.array([0.95 if REFUSAL_CUE.search(" ".join(split_sentences(r, 3))) else 0.0 for r in responses])
@@ -215,7 +234,7 @@ class EmbeddingExtractor(ValueExtractor):
             request_p = {}
             for _, req, _ in anchors["rules"]:
                 if req not in request_p:
-                    s = (emb @ anchors["groups"][("requests", req)].T).max(axis=1) if len(emb) else np.zeros(0)
+                    s = (emb @ anchors["groups"][("requests", req)].T).max(axis=1)
                     request_p[req] = np.array([_squash(s[rows].max(), self.request_center, self.width) if rows else 0.0
                                                for rows in prompt_rows])
             for vi, req, mode in anchors["rules"]:

@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..values import Value, load_values
 
 DEFAULT_GOLD = "package:gold/values_gold.jsonl"
-DEFAULT_EXTRACTOR = "embedding"
+DEFAULT_EXTRACTOR = "ensemble"  # the best offline extractor on the gold set (docs/extraction.md)
 
 
 # ------------------------------------------------------------------ metrics
