@@ -63,8 +63,8 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).strip("-") or "x"
 
 
-def _table(columns, rows, *, title="", numeric=(), highlight=None, emphasis=None, open_=False) -> dict:
-    return {"title": title, "columns": list(columns), "rows": [[("–" if _nan(c) else str(c)) for c in r] for r in rows],
+def _table(columns, rows, *, title="", numeric=(), highlight=None, emphasis=None, open_=False, empty="") -> dict:
+    return {"title": title, "empty": empty, "columns": list(columns), "rows": [[("–" if _nan(c) else str(c)) for c in r] for r in rows],
             "numeric": set(numeric), "highlight": highlight, "emphasis": emphasis, "open": open_}
 
 
@@ -325,7 +325,8 @@ class ReportBuilder:
         sig = primary[primary["significant"]].sort_values("effect", key=np.abs, ascending=False)
         out.append(_table(cols, rows(sig), title="Significant effects on primary measures, largest first",
                           numeric=numeric,
-                          emphasis="effect [95% CI]", highlight=[True] * len(sig), open_=True))
+                          emphasis="effect [95% CI]", highlight=[True] * len(sig), open_=True,
+                          empty="No effect on a primary measure is significant under the rule above."))
         for family, title in FAMILY_TITLES.items():
             df = eff[eff["family"] == family]
             if len(df):

@@ -171,7 +171,7 @@ def training_curves(histories: dict[tuple[str, str], list[dict]], model: str, nc
     ncols = min(ncols, len(values))
     nrows = math.ceil(len(values) / ncols)
     with mpl.rc_context(RC):
-        fig = _new_figure(2.75 * ncols + 0.6, 2.1 * nrows + 0.9)
+        fig = _new_figure(max(2.75 * ncols + 0.6, 6.5), 2.1 * nrows + 1.1)
         axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
         for k, value in enumerate(values):
             ax = axes[k // ncols][k % ncols]
@@ -195,8 +195,9 @@ def training_curves(histories: dict[tuple[str, str], list[dict]], model: str, nc
                 ax.tick_params(labelbottom=True)
         for k in range(len(values), nrows * ncols):
             axes[k // ncols][k % ncols].set_visible(False)
-        fig.suptitle(f"Training curves, {model}: loss (solid blue) and reward accuracy (dashed orange), "
-                     f"one line per seed")
+        fig.suptitle(f"Training curves, {model}")
+        fig.supxlabel("solid blue = training loss, dashed orange = reward accuracy; one line per seed",
+                      fontsize=8.5, color="#444444")
         return fig
 
 

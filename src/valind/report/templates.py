@@ -173,11 +173,12 @@ item {{ s.item_id }}{% if s.changes %} &middot; {{ s.changes|join("; ") }}{% end
 """
 
 TABLE_MACRO = r"""{% macro table(t) -%}
+{% if not t.rows and t.empty %}<p class="skipped">{{ t.empty }}</p>{% else %}
 <table>
 <tr>{% for c in t.columns %}<th{% if c in t.numeric %} class="num"{% endif %}>{{ c }}</th>{% endfor %}</tr>
 {% for r in t.rows %}<tr{% if t.highlight and t.highlight[loop.index0] %} class="sig"{% endif %}>{% for c in t.columns %}<td{% if c in t.numeric %} class="num{% if c == t.emphasis %} eff{% endif %}"{% endif %}>{{ r[loop.index0] }}</td>{% endfor %}</tr>
 {% endfor %}
-</table>
+</table>{% endif %}
 {%- endmacro %}
 {% macro body(section) -%}
 {% for f in section.figures %}
