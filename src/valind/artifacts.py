@@ -19,9 +19,18 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .errors import ValindError
+
 MANIFEST = "manifest.json"
 _LIBS = ("valind", "torch", "transformers", "trl", "peft", "datasets", "accelerate",
          "sentence-transformers", "lm_eval", "pydantic", "pyarrow")
+
+
+class ArtifactWriteError(OSError, ValindError):
+    """An artifact could not be written (a full disk, no permission); names the path and why.
+
+    An OSError (callers catching those still do) and a ValindError (the CLI prints it without a traceback).
+    """
 
 
 def data_path(path: str) -> Path:
@@ -46,8 +55,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     previous artifact at `path` is left untouched; the error names the path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ArtifactWriteError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from exc
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; artifacts get the usual permissions
     tmp_path = Path(tmp)
@@ -56,9 +68,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, path)
+    except ArtifactWriteError:
+        tmp_path.unlink(missing_ok=True)
+        raise
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
-        raise OSError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from exc
+        raise ArtifactWriteError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
