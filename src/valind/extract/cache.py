@@ -6,13 +6,17 @@ checksum; an entry that fails it (corruption) is ignored and recomputed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+log = logging.getLogger("valind")
 
 
 def _key(fingerprint_hash: str, prompt: str | None, response: str) -> str:
@@ -30,10 +34,28 @@ class ScoreCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fp = hashlib.sha256(fingerprint.encode()).hexdigest()
-        self.db = sqlite3.connect(str(self.path), timeout=60)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, payload TEXT, checksum TEXT)")
         self.corrupt_entries = 0
+        try:
+            self.db = self._open()
+        except sqlite3.OperationalError:  # locked, read-only, no disk: not damage; the caller must see it
+            raise
+        except sqlite3.DatabaseError as exc:  # not a database any more: set it aside, start empty
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            log.warning("%s: damaged score cache (%s); moved to %s, scores will be recomputed", self.path, exc, aside)
+            for suffix in ("-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self.path.replace(aside)
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, payload TEXT, checksum TEXT)")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def get_many(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[np.ndarray | None]:
         keys = [_key(self.fp, p, r) for p, r in zip(prompts, responses)]
@@ -59,8 +81,14 @@ class ScoreCache:
                 continue  # failures are never cached: a rerun retries them
             payload = json.dumps({"scores": [float(x) for x in scores[i]]})
             rows.append((_key(self.fp, p, r), payload, hashlib.sha256(payload.encode()).hexdigest()))
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", rows)
+        try:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", rows)
+        except sqlite3.OperationalError as exc:  # a full disk, a read-only folder: name the file and why
+            from ..artifacts import ArtifactWriteError
+
+            code = errno.ENOSPC if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" else errno.EIO
+            raise ArtifactWriteError(code, f"could not write the score cache {self.path}: {exc}") from exc
 
     def close(self) -> None:
         self.db.close()
