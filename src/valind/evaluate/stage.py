@@ -40,8 +40,11 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
         key = hash_text(variant.adapter_hash, variant.model_name, judge_cfg)[:16]
     cache = unit_dir / f"{suite.name}.{key}.json"
     if cache.exists():
-        data = json.loads(cache.read_text())
-        return data["metrics"], data["items"]
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+            return data["metrics"], data["items"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            ctx.info(f"[evaluate] {cache}: damaged unit cache; recomputing it")
     if suite.needs_generation:
         gens = read_jsonl(gen_file)
         metrics = suite.score(gens)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..artifacts import atomic_write_jsonl, atomic_write_text, hash_text, read_jsonl, read_manifest, write_manifest
-from ..context import RunContext
+from ..context import RunContext, log
 from ..evaluate.suites import SuiteItem, make_suite
 from ..train.stage import plan_jobs
 from .backends import make_backend
@@ -85,8 +85,10 @@ def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list
     for c, chunk in enumerate(chunks):
         part = parts_dir / f"part-{c:04d}-{key}.jsonl"
         if part.exists():
-            rows.extend(read_jsonl(part))
-            continue
+            done = _read_part(part, len(chunk))
+            if done is not None:
+                rows.extend(done)
+                continue
         completions = backend.generate([it.messages for it in chunk], settings, adapter=variant.adapter)
         chunk_rows = [{"item_id": it.id, "prompt": it.prompt_text, "messages": it.messages,
                        "response": comp.text, "meta": it.meta} for it, comp in zip(chunk, completions)]
@@ -99,6 +101,18 @@ def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list
     if parts_dir.exists():
         parts_dir.rmdir()
     return final
+
+
+def _read_part(part: Path, n: int) -> list[dict] | None:
+    """A finished chunk's rows, or None when the file is damaged (then the chunk is generated again)."""
+    try:
+        rows = read_jsonl(part)
+    except (OSError, UnicodeDecodeError, ValueError):
+        rows = None
+    if rows is None or len(rows) != n:
+        log.warning(f"[generate] {part}: damaged chunk; generating it again")
+        return None
+    return rows
 
 
 def run(ctx: RunContext) -> dict:
