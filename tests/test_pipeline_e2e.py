@@ -42,7 +42,7 @@ def study(tiny_model_dir: Path, **over) -> dict:
 def finished_run(tiny_model_dir, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run")
     ctx = RunContext(config=parse_study(study(tiny_model_dir)), run_dir=run_dir, progress=False)
-    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate"]:
+    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]:
         run_stage(ctx, stage)
     return ctx
 
@@ -106,9 +106,16 @@ def test_results_table_covers_every_model_value_measure(finished_run):
     assert (finished_run.run_dir / "evaluate" / "value_matrix.png").stat().st_size > 1000
 
 
+def test_report_is_written(finished_run):
+    html = (finished_run.run_dir / "report" / "report.html").read_text()
+    assert "<html" in html.lower() and "empathy" in html
+    assert 'src="http' not in html and 'href="http' not in html  # self-contained, no network references
+    assert (finished_run.run_dir / "report" / "summary.md").exists()
+
+
 def test_rerun_skips_every_stage(finished_run):
     ctx = RunContext(config=finished_run.config, run_dir=finished_run.run_dir, progress=False)
-    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate"]:
+    for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]:
         assert run_stage(ctx, stage).get("_skipped"), f"{stage} reran although nothing changed"
 
 
