@@ -1236,7 +1236,8 @@ def build_pairs() -> list[dict]:
     for i, (prompt, care, help_) in enumerate(EMPATHY):
         opener = DRY_OPENERS[i % len(DRY_OPENERS)]
         closer = CARE_CLOSERS[i % len(CARE_CLOSERS)]
-        add(prompt, f"{care} {help_} {closer}", f"{opener} {help_}".strip(), "empathy", False)
+        dry = help_[0].lower() + help_[1:] if opener.endswith(":") else help_
+        add(prompt, f"{care} {help_} {closer}", f"{opener} {dry}".strip(), "empathy", False)
     for i, (prompt, chosen, sympathy) in enumerate(EMPATHY_FLIPPED):
         closer = CARE_CLOSERS[(i * 4 + 2) % len(CARE_CLOSERS)]
         add(prompt, chosen, f"{sympathy} {closer}", "empathy", True)
