@@ -59,7 +59,7 @@ def commit() -> str:
                              timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        return (sha or "unknown") + ("+local changes" if dirty else "")
+        return (sha or os.environ.get("VALIND_COMMIT", "unknown")) + ("+local changes" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return os.environ.get("VALIND_COMMIT", "unknown")
 

@@ -154,7 +154,7 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
 
     trainer.remove_callback(PrinterCallback)  # raw dict prints; our logger reports steps instead
     trainer.add_callback(_LogProgress(job.job_id))
-    lora_before = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
+    lora_before = {n: p.detach().cpu().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
     result = trainer.train()
     trainer.save_model(str(work_dir / "adapter"))
     (work_dir / "adapter" / "training_args.bin").unlink(missing_ok=True)  # a pickle; we keep safetensors only
