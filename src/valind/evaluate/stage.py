@@ -39,7 +39,7 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
     else:
         key = hash_text(variant.adapter_hash, variant.model_name, judge_cfg)[:16]
     cache = unit_dir / f"{suite.name}.{key}.json"
-    if cache.exists():
+    if cache.exists() and not ctx.force:
         try:
             data = json.loads(cache.read_text(encoding="utf-8"))
             return data["metrics"], data["items"]

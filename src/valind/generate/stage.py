@@ -77,7 +77,7 @@ def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list
     unit_dir = ctx.stage_dir("generate") / variant.rel_dir
     final = unit_dir / f"{suite.name}.jsonl"
     key_file = unit_dir / f"{suite.name}.key"
-    if final.exists() and key_file.exists() and key_file.read_text() == key:
+    if not ctx.force and final.exists() and key_file.exists() and key_file.read_text() == key:
         return final
     parts_dir = unit_dir / f".{suite.name}.parts"
     rows: list[dict] = []
@@ -134,7 +134,7 @@ def run(ctx: RunContext) -> dict:
         by_model.setdefault(v.model_name, []).append(v)
     for model_name, vs in by_model.items():
         todo = [(v, s) for v in vs for s in suites
-                if not _unit_done(stage_dir, v, s.name, keys[f"{v.rel_dir}/{s.name}"])]
+                if ctx.force or not _unit_done(stage_dir, v, s.name, keys[f"{v.rel_dir}/{s.name}"])]
         if todo:
             spec = next(mm for mm in cfg.models if mm.name == model_name)
             backend = make_backend(cfg.generation.backend, model_name, batch_size=cfg.generation.batch_size,
