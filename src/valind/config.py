@@ -64,7 +64,7 @@ def redact_secrets(data: Any) -> Any:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ModelSpec(_Section):
@@ -272,22 +272,46 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def _resolve_paths(config: StudyConfig, base: Path) -> StudyConfig:
+def _resolve_paths(config: StudyConfig, base: Path, source: str = "<config>") -> StudyConfig:
     """Make relative data paths in the config relative to the config file's folder."""
-    def fix(p: str | None) -> str | None:
+    def fix(p: str | None, field: str) -> str | None:
         if p is None or p.startswith("package:"):
             return p
-        q = Path(p).expanduser()
-        return str(q if q.is_absolute() else (base / q).resolve())
+        try:
+            q = Path(p).expanduser()
+            return str(q if q.is_absolute() else (base / q).resolve())
+        except (ValueError, RuntimeError, OSError) as exc:  # a NUL byte, ~unknownuser, ...
+            raise ConfigError(f"{source}: {field}: not a usable path ({exc}): {p!r}") from None
 
-    for s in config.sources:
-        s.path = fix(s.path)
-    config.value_definitions = fix(config.value_definitions)
-    config.extractor.thresholds_file = fix(config.extractor.thresholds_file)
-    config.training.accelerate_config = fix(config.training.accelerate_config)
-    for suite in config.evaluation.suites:
-        suite.path = fix(suite.path)
+    for i, s in enumerate(config.sources):
+        s.path = fix(s.path, f"sources.{i}.path")
+    config.value_definitions = fix(config.value_definitions, "value_definitions")
+    config.extractor.thresholds_file = fix(config.extractor.thresholds_file, "extractor.thresholds_file")
+    config.training.accelerate_config = fix(config.training.accelerate_config, "training.accelerate_config")
+    for i, suite in enumerate(config.evaluation.suites):
+        suite.path = fix(suite.path, f"evaluation.suites.{i}.path")
     return config
+
+
+class _StudyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error, not a silent overwrite."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *anchor` merges are meant to be overridden
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:
+                    continue  # an unhashable key: PyYAML reports it itself
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {seen[key] + 1})", key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_study(data: Any, source: str = "<config>", base_dir: Path | None = None) -> StudyConfig:
@@ -297,7 +321,7 @@ def parse_study(data: Any, source: str = "<config>", base_dir: Path | None = Non
         cfg = StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
-    return _resolve_paths(cfg, base_dir or Path.cwd())
+    return _resolve_paths(cfg, base_dir or Path.cwd(), source)
 
 
 def load_study(path: str | Path | None = None) -> StudyConfig:
@@ -310,9 +334,13 @@ def load_study(path: str | Path | None = None) -> StudyConfig:
         raise ConfigError(f"{path}: study config not found")
     try:
         text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StudyLoader)  # noqa: S506 - a SafeLoader subclass
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the study config ({exc.strerror or exc})") from None
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty; a study config is a YAML mapping (see `valind run --help`)")
     return parse_study(data, str(path), path.parent.resolve())
