@@ -237,7 +237,7 @@ class StudyConfig(_Section):
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid study config"]
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        loc = ".".join(_loc_part(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             parent = _model_at(StudyConfig, err["loc"][:-1])
@@ -249,6 +249,12 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
             msg += f" (got {redact_secrets(err['input'])!r})"
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
+
+
+def _loc_part(part) -> str:
+    """One step of a field path; odd keys (empty, control characters, dots) are quoted so the path stays readable."""
+    text = str(part)
+    return text if text and text.isprintable() and not any(c in text for c in ".: ") else repr(part)
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
