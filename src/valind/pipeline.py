@@ -33,6 +33,10 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ctx.run_dir / "study.yaml", _dump_config(config))
     for name in stages or STAGES:
+        if name == "report":
+            from .validation import write_validation
+
+            write_validation(ctx)  # the instruments' agreement with labels, shown in the report
         run_stage(ctx, name)
     return ctx
 

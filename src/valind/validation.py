@@ -1,0 +1,46 @@
+"""Measure the run's instruments on valind's labelled sets, for the report.
+
+Writes RUN_DIR/validation/extractor.json (the configured value extractor on
+the shipped gold set: per-value AP and F1) and RUN_DIR/validation/judges.json
+(the refusal and anthropomorphism judges on their held-out labelled split).
+Runs only for offline instruments (an LLM extractor or judge on CPU would
+take hours; run `valind extract validate` / `valind judge validate` for those).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+from .artifacts import atomic_write_json, hash_text
+from .context import RunContext
+
+OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble"}
+
+
+def write_validation(ctx: RunContext) -> None:
+    out = ctx.run_dir / "validation"
+    cfg = ctx.config.extractor
+    key = hash_text(json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
+                    json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True))[:16]
+    stamp = out / ".key"
+    if not ctx.force and stamp.exists() and stamp.read_text() == key:
+        return
+    if cfg.name in OFFLINE_EXTRACTORS:
+        from .extract import make_extractor
+        from .extract.validate import DEFAULT_GOLD, load_gold, validate
+
+        extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.options)
+        records = load_gold(DEFAULT_GOLD, extractor.value_names)
+        result = validate(extractor, records)
+        result["gold"] = str(DEFAULT_GOLD)
+        atomic_write_json(out / "extractor.json", result)
+        ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
+    from .evaluate.validate_judges import run as validate_judges
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        judges = validate_judges(task="all", split="test")
+    atomic_write_json(out / "judges.json", judges)
+    from .artifacts import atomic_write_text
+    atomic_write_text(stamp, key)
