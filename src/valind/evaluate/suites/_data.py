@@ -52,12 +52,17 @@ def read_table(path: Path) -> list[dict]:
     return rows
 
 
-def load_suite_rows(suite: str, spec, rel: str, hub_name: str, *, hub_config: str | None = None,
+def load_suite_rows(suite: str, spec, rel: str, hub_name: str | None, *, hub_config: str | None = None,
                     hub_split: str = "train") -> tuple[list[dict], str]:
-    """Rows of a benchmark and where they came from ("hub:<name>" or the file path)."""
+    """Rows of a benchmark and where they came from ("hub:<name>" or the file path).
+
+    `hub_name` is None for benchmarks with no hub copy (then `hub: true` needs `hub_name`)."""
     options = spec.options or {}
     if options.get("hub"):
         name = options.get("hub_name", hub_name)
+        if not name:
+            raise ConfigError(f"suite {suite}: this benchmark has no Hugging Face hub copy; give `path:` or "
+                              f"`options: {{hub_name: ...}}`")
         try:
             from datasets import load_dataset
 
@@ -70,9 +75,9 @@ def load_suite_rows(suite: str, spec, rel: str, hub_name: str, *, hub_config: st
     path = Path(spec.path) if spec.path else find_shared(rel)
     if path is None or not path.exists():
         tried = [str(spec.path)] if spec.path else [str(r / rel) for r in shared_data_roots()]
+        hub_hint = f", or set `options: {{hub: true}}` to load {hub_name} from the Hugging Face hub" if hub_name else ""
         raise ConfigError(f"suite {suite}: data not found (tried {', '.join(tried)}). Set VALIND_SHARED_DATA to the "
-                          f"folder holding {rel}, give the suite a `path:`, or set `options: {{hub: true}}` to load "
-                          f"{hub_name} from the Hugging Face hub.")
+                          f"folder holding {rel}, or give the suite a `path:`{hub_hint}.")
     return read_table(path), str(path)
 
 

@@ -26,7 +26,7 @@ class AnthroBenchSuite(Suite):
     """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
 
     def items(self) -> list[SuiteItem]:
-        rows, source = load_suite_rows(self.name, self.spec, "anthrobench/first_turns.csv", "(AnthroBench has no hub copy)")
+        rows, source = load_suite_rows(self.name, self.spec, "anthrobench/first_turns.csv", None)
         out = []
         for n, row in limit_rows(list(enumerate(rows, 1)), self.spec):
             prompt = pick(row, "user_first_turn", "prompt", source=source, row_no=n)
