@@ -6,8 +6,9 @@ stage has left partial work on disk (score-cache rows, a finished adapter, a
 finished generation unit, an evaluation unit cache), kills it with SIGKILL,
 reruns the same command, and compares the final artifacts with the
 reference's: byte-identical where the computation is deterministic on CPU.
-The subprocess is slowed down a little (a sleep before each unit of work) so
-the kill always lands mid-stage; the work itself is unchanged.
+The subprocess is slowed down a little (a sleep before each unit of work: a
+score batch, an adapter, a generation or evaluation unit) so the kill lands
+mid-stage even on a loaded machine; the work itself is unchanged.
 
 `reference_run` is shared with tests/test_determinism.py (built once per session).
 """
@@ -39,19 +40,19 @@ ADAPTERS = [f"tiny/{v}/seed0" for v in VALUES]
 
 
 def study_data(model_dir: Path) -> dict:
-    """A tiny study: 40 demo pairs, two values, two DPO steps, three prompts per suite."""
+    """A tiny study: 30 demo pairs, two values, two DPO steps, three harmful requests (judged without a model)."""
     return {
         "name": "robust",
         "models": [{"name": str(model_dir), "label": "tiny"}],
         "values": VALUES,
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo", "limit": 40,
+        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo", "limit": 30,
                      "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
         "extractor": {"name": "embedding", "batch_size": 4},
         "curation": {"min_subset_size": 2, "heldout_fraction": 0.2, "seed": 0},
         "training": {"method": "dpo", "max_steps": 2, "batch_size": 2, "learning_rate": 0.01, "max_length": 64,
                      "seeds": [0]},
         "generation": {"max_new_tokens": 4, "batch_size": 4},
-        "evaluation": {"suites": [{"name": "value_prompts", "limit": 3}, {"name": "harmful_requests", "limit": 3}]},
+        "evaluation": {"suites": [{"name": "harmful_requests", "limit": 3}]},
     }
 
 
@@ -157,7 +158,7 @@ def test_kill_during_extraction_resumes_from_the_score_cache(reference, tmp_path
             return False
 
     status = kill_when(stage_cmd("extract", study, run_dir), some_scores_cached, tmp_path / "killed.log",
-                       slow="valind.extract.stage:cached_scores", delay=0.1)
+                       slow="valind.extract.stage:cached_scores", delay=0.3)
     assert status == -signal.SIGKILL
     assert not (run_dir / "extract" / "manifest.json").exists()
     assert any("extract/manifest.json: missing" in p for p in verify_run(run_dir).problems)
@@ -179,7 +180,8 @@ def test_kill_during_training_keeps_finished_adapters_and_trains_the_rest(refere
     copy_stages(ref, run_dir, ["ingest", "extract", "curate"])
     finished = lambda: [a for a in ADAPTERS if (run_dir / "train" / a / "manifest.json").exists()]  # noqa: E731
 
-    status = kill_when(stage_cmd("train", study, run_dir), lambda: bool(finished()), tmp_path / "killed.log")
+    status = kill_when(stage_cmd("train", study, run_dir), lambda: bool(finished()), tmp_path / "killed.log",
+                       slow="valind.train.stage:train_adapter", delay=1.0)
     assert status == -signal.SIGKILL
     done = finished()
     assert len(done) == 1 and not (run_dir / "train" / "manifest.json").exists()
@@ -206,11 +208,12 @@ def test_kill_during_generation_keeps_finished_units(reference, tmp_path):
     run_dir = tmp_path / "run"
     copy_stages(ref, run_dir, ["ingest", "extract", "curate", "train"])
     units = sorted(p.relative_to(ref / "generate") for p in (ref / "generate").rglob("*.jsonl"))
-    assert len(units) == 6  # base + 2 adapters, 2 suites
-    done = lambda: [u for u in units if (run_dir / "generate" / u).exists()]  # noqa: E731
+    assert len(units) == 3  # base + 2 adapters
+    # a unit is finished once its key file is written (after its rows)
+    done = lambda: [u for u in units if (run_dir / "generate" / u).with_suffix(".key").exists()]  # noqa: E731
 
     status = kill_when(stage_cmd("generate", study, run_dir), lambda: bool(done()), tmp_path / "killed.log",
-                       slow="valind.generate.stage:generate_unit", delay=0.5)
+                       slow="valind.generate.stage:generate_unit", delay=1.0)
     assert status == -signal.SIGKILL
     n_done = len(done())
     assert 1 <= n_done < len(units) and not (run_dir / "generate" / "manifest.json").exists()
@@ -229,7 +232,7 @@ def test_kill_during_evaluation_resumes_from_unit_caches(reference, tmp_path):
     unit_files = lambda: list((run_dir / "evaluate" / "units").rglob("*.json"))  # noqa: E731
 
     status = kill_when(stage_cmd("evaluate", study, run_dir), lambda: bool(unit_files()), tmp_path / "killed.log",
-                       slow="valind.evaluate.stage:_unit_rows", delay=0.5)
+                       slow="valind.evaluate.stage:_unit_rows", delay=1.0)
     assert status == -signal.SIGKILL
     assert not (run_dir / "evaluate" / "manifest.json").exists()
     kept = {p: p.stat().st_mtime_ns for p in unit_files()}

@@ -24,7 +24,7 @@ import yaml
 
 from valind.cli import main as cli_main
 from valind.config import ConfigError, load_study, parse_study
-from valind.pipeline import run_study
+from valind.pipeline import STAGES, run_stage, run_study
 from valind.values import load_values
 
 ENV_KEY = "sk-FAKEENVKEY-5f3a9c71"
@@ -101,7 +101,9 @@ def test_secrets_leave_no_trace(tiny_model_dir, stub_server, tmp_path, monkeypat
     study_file.write_text(yaml.safe_dump(_study(tiny_model_dir, f"http://127.0.0.1:{port}/v1?key={URL_KEY}")))
     run_dir = tmp_path / "run"
 
-    run_study(load_study(study_file), run_dir, progress=False)
+    # `valind run` minus its instrument validation on the gold set (slow, and it reads no secret)
+    ctx = run_study(load_study(study_file), run_dir, progress=False, stages=STAGES[:-1])
+    run_stage(ctx, "report")
 
     # The keys were really used: the stub saw both.
     assert stub_server.seen, "no request reached the stub server"
