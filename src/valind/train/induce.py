@@ -78,6 +78,20 @@ def build_dataset(records: list[dict], method: str):
     return Dataset.from_list(rows)
 
 
+def use_precomputed_reference(t: TrainingSpec, n_examples: int) -> bool:
+    """Precompute reference log-probs only when training visits every pair at least once.
+
+    Precomputing costs one reference forward pass per pair in the subset; with a
+    `max_steps` budget that covers only part of the subset, computing the
+    reference live for the pairs actually seen is cheaper.
+    """
+    if not t.precompute_ref_logprobs:
+        return False
+    if t.max_steps is None:
+        return True
+    return t.max_steps * t.batch_size * t.gradient_accumulation_steps >= n_examples
+
+
 def trl_args(job: TrainJob, output_dir: str, n_examples: int):
     """The TRL config for a job: every knob from the study config, CPU-safe defaults."""
     import torch
@@ -94,7 +108,7 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
         disable_tqdm=True, dataloader_num_workers=0,
     )
     if t.method == "dpo":
-        return DPOConfig(beta=t.beta, precompute_ref_log_probs=t.precompute_ref_logprobs, **common)
+        return DPOConfig(beta=t.beta, precompute_ref_log_probs=use_precomputed_reference(t, n_examples), **common)
     return SFTConfig(**common)
 
 
@@ -142,7 +156,7 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
     dataset = build_dataset(records, job.training.method)
     args = trl_args(job, str(work_dir / "trainer"), len(records))
     trainer_cls, extra = (DPOTrainer if job.training.method == "dpo" else SFTTrainer), {}
-    if job.training.method == "dpo" and job.training.precompute_ref_logprobs:
+    if job.training.method == "dpo" and use_precomputed_reference(job.training, len(records)):
         from ..sweep.ref_logps import SharedRefDPOTrainer  # reference log-probs shared across seeds/sweep points
 
         trainer_cls = SharedRefDPOTrainer
