@@ -86,14 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("judge", help="measure the judges against valind's labelled sets (`valind judge validate`)",
                        description="valind judge validate: accuracy, Cohen's kappa and per-class F1 of each judge.")
     p.add_argument("action", choices=["validate"])
-    p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
-    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
-    p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
-                   help="labelled split to score (every = dev, test and all)")
-    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's set")
-    p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
-                   help="judge option, e.g. model=embedded:smollm2-135m-instruct (JSON values allowed)")
-    p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
+    from .evaluate.validate_judges import add_arguments as add_judge_validate_arguments
+
+    add_judge_validate_arguments(p)
 
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")

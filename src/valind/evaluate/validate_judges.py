@@ -145,8 +145,8 @@ def main(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="valind judge validate", description=__doc__.split("\n\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The command's arguments (shared by `valind judge validate` and `python -m`)."""
     p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
     p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
     p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="judge option, e.g. model=embedded:smollm2-135m-instruct backend=transformers (JSON values allowed)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
     return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return add_arguments(argparse.ArgumentParser(prog="valind judge validate", description=__doc__.split("\n\n")[0]))
 
 
 if __name__ == "__main__":
