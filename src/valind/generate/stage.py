@@ -11,6 +11,7 @@ them regenerates just that unit.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list
     final = unit_dir / f"{suite.name}.jsonl"
     key_file = unit_dir / f"{suite.name}.key"
     if not ctx.force and final.exists() and key_file.exists() and key_file.read_text() == key:
+        _remove_parts(unit_dir, suite.name)
         return final
     parts_dir = unit_dir / f".{suite.name}.parts"
     rows: list[dict] = []
@@ -96,11 +98,15 @@ def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list
         rows.extend(chunk_rows)
     atomic_write_jsonl(final, rows)
     atomic_write_text(key_file, key)
-    for p in parts_dir.glob("*.jsonl") if parts_dir.exists() else []:
-        p.unlink()
-    if parts_dir.exists():
-        parts_dir.rmdir()
+    _remove_parts(unit_dir, suite.name)
     return final
+
+
+def _remove_parts(unit_dir: Path, suite: str) -> None:
+    """Drop a finished unit's chunks (also those a kill left between the unit's key and this cleanup)."""
+    parts_dir = unit_dir / f".{suite}.parts"
+    if parts_dir.is_dir():
+        shutil.rmtree(parts_dir)
 
 
 def _read_part(part: Path, n: int) -> list[dict] | None:
@@ -133,8 +139,13 @@ def run(ctx: RunContext) -> dict:
     for v in all_variants:
         by_model.setdefault(v.model_name, []).append(v)
     for model_name, vs in by_model.items():
-        todo = [(v, s) for v in vs for s in suites
-                if ctx.force or not _unit_done(stage_dir, v, s.name, keys[f"{v.rel_dir}/{s.name}"])]
+        todo = []
+        for v in vs:
+            for s in suites:
+                if ctx.force or not _unit_done(stage_dir, v, s.name, keys[f"{v.rel_dir}/{s.name}"]):
+                    todo.append((v, s))
+                else:
+                    _remove_parts(stage_dir / v.rel_dir, s.name)  # chunks a kill left after the unit finished
         if todo:
             spec = next(mm for mm in cfg.models if mm.name == model_name)
             backend = make_backend(cfg.generation.backend, model_name, batch_size=cfg.generation.batch_size,
