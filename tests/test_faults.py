@@ -257,6 +257,18 @@ def test_interrupted_generation_resumes_chunk_by_chunk(generation, tmp_path):
     assert not final.with_name(".value_prompts.parts").exists()
 
 
+def test_chunks_left_by_a_kill_after_the_unit_finished_are_removed(generation, tmp_path):
+    """A kill between a unit's key file and the removal of its chunks leaves them; the next call removes them."""
+    final = generation(FakeBackend())
+    parts = final.with_name(".value_prompts.parts")
+    parts.mkdir()
+    (parts / "part-0000-stale.jsonl").write_text("{}\n")
+    assert any(str(parts) in p for p in verify_run(tmp_path).problems)
+    unused = FakeBackend()
+    assert generation(unused) == final and unused.calls == [] and not parts.exists()
+    assert not any(".parts" in p for p in verify_run(tmp_path).problems)
+
+
 def test_a_damaged_generation_chunk_is_generated_again(generation, tmp_path, caplog):
     with pytest.raises(KeyboardInterrupt):
         generation(FakeBackend(stop_after=2))
