@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifacts import MANIFEST, data_path, hash_path
-
-STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
+from .pipeline import STAGES
 
 
 @dataclass
@@ -117,7 +116,6 @@ def verify_run(run_dir: str | Path) -> Verification:
     """Check every stage's and every adapter's manifest under `run_dir` against the files."""
     run_dir = Path(run_dir)
     result = Verification()
-    partial = lambda p: any(part.endswith(".partial") for part in p.parts)  # noqa: E731 - reported as leftovers
     stage_dirs = [run_dir / s for s in STAGES if (run_dir / s).is_dir()]
     stage_dirs += [d for d in sorted(run_dir.iterdir()) if d.is_dir() and d.name not in STAGES
                    and (d / MANIFEST).exists()]
@@ -130,8 +128,8 @@ def verify_run(run_dir: str | Path) -> Verification:
     train = run_dir / "train"
     if train.is_dir():
         for m in sorted(train.rglob(MANIFEST)):
-            if m.parent == train or partial(m.relative_to(train)):
-                continue
+            if m.parent == train or any(p.endswith(".partial") for p in m.relative_to(train).parts):
+                continue  # the stage manifest (checked above); unfinished adapters are reported as leftovers
             result.adapters += 1
             _check_manifest(m, run_dir, result)
     result.problems += _leftovers(run_dir)
