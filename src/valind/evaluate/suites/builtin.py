@@ -61,7 +61,9 @@ class ValuePromptsSuite(_FileSuite):
         from ...extract.cache import ScoreCache, cached_scores
 
         cfg = self.ctx.config.extractor
-        extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.options)
+        if getattr(self, "_extractor", None) is None:  # built once per suite: anchors are encoded on build
+            self._extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.options)
+        extractor = self._extractor
         cache = ScoreCache(self.ctx.run_dir / "evaluate" / "value_cache.sqlite", extractor.fingerprint())
         try:
             scores, _ = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache)
