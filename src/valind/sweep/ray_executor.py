@@ -289,8 +289,11 @@ def main(args) -> int:
     report_path.unlink(missing_ok=True)
     ctx.force = False  # the jobs just ran; the train stage must not train them again
     run_stage(ctx, "train")
-    run_generation(ctx, address=args.ray_address, force=args.force)
-    for name in POST_STAGES[1:]:
+    n_generated = run_generation(ctx, address=args.ray_address, force=args.force)
+    ctx.force = args.force and not n_generated  # units Ray just generated are fresh; later stages honour --force
+    run_stage(ctx, "generate")
+    ctx.force = args.force
+    for name in POST_STAGES[2:]:
         run_stage(ctx, name)
     log.info(f"[ray] study done in {time.time() - t0:.1f}s")
     print(f"\nDone. Outputs in {run_dir}/\n  results: {run_dir / 'evaluate' / 'results.parquet'}\n"
