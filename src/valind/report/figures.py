@@ -216,7 +216,8 @@ def subset_sizes(stats: pd.DataFrame, min_size: int | None) -> Figure:
             ax.axvline(min_size, ls="--", color="#aa3333", lw=1)
             ax.text(min_size, len(stats) - 0.4, f" minimum {min_size:,}", color="#aa3333", fontsize=8, va="bottom")
         ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        ax.set_xlim(0, float(stats["pairs"].max()) * 1.25)
+        # the minimum-size line stays inside the axes (text far outside them overflowed FreeType's raster)
+        ax.set_xlim(0, max(1.0, float(stats["pairs"].max()), float(min_size or 0)) * 1.25)
         ax.set_xlabel("pairs in the value's subset")
         fig.suptitle("Subset size per value (XOR rule): dark = trained")
         return fig
