@@ -45,18 +45,33 @@ REFUSAL_CUE = re.compile(
     r"|(?:would|'d|’d) rather not|refuse|do not feel comfortable|don(?:'|’)t feel comfortable)"
     r"|(?:sorry|apologi[sz]e),? but|not something I can|against my (?:guidelines|principles))", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+_STRIP = " \t-*#>•"
+# Bump when the scoring code changes in a way the settings below do not capture (invalidates caches).
+SCORING_VERSION = 3
 # Options that change speed, not scores: left out of the cache fingerprint.
 _RUNTIME_OPTIONS = {"device", "encode_batch_size", "show_progress"}
 _MODELS: dict[tuple[str, str], object] = {}
 
 
-def split_sentences(text: str, max_sentences: int = 48, min_chars: int = 3) -> list[str]:
-    """Split on sentence ends and line breaks; drop fragments too short to carry meaning."""
-    parts = [p.strip(" \t-*#>•") for p in _SENTENCE_END.split(text or "")]
+def split_sentences(text: str, max_sentences: int = 48, min_chars: int = 3, merge_below: int = 0) -> list[str]:
+    """Split on sentence ends and line breaks; drop fragments too short to carry meaning.
+
+    Sentences shorter than `merge_below` characters are joined to the next one ("Sure!" +
+    "Here is how."), which saves a model call's fixed cost per fragment.
+    """
+    parts = [p.strip(_STRIP) for p in _SENTENCE_END.split(text or "")]
     parts = [p for p in parts if len(p) >= min_chars]
     if not parts:
         stripped = (text or "").strip()
         parts = [stripped] if stripped else []
+    if merge_below > 0 and len(parts) > 1:
+        merged: list[str] = []
+        for p in parts:
+            if merged and len(merged[-1]) < merge_below:
+                merged[-1] = f"{merged[-1]} {p}"
+            else:
+                merged.append(p)
+        parts = merged
     return parts[:max_sentences]
 
 
@@ -120,6 +135,9 @@ class EmbeddingExtractor(ValueExtractor):
       center, width: the logistic mapping cosine -> [0, 1] (defaults 0.3, 0.06)
       request_center: the same centre for prompt-request similarity (default 0.45)
       max_sentences: sentences read per response (default 48)
+      prompt_sentences: read only the last N sentences of the prompt's user turn, where a request
+        sits; bounds the cost of long pasted prompts (default 4; 0 = all)
+      merge_below: join sentences shorter than this many characters to the next (default 0)
       anchor_top, sentence_top: how many best anchors / best sentences are averaged (defaults 2, 2)
     """
 
@@ -134,6 +152,8 @@ class EmbeddingExtractor(ValueExtractor):
         self.width = float(options.get("width", 0.06))
         self.request_center = float(options.get("request_center", 0.45))
         self.max_sentences = int(options.get("max_sentences", 48))
+        self.merge_below = int(options.get("merge_below", 0))
+        self.prompt_sentences = int(options.get("prompt_sentences", 4))
         self.anchor_top = int(options.get("anchor_top", 2))
         self.sentence_top = int(options.get("sentence_top", 2))
         self.encode_batch_size = int(options.get("encode_batch_size", 128))
@@ -158,9 +178,15 @@ class EmbeddingExtractor(ValueExtractor):
                                  convert_to_numpy=True, show_progress_bar=False)
 
     def fingerprint(self) -> str:
-        scored = {k: v for k, v in self.options.items() if k not in _RUNTIME_OPTIONS}
+        """Everything the scores depend on: the scoring method's version, every resolved setting
+        (defaults included, so a changed default is a new cache key), the model, anchors and rules."""
         base = json.loads(super().fingerprint())
-        base["options"] = scored
+        base["options"] = {k: v for k, v in self.options.items() if k not in _RUNTIME_OPTIONS}
+        base["method"] = SCORING_VERSION
+        base["settings"] = [self.center, self.width, self.request_center, self.max_sentences, self.merge_below,
+                            self.prompt_sentences, self.anchor_top, self.sentence_top, self.use_context,
+                            self.refusal_discount, REFUSAL_CUE.pattern, _SENTENCE_END.pattern]
+        base["model"] = Path(self.options.get("model") or default_model_path()).name
         base["context"] = self.context if self.use_context else None
         return json.dumps(base, sort_keys=True, default=str)
 
@@ -195,6 +221,24 @@ class EmbeddingExtractor(ValueExtractor):
             self._anchors = self._build_anchors()
         return self._anchors
 
+    # ---------------------------------------------------------------- sentence embeddings
+    def _sentences(self, text: str | None, is_prompt: bool) -> list[str]:
+        if not is_prompt:
+            return split_sentences(text or "", self.max_sentences, merge_below=self.merge_below)
+        sents = split_sentences(text or "", 10_000, merge_below=self.merge_below)
+        return sents[-self.prompt_sentences:] if self.prompt_sentences else sents  # requests end the turn
+
+    def _sentence_embeddings_texts(self, texts: Sequence[str | None], n_responses: int) -> list[list[str]]:
+        """The sentences read from each text (responses first, then prompts)."""
+        return [self._sentences(t, i >= n_responses) for i, t in enumerate(texts)]
+
+    def _sentence_embeddings(self, texts: Sequence[str | None], n_responses: int):
+        """Each distinct sentence of all texts encoded once; returns (embeddings, row indexes per text)."""
+        index: dict[str, int] = {}
+        rows = [[index.setdefault(s, len(index)) for s in sents]
+                for sents in self._sentence_embeddings_texts(texts, n_responses)]
+        return self.encode(list(index)), rows
+
     # ---------------------------------------------------------------- scoring
     def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         n, k = len(responses), len(self.values)
@@ -206,15 +250,9 @@ class EmbeddingExtractor(ValueExtractor):
         anchors = self.anchors
         use_ctx = self.use_context and bool(anchors["rules"])
 
-        # Distinct sentences of all responses (and prompts), each encoded once.
-        index: dict[str, int] = {}
-        resp_rows, prompt_rows = [], []
-        for r in responses:
-            resp_rows.append([index.setdefault(s, len(index)) for s in split_sentences(r, self.max_sentences)])
-        if use_ctx:
-            for p in prompts:
-                prompt_rows.append([index.setdefault(s, len(index)) for s in split_sentences(p or "", self.max_sentences)])
-        emb = self.encode(list(index))
+        texts = list(responses) + (prompts if use_ctx else [])
+        emb, rows = self._sentence_embeddings(texts, n)
+        resp_rows, prompt_rows = rows[:n], rows[n:]
         if not len(emb):  # every response and prompt was empty
             return np.zeros((n, k))
 

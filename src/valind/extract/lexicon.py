@@ -25,6 +25,7 @@ from ..values import Value
 from .base import ValueExtractor, extractors
 from .embedding import REFUSAL_CUE, default_thresholds_file, load_thresholds
 
+SCORING_VERSION = 1  # bump when the scoring code changes (invalidates caches)
 # empath category -> valind value, used only when the option is on and empath is installed.
 EMPATH_CATEGORIES = {"deception": "deception", "violence": "violence", "sympathy": "empathy",
                      "fun": "humor", "law": "legality", "crime": "legality", "curiosity": "curiosity"}
@@ -89,6 +90,7 @@ class LexiconExtractor(ValueExtractor):
         base["lexicon"] = {kind: {k: [p.pattern for p in pats] for k, pats in self.lexicon[kind].items()}
                            for kind in ("values", "requests")}
         base["rules"] = self.lexicon["rules"]
+        base["method"] = [SCORING_VERSION, self.base, self.use_context, bool(self._empath), REFUSAL_CUE.pattern]
         return json.dumps(base, sort_keys=True)
 
     def explain(self, response: str) -> dict[str, list[str]]:
