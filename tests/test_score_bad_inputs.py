@@ -1,10 +1,8 @@
 """`valind score` on bad input: each case is one clear error naming file, row and field (exit 2, no
 traceback, no output file), or with --skip-bad-rows a counted skip; never a silent drop.
 
-Three cases are marked xfail(strict): they document behaviour of `valind score`
-that this area found wrong but does not own (src/valind/score.py); see
-docs/robustness.md. When the reader is fixed they start passing and the
-strict marker makes the suite say so.
+Three cases (empty file, byte-order mark, duplicate ids) were found wrong in
+`valind score` by these tests and fixed in src/valind/score.py.
 """
 
 from __future__ import annotations
@@ -86,8 +84,7 @@ def test_missing_input_file(tmp_path, capsys):
     assert f"{tmp_path / 'nope.jsonl'}: input file not found" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- found wrong, owned elsewhere
-@pytest.mark.xfail(strict=True, reason="score.py writes an empty output for an empty input; should be an error")
+# ---------------------------------------------------------------- found wrong by these tests, since fixed
 def test_empty_file_is_an_error(tmp_path, capsys):
     src, out = tmp_path / "empty.jsonl", tmp_path / "out.jsonl"
     src.write_bytes(b"")
@@ -95,8 +92,6 @@ def test_empty_file_is_an_error(tmp_path, capsys):
     assert f"{src}: no records" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="score.py rejects a UTF-8 byte-order mark (row 1: not valid JSON); "
-                                       "the config loader and ingest readers accept it")
 def test_byte_order_mark_is_accepted(tmp_path):
     src, out = tmp_path / "bom.jsonl", tmp_path / "out.jsonl"
     src.write_bytes(b"\xef\xbb\xbf" + _line(GOOD))
@@ -104,7 +99,6 @@ def test_byte_order_mark_is_accepted(tmp_path):
     assert json.loads(out.read_text())["id"] == "g1"
 
 
-@pytest.mark.xfail(strict=True, reason="score.py does not check ids: two records with one id both pass")
 def test_duplicate_ids_are_named(tmp_path, capsys):
     src, out = tmp_path / "dup.jsonl", tmp_path / "out.jsonl"
     src.write_bytes(_line(GOOD) + _line({**GOOD, "response": "other"}))

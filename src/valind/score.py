@@ -40,16 +40,26 @@ def read_records(path: str | Path, skip_bad_rows: bool = False, counts: dict | N
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), None, None, "input file not found")
+    seen_ids: dict[str, int] = {}
+    n_lines = 0
     with open(path, "rb") as fh:
         for row, raw in enumerate(fh, 1):
+            if row == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # a UTF-8 byte-order mark, as some editors write
             if not raw.strip():
                 continue
+            n_lines += 1
             try:
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise InputError(str(path), row, None, f"not UTF-8 text (byte {exc.start})") from None
                 rec = _check_record(json.loads(line), path, row)
+                if "id" in rec:
+                    rid = str(rec["id"])
+                    if rid in seen_ids:
+                        raise InputError(str(path), row, "id", f"duplicate of row {seen_ids[rid]} ('{rid[:80]}')")
+                    seen_ids[rid] = row
                 prompt = rec.get("prompt")
                 if isinstance(prompt, list):
                     try:
@@ -66,6 +76,8 @@ def read_records(path: str | Path, skip_bad_rows: bool = False, counts: dict | N
                 if not skip_bad_rows:
                     raise
                 counts["skipped"] += 1
+    if n_lines == 0:
+        raise InputError(str(path), None, None, "no records (the file is empty)")
 
 
 def _check_record(rec, path: Path, row: int) -> dict:
