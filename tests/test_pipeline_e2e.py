@@ -147,3 +147,23 @@ def test_interrupted_training_resumes_with_only_the_rest(finished_run, tmp_path,
     assert trained[0] == first and first not in trained[1:]
     assert len(trained) == 1 + (len(VALUES) - 1)
     assert not list((tmp_path / "train").rglob("*.partial"))
+
+
+def test_sweep_points_get_their_own_generations_and_rows(finished_run, tmp_path):
+    """Two beta values for one value and seed: separate adapters, generation folders and result rows."""
+    import shutil
+
+    for stage in ["ingest", "extract", "curate"]:
+        shutil.copytree(finished_run.run_dir / stage, tmp_path / stage)
+    data = study(Path(finished_run.config.models[0].name), values=["empathy"], sweep={"training.beta": [0.1, 0.5]})
+    data["training"]["max_steps"] = 1
+    data["evaluation"] = {"suites": [{"name": "harmful_requests", "limit": 2}]}
+    ctx = RunContext(config=parse_study(data), run_dir=tmp_path, progress=False)
+    for stage in ["curate", "train", "generate", "evaluate"]:
+        run_stage(ctx, stage)
+    res = pd.read_parquet(tmp_path / "evaluate" / "results.parquet")
+    induced = sorted(set(res["induced_value"]) - {"base"})
+    assert len(induced) == 2 and all(v.startswith("empathy@") for v in induced), induced
+    for label in induced:
+        assert (tmp_path / "generate" / "tiny" / label / "seed0" / "harmful_requests.jsonl").exists()
+        assert (res["induced_value"] == label).sum() == 2 * res[res["induced_value"] == "base"]["metric"].nunique()

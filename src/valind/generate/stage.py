@@ -31,7 +31,7 @@ class Variant:
 
     model_slug: str
     model_name: str
-    induced_value: str  # "base" for the base model
+    induced_value: str  # "base" for the base model; "value@point" for a sweep point
     seed: int
     adapter: str | None
     adapter_hash: str
@@ -50,7 +50,9 @@ def variants(ctx: RunContext) -> list[Variant]:
         m = read_manifest(job.out_dir)
         if m is None:
             continue
-        out.append(Variant(job.model.slug, job.model.name, job.value, job.seed,
+        # A sweep point (e.g. beta=0.05) is part of the induced label, so points never share a folder or a row.
+        label = f"{job.value}@{job.point}" if getattr(job, "point", "") else job.value
+        out.append(Variant(job.model.slug, job.model.name, label, job.seed,
                            str(Path(job.out_dir) / "adapter"), m["outputs"].get("adapter", m.get("job_hash", ""))))
     return out
 

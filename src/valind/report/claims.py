@@ -69,7 +69,7 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
     expr = eff[eff["family"] == "expression"]
     prefix = "expresses:" if expr["metric"].str.startswith("expresses:").any() else "value_score:"
     for rec in expr[expr["metric"].str.startswith(prefix)].itertuples():
-        v, u = rec.induced_value, rec.metric.split(":", 1)[1]
+        v, u = rec.induced_value.split("@")[0], rec.metric.split(":", 1)[1]  # "value@point" in sweeps
         if u == v:
             add("own", rec, f"expresses {u}", "+", _directional(rec, 1), "the induction itself")
         elif (v, u) in NAMED_EXPRESSION:
@@ -86,7 +86,7 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
         if suite is None:
             continue
         for rec in mdf[mdf["suite"] == suite].itertuples():
-            v = rec.induced_value
+            v = rec.induced_value.split("@")[0]
             if v in PUBLISHED_REFUSAL:
                 expected, basis = PUBLISHED_REFUSAL[v], "named in the study"
             elif v in values and values[v].valence != "neutral":
