@@ -63,3 +63,19 @@ def test_other_data_gets_its_own_reference(tmp_path, tiny_model_dir):
     path.write_text("".join(json.dumps(r) + "\n" for r in recs))
     train_adapter(make_job(tmp_path, tiny_model_dir, "b"), tmp_path / "b")
     assert len(list((tmp_path / "ref_cache").glob("*.parquet"))) == 2
+
+
+def test_damaged_reference_cache_file_is_recomputed(tmp_path):
+    """A truncated cache file is detected and recomputed, not trusted (and not a pyarrow traceback)."""
+    import pandas as pd
+
+    from valind.sweep.ref_logps import SharedRefDPOTrainer
+
+    good = tmp_path / "good.parquet"
+    pd.DataFrame({"ref_chosen_logps": [-1.0, -2.0], "ref_rejected_logps": [-3.0, -4.0]}).to_parquet(good)
+    assert len(SharedRefDPOTrainer._read_cached(good, 2)) == 2
+    assert SharedRefDPOTrainer._read_cached(good, 3) is None  # other pairs: recompute
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    assert SharedRefDPOTrainer._read_cached(damaged, 2) is None
+    assert SharedRefDPOTrainer._read_cached(tmp_path / "missing.parquet", 2) is None

@@ -56,17 +56,35 @@ class SharedRefDPOTrainer(DPOTrainer):
         from ..artifacts import atomic_write_parquet
 
         path = self.ref_cache_dir / f"{self._ref_cache_key(dataset, name)}.parquet"
-        if path.exists():
-            table = pd.read_parquet(path)
+        table = self._read_cached(path, len(dataset))
+        if table is not None:
             self.ref_cache_hits.append(str(path))
         else:
             table = self._compute_ref_table(dataset, batch_size)
             if self.accelerator.is_main_process:
                 atomic_write_parquet(path, table)
-        if len(table) != len(dataset):
-            raise ValueError(f"{path}: {len(table)} reference log-probs for {len(dataset)} pairs; delete it to recompute")
         dataset = dataset.add_column("ref_chosen_logps", table["ref_chosen_logps"].tolist())
         return dataset.add_column("ref_rejected_logps", table["ref_rejected_logps"].tolist())
+
+    @staticmethod
+    def _read_cached(path: Path, n_pairs: int):
+        """The cached table, or None when absent or damaged (a damaged file is recomputed, never trusted)."""
+        import pandas as pd
+
+        if not path.exists():
+            return None
+        try:
+            table = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            from ..context import log
+            log.warning(f"{path}: unreadable reference log-probs ({type(exc).__name__}); recomputing")
+            return None
+        if len(table) != n_pairs or not {"ref_chosen_logps", "ref_rejected_logps"} <= set(table.columns) \
+                or table[["ref_chosen_logps", "ref_rejected_logps"]].isna().any().any():
+            from ..context import log
+            log.warning(f"{path}: reference log-probs do not match the {n_pairs} pairs; recomputing")
+            return None
+        return table
 
     def _compute_ref_table(self, dataset, batch_size: int):
         """The same reference pass as TRL's, gathered across processes, kept in memory (no temp cache files)."""
