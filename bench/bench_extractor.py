@@ -163,7 +163,7 @@ def main(argv=None) -> int:
         "the cores). The extractor encodes every distinct response and prompt "
         "sentence once (a shared prompt, a repeated sentence, cost nothing the second time), pools "
         "similarities with numpy and applies the prompt rules; the raw side encodes each whole response "
-        "once (truncated at the model's 256 tokens). The last row encodes, bare, exactly the sequences the "
+        "once (truncated at the model's 256 tokens). The row 'raw encode of the extractor\'s sentences' encodes, bare, exactly the sequences the "
         "extractor encodes: the gap between it and the extractor is the extractor's own overhead; the gap "
         "between it and the first row is the extra model work of reading sentences and prompts.",
     ])
