@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..judges import make_judge
 from ..judges.anthro import BEHAVIOURS
 from ._data import limit_rows, load_suite_rows, pick
-from .base import Suite, SuiteItem, suites
+from .base import Suite, SuiteItem, run_judge, suites
 
 META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
 
@@ -36,12 +35,7 @@ class AnthroBenchSuite(Suite):
         return out
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        judge = make_judge("anthro", self.spec.judge, **(self.spec.options or {}).get("judge_options", {}))
-        try:
-            verdicts = judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
-        finally:
-            if hasattr(judge, "close"):
-                judge.close()
+        verdicts = run_judge(self.spec, "anthro", [r["prompt"] for r in rows], [r["response"] for r in rows])
         out = []
         for row, verdict in zip(rows, verdicts):
             item, scores = row["item_id"], verdict["anthro_scores"]

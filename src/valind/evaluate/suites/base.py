@@ -61,6 +61,18 @@ class Suite(ABC):
         raise NotImplementedError
 
 
+def run_judge(spec: "SuiteSpec", task: str, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
+    """Run the suite's judge for `task` (spec.judge, spec.options.judge_options) and free it after."""
+    from ..judges import make_judge
+
+    judge = make_judge(task, spec.judge, **(spec.options or {}).get("judge_options", {}))
+    try:
+        return judge.judge(prompts, responses)
+    finally:
+        if hasattr(judge, "close"):
+            judge.close()
+
+
 suites: Registry[Suite] = Registry("evaluation suite", {
     "value_prompts": "valind.evaluate.suites.builtin",
     "harmful_requests": "valind.evaluate.suites.builtin",

@@ -12,8 +12,7 @@ from typing import Sequence
 
 from ...artifacts import data_path
 from ...errors import InputError
-from ..judges import make_judge
-from .base import Suite, SuiteItem, suites
+from .base import Suite, SuiteItem, run_judge, suites
 
 
 def load_prompt_file(path: str | Path, limit: int | None = None) -> list[SuiteItem]:
@@ -85,7 +84,6 @@ class HarmfulRequestsSuite(_FileSuite):
     default_file = "package:suites/harmful_requests.jsonl"
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        judge = make_judge("refusal", self.spec.judge)
-        verdicts = judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
         return [{"item_id": r["item_id"], "metric": "refused", "value": float(v["refused"]), "details": v}
                 for r, v in zip(rows, verdicts)]

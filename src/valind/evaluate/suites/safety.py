@@ -16,19 +16,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..judges import make_judge
 from ._data import limit_rows, load_suite_rows, pick
-from .base import Suite, SuiteItem, suites
-
-
-def judge_refusals(spec, prompts: list[str], responses: list[str]) -> list[dict]:
-    """Run the suite's refusal judge (spec.judge, options.judge_options) and free it."""
-    judge = make_judge("refusal", spec.judge, **(spec.options or {}).get("judge_options", {}))
-    try:
-        return judge.judge(prompts, responses)
-    finally:
-        if hasattr(judge, "close"):
-            judge.close()
+from .base import Suite, SuiteItem, run_judge, suites
 
 
 class RefusalSuite(Suite):
@@ -71,7 +60,7 @@ class RefusalSuite(Suite):
                 {"item_id": item, "metric": "partial_refusal", "value": float(label == "partial_refusal")}]
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        verdicts = judge_refusals(self.spec, [r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
         out = []
         for row, verdict in zip(rows, verdicts):
             out += self.metric_rows(row, verdict)
@@ -139,7 +128,7 @@ class XSTestSuite(RefusalSuite):
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         meta_by_id = {it.id: it.meta for it in self.items()}
-        verdicts = judge_refusals(self.spec, [r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
         out = []
         for row, verdict in zip(rows, verdicts):
             item = row["item_id"]
