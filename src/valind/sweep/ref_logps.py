@@ -51,8 +51,6 @@ class SharedRefDPOTrainer(DPOTrainer):
     def _precompute_ref_logps(self, dataset, name: str, batch_size: int):
         if self.ref_cache_dir is None:
             return super()._precompute_ref_logps(dataset, name, batch_size)
-        import pandas as pd
-
         from ..artifacts import atomic_write_parquet
 
         path = self.ref_cache_dir / f"{self._ref_cache_key(dataset, name)}.parquet"
