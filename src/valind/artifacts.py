@@ -107,6 +107,26 @@ def atomic_write_parquet(path: str | Path, df) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def iter_jsonl_records(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(1-based row, object) for each non-blank line of a JSONL file (a BOM is accepted).
+
+    A line that is not JSON, or not a JSON object, raises InputError naming the file and row.
+    """
+    from .errors import InputError
+
+    with open(path, encoding="utf-8-sig") as fh:
+        for row, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(str(path), row, None, f"not valid JSON ({exc.msg})") from None
+            if not isinstance(rec, dict):
+                raise InputError(str(path), row, None, f"expected a JSON object, got {type(rec).__name__}")
+            yield row, rec
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

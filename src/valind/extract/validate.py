@@ -13,7 +13,6 @@ Gold records: {"id", "prompt" (text or chat messages, optional), "response", "va
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -111,7 +110,7 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, names: Sequence[str]
 # ------------------------------------------------------------------ gold data
 def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
     """Read and check a gold JSONL; a bad row raises InputError naming file, row and field."""
-    from ..artifacts import data_path
+    from ..artifacts import data_path, iter_jsonl_records
     from ..ingest.schema import prompt_text
 
     path = data_path(str(path))
@@ -119,31 +118,22 @@ def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
         raise InputError(str(path), None, None, "gold file not found")
     known = set(known_values)
     records = []
-    with open(path, encoding="utf-8") as fh:
-        for row, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), row, None, f"not valid JSON ({exc.msg})") from None
-            if not isinstance(rec, dict):
-                raise InputError(str(path), row, None, "expected a JSON object")
-            if not isinstance(rec.get("response"), str):
-                raise InputError(str(path), row, "response", "missing or not a string")
-            labels = rec.get("values")
-            if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
-                raise InputError(str(path), row, "values", "missing or not a list of value names")
-            unknown = sorted(set(labels) - known)
-            if unknown:
-                raise InputError(str(path), row, "values", f"unknown value(s) {unknown}")
-            prompt = rec.get("prompt")
-            if isinstance(prompt, list):
-                prompt = prompt_text(prompt)
-            elif prompt is not None and not isinstance(prompt, str):
-                raise InputError(str(path), row, "prompt", "expected text or a list of chat messages")
-            records.append({"id": str(rec.get("id", row)), "prompt": prompt, "response": rec["response"],
-                            "values": labels, "kind": rec.get("kind")})
+    for row, rec in iter_jsonl_records(path):
+        if not isinstance(rec.get("response"), str):
+            raise InputError(str(path), row, "response", "missing or not a string")
+        labels = rec.get("values")
+        if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+            raise InputError(str(path), row, "values", "missing or not a list of value names")
+        unknown = sorted(set(labels) - known)
+        if unknown:
+            raise InputError(str(path), row, "values", f"unknown value(s) {unknown}")
+        prompt = rec.get("prompt")
+        if isinstance(prompt, list):
+            prompt = prompt_text(prompt)
+        elif prompt is not None and not isinstance(prompt, str):
+            raise InputError(str(path), row, "prompt", "expected text or a list of chat messages")
+        records.append({"id": str(rec.get("id", row)), "prompt": prompt, "response": rec["response"],
+                        "values": labels, "kind": rec.get("kind")})
     if not records:
         raise InputError(str(path), None, None, "no gold records")
     return records

@@ -6,11 +6,10 @@ a user file (`path:`) with the same fields: id, messages (or prompt), category.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
-from ...artifacts import data_path
+from ...artifacts import data_path, iter_jsonl_records
 from ...errors import InputError
 from .base import Suite, SuiteItem, run_judge, suites
 
@@ -19,26 +18,19 @@ def load_prompt_file(path: str | Path, limit: int | None = None) -> list[SuiteIt
     """Read a JSONL of {id, messages | prompt, ...}; every other field goes to meta."""
     path = Path(path)
     items: list[SuiteItem] = []
-    with open(path, encoding="utf-8-sig") as fh:
-        for row, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(path, row, None, f"not valid JSON ({exc.msg})") from None
-            if "messages" in rec:
-                messages = rec.pop("messages")
-            elif isinstance(rec.get("prompt"), str):
-                messages = [{"role": "user", "content": rec.pop("prompt")}]
-            else:
-                raise InputError(path, row, "messages", "missing: give 'messages' (chat list) or 'prompt' (text)")
-            if not isinstance(messages, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
-                                                         for m in messages):
-                raise InputError(path, row, "messages", "expected a list of {role, content} objects")
-            items.append(SuiteItem(id=str(rec.pop("id", f"{path.stem}-{row}")), messages=messages, meta=rec))
-            if limit and len(items) >= limit:
-                break
+    for row, rec in iter_jsonl_records(path):
+        if "messages" in rec:
+            messages = rec.pop("messages")
+        elif isinstance(rec.get("prompt"), str):
+            messages = [{"role": "user", "content": rec.pop("prompt")}]
+        else:
+            raise InputError(path, row, "messages", "missing: give 'messages' (chat list) or 'prompt' (text)")
+        if not isinstance(messages, list) or not all(isinstance(m, dict) and isinstance(m.get("content"), str)
+                                                     for m in messages):
+            raise InputError(path, row, "messages", "expected a list of {role, content} objects")
+        items.append(SuiteItem(id=str(rec.pop("id", f"{path.stem}-{row}")), messages=messages, meta=rec))
+        if limit and len(items) >= limit:
+            break
     return items
 
 
