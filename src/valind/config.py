@@ -42,6 +42,23 @@ def safe_path_component(text: str, fallback: str = "x") -> str:
     return out if out and _SAFE_COMPONENT.fullmatch(out) else fallback
 
 
+CONTROL = "control"  # the label of the value-agnostic control adapters (`control`, or `control-n<N>` per size)
+
+
+def is_control(label: str) -> bool:
+    """Whether an induced label (possibly `name@point`) is a control adapter."""
+    name = str(label).split("@", 1)[0]
+    return name == CONTROL or name.startswith(CONTROL + "-n")
+
+
+def check_value_name(name: str) -> str:
+    """A value name usable as a folder and not taken by the control arm."""
+    check_path_component(name, "value name")
+    if is_control(name):
+        raise ValueError(f"value name {name!r} is reserved for the control adapters; rename the value")
+    return name
+
+
 # ---------------------------------------------------------------- secrets
 # Keys whose values are secrets wherever they appear in a config (`*_env` keys name a variable: kept).
 _SECRET_KEY = re.compile(r"(?i)^(?:.*[_-])?(?:api[_-]?key|key|token|secret|password|passwd|credentials?|auth|authorization)$")
@@ -136,6 +153,14 @@ class CurationSpec(_Section):
     max_subset_size: int | None = Field(None, ge=1, description="Cap per subset (sampled deterministically)")
     heldout_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     seed: int = 0
+    equalize: bool = Field(True, description="Every trained value gets as many training pairs as the smallest trained "
+                           "subset (the rest subsampled away, deterministically by `seed`), so effects are comparable")
+    control: bool = Field(True, description="Train value-agnostic control adapters (label `control`) on random "
+                          "source-stratified draws from the union of the value subsets, size- and step-matched; "
+                          "every effect is then also reported against the control")
+    value_suite_per_value: int = Field(20, ge=0, description="Prompts per value for the held-out value-expression "
+                                       "suite (curate/value_suite.jsonl; suite value_prompts with options.source: "
+                                       "heldout): prompts never trained on whose source responses expressed the value")
 
 
 class LoraSpec(_Section):
@@ -160,6 +185,8 @@ class TrainingSpec(_Section):
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")
     precompute_ref_logprobs: bool = Field(True, description="DPO: compute the reference log-probs once per (model, subset) "
                                           "and reuse them across epochs, seeds and sweep points")
+    reward_check_pairs: int = Field(200, ge=0, description="DPO: held-out pairs per value on which every adapter's "
+                                    "implicit-reward accuracy and margin are measured after training (0 = off)")
 
 
 class GenerationSpec(_Section):
@@ -209,7 +236,7 @@ class StudyConfig(_Section):
     @field_validator("values")
     @classmethod
     def _values_are_folder_names(cls, v: list[str]) -> list[str]:
-        return [check_path_component(name, "value name") for name in v]
+        return [check_value_name(name) for name in v]
 
     def redacted_dump(self) -> dict:
         """The config as plain data with secrets (API keys, URL credentials and query values) replaced by ***."""
@@ -228,7 +255,7 @@ class StudyConfig(_Section):
             raise ConfigError(f"values: unknown value(s) {unknown}; allowed: {sorted(known)} (or add them in value_definitions)")
         for name in names:  # value definitions from a user file become subset and adapter folders
             try:
-                check_path_component(name, "value name")
+                check_value_name(name)
             except ValueError as exc:
                 raise ConfigError(f"value_definitions: {exc}") from None
         return names

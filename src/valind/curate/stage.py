@@ -1,20 +1,38 @@
-"""Curate stage: write RUN_DIR/curate/subsets/<value>/{train,heldout}.jsonl, stats.csv, cooccurrence.csv.
+"""Curate stage: the training subsets, the control draws, and what the data says before any training.
 
-Each subset record: id, prompt (chat messages), chosen (expresses the value),
-rejected, flipped (whether chosen/rejected were swapped from the source).
-Values with fewer pairs than `curation.min_subset_size` are written but marked
-`trained = False` in stats.csv, and the train stage skips them.
+Writes into RUN_DIR/curate/:
+- subsets/<value>/{train,heldout}.jsonl: XOR subsets; each record id, source,
+  prompt (chat messages), chosen (expresses the value), rejected, flipped
+  (whether chosen/rejected were swapped from the source). With
+  `curation.equalize` the train parts of all trained values are cut to the
+  smallest one's size (the first N of a seeded order).
+- subsets/control[-n<N>]/seed<k>/train.jsonl and controls.json: the control
+  arm (see curate/control.py); controls.json says which control each value is
+  matched to, the pool, and the source counts of each draw.
+- stats.csv: per value pairs, train_available, train, subsampled, heldout,
+  flipped_share, trained, control, suite_prompts. Values with fewer pairs than
+  `curation.min_subset_size` are written but marked `trained = False`, and the
+  train stage skips them.
+- data_coinduction.csv: for each training subset (rows; controls averaged over
+  seeds), the share of pairs whose chosen response expresses each value
+  (columns) minus the share whose rejected one does.
+- value_suite.jsonl: the held-out value-expression suite (curate/value_suite.py).
+- cooccurrence.csv: value x value co-occurrence in the source responses.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..artifacts import atomic_write_jsonl, atomic_write_text, output_hash, write_manifest
+from ..artifacts import atomic_write_json, atomic_write_jsonl, atomic_write_text, output_hash, write_manifest
 from ..context import RunContext
 from ..errors import StageError
+from . import value_suite
+from .control import control_names, stratified_draw
 from .xor import split_ids, xor_decision
 
 
@@ -31,12 +49,35 @@ def cooccurrence(annotations: pd.DataFrame, value_names: list[str]) -> pd.DataFr
     return pd.DataFrame(m, index=value_names, columns=value_names)
 
 
+def data_coinduction(subsets: dict[str, list[dict]], expressed: dict[str, tuple[set, set]],
+                     value_names: list[str]) -> pd.DataFrame:
+    """Rows: training subsets (`control[-n<N>]/seed<k>` draws averaged into one row per control); columns: values.
+
+    Each cell: share of the subset's pairs whose (oriented) chosen response expresses the column value minus
+    the share whose rejected one does. The diagonal of a value's own row is 1 by the XOR rule.
+    """
+    rows: dict[str, list[np.ndarray]] = {}
+    for name, recs in subsets.items():
+        if not recs:
+            continue
+        diff = np.zeros(len(value_names))
+        for r in recs:
+            cv, rv = expressed[r["id"]]
+            if r["flipped"]:
+                cv, rv = rv, cv
+            diff += np.array([(u in cv) - (u in rv) for u in value_names], dtype=float)
+        rows.setdefault(name.split("/")[0], []).append(diff / len(recs))
+    return pd.DataFrame({k: np.mean(v, axis=0) for k, v in rows.items()}, index=value_names).T
+
+
 def run(ctx: RunContext) -> dict:
     cfg = ctx.config
+    cur = cfg.curation
     extract_dir, ingest_dir = ctx.run_dir / "extract", ctx.run_dir / "ingest"
     inputs = {"extract/annotations.parquet": output_hash(extract_dir, "annotations.parquet"),
               "ingest/pairs.parquet": output_hash(ingest_dir, "pairs.parquet")}
-    config_hash = cfg.section_hash("curation", "values", "value_definitions")
+    seeds = list(cfg.training.seeds)  # one control draw per training seed
+    config_hash = cfg.section_hash("curation", "values", "value_definitions") + f"|seeds={seeds}"
     if (m := ctx.fresh_manifest("curate", config_hash, inputs)) is not None:
         return m
     out = ctx.stage_dir("curate")
@@ -44,6 +85,7 @@ def run(ctx: RunContext) -> dict:
     ann["chosen_values"] = ann["chosen_values"].map(list)
     ann["rejected_values"] = ann["rejected_values"].map(list)
     induced = ctx.induced_values
+    value_names = [v.name for v in ctx.values]
 
     # Which pairs go into which subset, and flipped or not.
     decisions: dict[str, dict[str, str]] = {v: {} for v in induced}
@@ -52,48 +94,112 @@ def run(ctx: RunContext) -> dict:
             d = xor_decision(v, cv, rv)
             if d:
                 decisions[v][pid] = d
-    splits = {v: split_ids(list(decisions[v]), v, seed=cfg.curation.seed,
-                           heldout_fraction=cfg.curation.heldout_fraction,
-                           max_size=cfg.curation.max_subset_size) for v in induced}
-    wanted = {pid for v in induced for part in splits[v] for pid in part}
+    splits = {v: split_ids(list(decisions[v]), v, seed=cur.seed, heldout_fraction=cur.heldout_fraction,
+                           max_size=cur.max_subset_size) for v in induced}
+    trained = [v for v in induced if sum(map(len, splits[v])) >= cur.min_subset_size]
+    # Equal budgets: every trained value keeps the first N of its seeded order (N = the smallest subset).
+    n_equal = min((len(splits[v][0]) for v in trained), default=0) if cur.equalize else None
+    train_ids = {v: splits[v][0][:n_equal] if (n_equal is not None and v in trained) else splits[v][0]
+                 for v in induced}
+    heldout = {pid for v in induced for pid in splits[v][1]}
 
-    # Stream the pairs table, keeping only rows some subset needs.
-    rows: dict[str, dict] = {}
-    pf = pq.ParquetFile(ingest_dir / "pairs.parquet")
-    for batch in pf.iter_batches(batch_size=4096):
-        for rec in batch.to_pylist():
-            if rec["id"] in wanted:
-                rows[rec["id"]] = rec
-    missing = wanted - set(rows)
-    if missing:
-        raise StageError(f"{ingest_dir / 'pairs.parquet'}: {len(missing)} annotated pair ids are missing "
-                         f"(e.g. {sorted(missing)[:3]}); rerun ingest and extract")
+    # The control arm: source-stratified draws from the pool, one per (control size, training seed).
+    pool = sorted({pid for v in trained for pid in splits[v][0]} - heldout)
+    matched = control_names({v: len(train_ids[v]) for v in trained}) if cur.control else {}
+    control_sizes = {name: len(train_ids[v]) for v, name in matched.items()}
+    source_of = _sources(ingest_dir, set(pool)) if control_sizes else {}
+    control_ids = {(name, seed): stratified_draw(source_of, n, seed=seed)
+                   for name, n in control_sizes.items() for seed in seeds}
 
-    stats, outputs = [], []
+    # The held-out value-expression suite: shortlists now, chosen once prompts are read.
+    trained_ids = {pid for v in trained for pid in train_ids[v]} | {pid for ids in control_ids.values() for pid in ids}
+    shortlist = value_suite.candidates(ann, value_names, trained_ids, seed=cur.seed,
+                                       shortlist=4 * cur.value_suite_per_value + 8)
+    wanted = ({pid for v in induced for part in splits[v] for pid in part} | trained_ids
+              | {pid for ids in shortlist.values() for pid in ids})
+    rows = _read_pairs(ingest_dir / "pairs.parquet", wanted)
+
+    stats, outputs, subsets = [], [], {}
     for v in induced:
-        train_ids, held_ids = splits[v]
-        for part, ids in (("train", train_ids), ("heldout", held_ids)):
-            recs = []
-            for pid in ids:
-                r = rows[pid]
-                flip = decisions[v][pid] == "flip"
-                recs.append({"id": pid, "source": r["source"], "prompt": r["prompt"],
-                             "chosen": r["rejected"] if flip else r["chosen"],
-                             "rejected": r["chosen"] if flip else r["rejected"], "flipped": flip})
+        subsets[v] = [_oriented(rows[pid], decisions[v][pid] == "flip") for pid in train_ids[v]]
+        for part, recs in (("train", subsets[v]),
+                           ("heldout", [_oriented(rows[pid], decisions[v][pid] == "flip") for pid in splits[v][1]])):
             path = out / "subsets" / v / f"{part}.jsonl"
             atomic_write_jsonl(path, recs)
             outputs.append(path)
         n = len(decisions[v])
         n_flip = sum(d == "flip" for d in decisions[v].values())
-        stats.append({"value": v, "pairs": n, "train": len(train_ids), "heldout": len(held_ids),
-                      "flipped_share": round(n_flip / n, 4) if n else 0.0,
-                      "trained": len(train_ids) + len(held_ids) >= cfg.curation.min_subset_size})
-        ctx.info(f"[curate] {v}: {n} XOR pairs ({n_flip} flipped), train {len(train_ids)}, heldout {len(held_ids)}"
-                 + ("" if stats[-1]["trained"] else f"  -- below min_subset_size={cfg.curation.min_subset_size}, not trained"))
+        stats.append({"value": v, "pairs": n, "train_available": len(splits[v][0]), "train": len(train_ids[v]),
+                      "subsampled": len(splits[v][0]) - len(train_ids[v]), "heldout": len(splits[v][1]),
+                      "flipped_share": round(n_flip / n, 4) if n else 0.0, "trained": v in trained,
+                      "control": matched.get(v, "")})
+        ctx.info(f"[curate] {v}: {n} XOR pairs ({n_flip} flipped), train {len(train_ids[v])}"
+                 + (f" of {len(splits[v][0])} (equalized)" if stats[-1]["subsampled"] else "")
+                 + f", heldout {len(splits[v][1])}"
+                 + ("" if v in trained else f"  -- below min_subset_size={cur.min_subset_size}, not trained"))
+    controls = {}
+    for (name, seed), ids in control_ids.items():
+        recs = [_oriented(rows[pid], False) for pid in ids]
+        subsets[f"{name}/seed{seed}"] = recs
+        path = out / "subsets" / name / f"seed{seed}" / "train.jsonl"
+        atomic_write_jsonl(path, recs)
+        outputs.append(path)
+        entry = controls.setdefault(name, {"pairs": control_sizes[name], "values": sorted(
+            v for v, c in matched.items() if c == name), "pool": len(pool),
+            "pool_sources": dict(sorted(Counter(source_of.values()).items())), "seeds": {}})
+        entry["seeds"][str(seed)] = {"file": f"subsets/{name}/seed{seed}/train.jsonl",
+                                     "sources": dict(sorted(Counter(r["source"] for r in recs).items()))}
+        ctx.info(f"[curate] {name} seed {seed}: {len(ids)} pairs drawn from a pool of {len(pool)} "
+                 f"({', '.join(f'{k} {c}' for k, c in entry['seeds'][str(seed)]['sources'].items())})")
+    atomic_write_json(out / "controls.json", {"equalized_train_pairs": n_equal, "controls": controls,
+                                              "matched": matched})
+
+    # Where co-induction could come from: other values' chosen-minus-rejected difference in each training subset.
+    expressed = {pid: (set(cv), set(rv)) for pid, cv, rv in zip(ann["id"], ann["chosen_values"], ann["rejected_values"])}
+    data_matrix = data_coinduction(subsets, expressed, value_names)
+    atomic_write_text(out / "data_coinduction.csv", data_matrix.to_csv())
+
+    trained_prompts = {value_suite.prompt_key(rows[pid]["prompt"]) for pid in trained_ids}
+    suite = value_suite.select(shortlist, rows, expressed, trained_prompts, heldout, cur.value_suite_per_value)
+    atomic_write_jsonl(out / "value_suite.jsonl", suite)
+    per_value = Counter(r["value"] for r in suite)
+    for s in stats:
+        s["suite_prompts"] = per_value.get(s["value"], 0)
+    ctx.info(f"[curate] value suite: {len(suite)} held-out prompts "
+             f"({', '.join(f'{v} {per_value[v]}' for v in value_names if per_value.get(v))})")
+
     stats_df = pd.DataFrame(stats)
     atomic_write_text(out / "stats.csv", stats_df.to_csv(index=False))
-    value_names = [v.name for v in ctx.values]
     atomic_write_text(out / "cooccurrence.csv", cooccurrence(ann, value_names).to_csv())
-    outputs += [out / "stats.csv", out / "cooccurrence.csv"]
+    outputs += [out / n for n in ("stats.csv", "cooccurrence.csv", "controls.json", "data_coinduction.csv",
+                                  "value_suite.jsonl")]
     return write_manifest(out, stage="curate", config_hash=config_hash, inputs=inputs, outputs=outputs,
-                          counts={"pairs": int(len(ann)), "subsets": stats})
+                          counts={"pairs": int(len(ann)), "subsets": stats, "equalized_train_pairs": n_equal,
+                                  "controls": {k: v["pairs"] for k, v in controls.items()},
+                                  "value_suite": len(suite)})
+
+
+def _oriented(rec: dict, flip: bool) -> dict:
+    """A subset record: the value-expressing response as chosen (flipped when it was the rejected one)."""
+    return {"id": rec["id"], "source": rec["source"], "prompt": rec["prompt"],
+            "chosen": rec["rejected"] if flip else rec["chosen"],
+            "rejected": rec["chosen"] if flip else rec["rejected"], "flipped": flip}
+
+
+def _read_pairs(path, wanted: set[str], columns=None) -> dict[str, dict]:
+    """Stream the pairs table, keeping only the rows in `wanted` (all of them must be there)."""
+    rows: dict[str, dict] = {}
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=columns):
+        for rec in batch.to_pylist():
+            if rec["id"] in wanted:
+                rows[rec["id"]] = rec
+    missing = wanted - set(rows)
+    if missing:
+        raise StageError(f"{path}: {len(missing)} annotated pair ids are missing "
+                         f"(e.g. {sorted(missing)[:3]}); rerun ingest and extract")
+    return rows
+
+
+def _sources(ingest_dir, ids: set[str]) -> dict[str, str]:
+    """pair id -> source, for the given ids."""
+    return {pid: r["source"] for pid, r in _read_pairs(ingest_dir / "pairs.parquet", ids, ["id", "source"]).items()}

@@ -7,7 +7,7 @@ A sweep axis is a dotted config path with a list of values, e.g.
       curation.max_subset_size: [100, 300, 1000]   # dose-response on subset size
 
 The grid is the cartesian product of the axes; the train stage crosses it
-with models x values x seeds (`valind.train.stage.plan_jobs`). Each point has
+with models x (values + control adapters) x seeds (`valind.train.stage.plan_jobs`). Each point has
 a stable tag (`beta=0.05_max_subset_size=100`) used in job ids and paths; a
 study without a sweep has one point with an empty tag, so its job ids and
 paths are those of a plain run.
@@ -119,39 +119,73 @@ def dose_lines(train_file: str | Path, n: int) -> list[str]:
     return lines[:n]
 
 
-def dose_train_file(run_dir: Path, value: str, train_file: str | Path, n: int) -> str:
-    """Write (once) the subset capped at n pairs under RUN_DIR/sweep/subsets/ and return its path."""
+def dose_train_file(run_dir: Path, subset: str, train_file: str | Path, n: int) -> str:
+    """Write (once) the subset capped at n pairs under RUN_DIR/sweep/subsets/<subset>/ and return its path.
+
+    `subset` is the value, or `control/seed<k>` for a control draw."""
     text = "".join(dose_lines(train_file, n))
     digest = hash_text(text)
-    path = Path(run_dir) / "sweep" / "subsets" / value / f"n{n}" / "train.jsonl"
+    path = Path(run_dir) / "sweep" / "subsets" / subset / f"n{n}" / "train.jsonl"
     if not path.exists() or hash_text(path.read_text(encoding="utf-8")) != digest:
         atomic_write_text(path, text)
     return str(path)
 
 
+def control_subsets(ctx) -> dict[str, dict[int, Path]]:
+    """Control name -> {seed: train file}, from curate/controls.json; before curation, the planned `control`."""
+    if not ctx.config.curation.control:
+        return {}
+    run_dir = Path(ctx.run_dir)
+    path = run_dir / "curate" / "controls.json"
+    if not path.exists():
+        return {"control": {s: run_dir / "curate" / "subsets" / "control" / f"seed{s}" / "train.jsonl"
+                            for s in ctx.config.training.seeds}}
+    controls = json.loads(path.read_text(encoding="utf-8")).get("controls", {})
+    return {name: {int(seed): run_dir / "curate" / e["file"] for seed, e in entry["seeds"].items()}
+            for name, entry in controls.items()}
+
+
+def heldout_files(ctx) -> dict[str, str]:
+    """value -> its curated held-out pairs, for the implicit-reward check (values with any held-out pairs)."""
+    out = {}
+    for value in ctx.induced_values:
+        path = Path(ctx.run_dir) / "curate" / "subsets" / value / "heldout.jsonl"
+        if path.exists() and path.stat().st_size > 0:
+            out[value] = str(path)
+    return out
+
+
 def build_jobs(ctx, values: list[str]) -> list:
-    """One TrainJob per (sweep point, model, value, seed), with the point's overrides applied.
+    """One TrainJob per (sweep point, model, value, seed), with the point's overrides applied, then the controls.
 
     Without a sweep the ids and paths are a plain run's: `<model>/<value>/seed<k>`
     under RUN_DIR/train/. With one, the point's tag sits before the seed.
     A dose (curation.max_subset_size) subset is written when the curated one exists.
+    Control adapters (`control`, or `control-n<N>` per size) are jobs like any
+    other, one per (point, model, seed), each on its seed's control draw.
     """
     from ..train.induce import TrainJob
 
     run_dir = Path(ctx.run_dir)
+    controls = control_subsets(ctx) if values else {}
+    heldout = heldout_files(ctx)
     jobs = []
     for point in sweep_points(ctx.config):
         for model in ctx.config.models:
-            for value in values:
-                train_file = run_dir / "curate" / "subsets" / value / "train.jsonl"
-                if point.max_subset_size is not None and train_file.exists():
-                    train_file = dose_train_file(run_dir, value, train_file, point.max_subset_size)
+            units = [(value, {s: run_dir / "curate" / "subsets" / value / "train.jsonl"
+                              for s in point.config.training.seeds}) for value in values]
+            units += [(name, files) for name, files in controls.items()]
+            for value, files in units:
                 out_dir = run_dir / "train" / model.slug / value
                 if point.tag:
                     out_dir = out_dir / point.tag
                 for seed in point.config.training.seeds:
+                    train_file = files.get(seed, "")
+                    if point.max_subset_size is not None and train_file and Path(train_file).exists():
+                        subset = value if value in values else f"{value}/seed{seed}"
+                        train_file = dose_train_file(run_dir, subset, train_file, point.max_subset_size)
                     jobs.append(TrainJob(
                         model=model, value=value, seed=seed, train_file=str(train_file),
                         training=point.config.training, out_dir=str(out_dir / f"seed{seed}"), point=point.tag,
-                        ref_cache_dir=str(run_dir / "train" / ".ref_logps")))
+                        ref_cache_dir=str(run_dir / "train" / ".ref_logps"), heldout_files=heldout))
     return jobs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..artifacts import hash_file, hash_text, read_jsonl
@@ -29,6 +29,7 @@ class TrainJob:
     data_hash: str = ""
     point: str = ""  # sweep point tag (e.g. "beta=0.05"); empty when the study has no sweep
     ref_cache_dir: str = ""  # where DPO reference log-probs are shared across jobs; empty = not shared
+    heldout_files: dict = field(default_factory=dict)  # value -> held-out pairs for the implicit-reward check
 
     def __post_init__(self):
         if not self.data_hash and Path(self.train_file).exists():
@@ -45,6 +46,7 @@ class TrainJob:
         t.pop("seeds", None)
         t.pop("accelerate_config", None)
         t.pop("precompute_ref_logprobs", None)  # a speed knob: the same losses either way
+        t.pop("reward_check_pairs", None)  # measured after training; the adapter is the same
         return hash_text(json.dumps({"model": self.model.model_dump(mode="json"), "training": t, "seed": self.seed,
                                      "data": self.data_hash, "value": self.value}, sort_keys=True))[:16]
 
@@ -136,34 +138,87 @@ def _LogProgress(job_id: str):
     return LogProgress()
 
 
-def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
-    """Train and save the adapter into `work_dir/adapter`; return metrics (None on non-main ranks)."""
+def _load_base(job: TrainJob):
     import torch
     from transformers import AutoModelForCausalLM
-    from trl import DPOTrainer, SFTTrainer
 
     from ..models import _dtype, load_tokenizer, resolve_model_path
 
-    work_dir = Path(work_dir)
-    records = read_jsonl(job.train_file)
-    if not records:
-        raise ValueError(f"{job.train_file}: empty training subset")
     torch.manual_seed(job.seed)
     tokenizer = load_tokenizer(job.model.name, trust_remote_code=job.model.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
         resolve_model_path(job.model.name), dtype=_dtype(job.model.dtype), use_safetensors=True,
         trust_remote_code=job.model.trust_remote_code, revision=job.model.revision)
+    return model, tokenizer
+
+
+def _make_trainer(job: TrainJob, work_dir: Path, model, tokenizer, records: list[dict], *, peft: bool = True):
+    """The TRL trainer for a job (`peft=False` when `model` already carries the trained adapter)."""
+    from trl import DPOTrainer, SFTTrainer
+
     dataset = build_dataset(records, job.training.method)
     args = trl_args(job, str(work_dir / "trainer"), len(records))
+    if not peft:
+        args.precompute_ref_log_probs = False  # no training pass here: the reference comes from disabling the adapter
     trainer_cls, extra = (DPOTrainer if job.training.method == "dpo" else SFTTrainer), {}
-    if job.training.method == "dpo" and use_precomputed_reference(job.training, len(records)):
+    if job.training.method == "dpo" and args.precompute_ref_log_probs:
         from ..sweep.ref_logps import SharedRefDPOTrainer  # reference log-probs shared across seeds/sweep points
 
         trainer_cls = SharedRefDPOTrainer
         extra = dict(ref_cache_dir=job.ref_cache_dir or None, model_identity=json.dumps(
             job.model.model_dump(mode="json", include={"name", "revision", "dtype"}), sort_keys=True))
-    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
-                          peft_config=lora_config(job), **extra)
+    if peft:
+        extra["peft_config"] = lora_config(job)
+    return trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, **extra)
+
+
+def reward_check_key(job: TrainJob) -> str:
+    """What the implicit-reward check depends on besides the adapter: the held-out files, the pair cap, beta."""
+    files = {v: hash_file(f) for v, f in sorted(job.heldout_files.items()) if Path(f).exists()}
+    return hash_text(json.dumps({"files": files, "pairs": job.training.reward_check_pairs,
+                                 "beta": job.training.beta}, sort_keys=True))[:16]
+
+
+def heldout_rewards(trainer, job: TrainJob) -> dict | None:
+    """DPO implicit-reward accuracy and mean margin of the trained policy on every value's held-out pairs.
+
+    The implicit reward of a response is beta * (log pi(y|x) - log pi_ref(y|x)); accuracy is the share of
+    pairs whose chosen (value-expressing) response gets the higher reward, margin the mean difference. Both
+    are TRL's own eval metrics (`rewards/accuracies`, `rewards/margins`, means over eval batches), computed
+    without any generation or judge. None for SFT or when the check is off.
+    """
+    n = job.training.reward_check_pairs
+    if job.training.method != "dpo" or n == 0 or not job.heldout_files:
+        return None
+    trainer.args.per_device_eval_batch_size = job.training.batch_size
+    out = {}
+    for value, path in sorted(job.heldout_files.items()):
+        records = read_jsonl(path)[:n]
+        if not records:
+            continue
+        trainer.evaluate(eval_dataset=build_dataset(records, "dpo"), metric_key_prefix=f"heldout_{value}")
+        logged = trainer.state.log_history[-1]
+        if f"heldout_{value}_loss" not in logged or "eval_rewards/accuracies" not in logged:
+            raise RuntimeError(f"{job.job_id}: TRL did not log reward metrics for the held-out pairs of {value}")
+        out[value] = {"accuracy": float(logged["eval_rewards/accuracies"]),
+                      "margin": float(logged["eval_rewards/margins"]), "pairs": len(records)}
+        trainer.state.log_history.pop()  # keep the training history free of the check
+    return {"key": reward_check_key(job), "values": out}
+
+
+def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
+    """Train and save the adapter into `work_dir/adapter`; return metrics (None on non-main ranks).
+
+    After training, the implicit-reward check runs on every value's held-out pairs (`heldout_rewards`).
+    """
+    import torch
+
+    work_dir = Path(work_dir)
+    records = read_jsonl(job.train_file)
+    if not records:
+        raise ValueError(f"{job.train_file}: empty training subset")
+    model, tokenizer = _load_base(job)
+    trainer = _make_trainer(job, work_dir, model, tokenizer, records)
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)  # raw dict prints; our logger reports steps instead
@@ -172,11 +227,12 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
     result = trainer.train()
     trainer.save_model(str(work_dir / "adapter"))
     (work_dir / "adapter" / "training_args.bin").unlink(missing_ok=True)  # a pickle; we keep safetensors only
+    history = [h for h in trainer.state.log_history]
+    rewards = heldout_rewards(trainer, job)
     if not trainer.is_world_process_zero():
         return None
     changed = sum(int(not torch.equal(lora_before[n], p.detach().cpu().to(lora_before[n].dtype)))
                   for n, p in trainer.model.named_parameters() if n in lora_before)
-    history = [h for h in trainer.state.log_history]
     losses = [h["loss"] for h in history if "loss" in h]
     return {
         "job_id": job.job_id, "job_hash": job.job_hash, "value": job.value, "seed": job.seed,
@@ -185,5 +241,17 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
         "first_loss": losses[0] if losses else math.nan, "last_loss": losses[-1] if losses else math.nan,
         "lora_tensors_changed": changed, "lora_tensors": len(lora_before),
         "world_size": trainer.accelerator.num_processes, "distributed": str(trainer.accelerator.distributed_type),
-        "log_history": history,
+        "log_history": history, "heldout_rewards": rewards,
     }
+
+
+def check_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
+    """The implicit-reward check for an adapter trained earlier (loaded from `job.out_dir/adapter`)."""
+    from peft import PeftModel
+
+    if job.training.method != "dpo" or job.training.reward_check_pairs == 0 or not job.heldout_files:
+        return None
+    model, tokenizer = _load_base(job)
+    model = PeftModel.from_pretrained(model, str(Path(job.out_dir) / "adapter"), is_trainable=False)
+    trainer = _make_trainer(job, Path(work_dir), model, tokenizer, read_jsonl(job.train_file), peft=False)
+    return heldout_rewards(trainer, job)

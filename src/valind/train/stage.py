@@ -1,8 +1,11 @@
 """Train stage: one adapter per (model, value, seed) into RUN_DIR/train/<model>/<value>/seed<k>/.
 
-Each finished adapter directory holds `adapter/` (PEFT safetensors),
-`metrics.json` (losses, reward margins, accuracies: TRL's log history) and
-`manifest.json` (job hash, data hash, library versions). A job is trained in a
+The control adapters are jobs like the others (`<value>` = `control`, on the
+seed's control draw; see curate/control.py). Each finished adapter directory
+holds `adapter/` (PEFT safetensors), `metrics.json` (losses, reward margins,
+accuracies: TRL's log history; `heldout_rewards`: the implicit-reward check on
+every value's held-out pairs) and `manifest.json` (job hash, data hash,
+library versions). A job is trained in a
 `.partial` directory and renamed into place when done, so a killed run
 resumes with the adapters that finished and trains only the rest.
 """
@@ -57,13 +60,34 @@ def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
         metrics = train_adapter(job, work)
         atomic_write_json(work / "metrics.json", metrics)
     shutil.rmtree(work / "trainer", ignore_errors=True)
-    write_manifest(work, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
-                   outputs=["adapter", "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
-                                                                  "training": job.training.model_dump(mode="json")})
+    _write_job_manifest(work, job)
     if out.exists():
         shutil.rmtree(out)
     work.rename(out)
     return metrics
+
+
+def _refresh_reward_check(ctx: RunContext, job: TrainJob) -> None:
+    """Run the implicit-reward check on a finished adapter whose check is missing or stale (new held-out data)."""
+    from .induce import check_adapter, reward_check_key
+
+    if job.training.method != "dpo" or job.training.reward_check_pairs == 0 or not job.heldout_files:
+        return
+    path = Path(job.out_dir) / "metrics.json"
+    metrics = json.loads(path.read_text())
+    if (metrics.get("heldout_rewards") or {}).get("key") == reward_check_key(job):
+        return
+    ctx.info(f"[train] {job.job_id}: implicit-reward check on {len(job.heldout_files)} held-out sets")
+    metrics["heldout_rewards"] = check_adapter(job, Path(job.out_dir).with_name(Path(job.out_dir).name + ".check"))
+    shutil.rmtree(Path(job.out_dir).with_name(Path(job.out_dir).name + ".check"), ignore_errors=True)
+    atomic_write_json(path, metrics)
+    _write_job_manifest(Path(job.out_dir), job)
+
+
+def _write_job_manifest(out: Path, job: TrainJob) -> None:
+    write_manifest(out, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
+                   outputs=["adapter", "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
+                                                                  "training": job.training.model_dump(mode="json")})
 
 
 def run(ctx: RunContext) -> dict:
@@ -81,6 +105,8 @@ def run(ctx: RunContext) -> dict:
         metrics = run_job(job, ctx.config.training.accelerate_config)
         ctx.info(f"[train] {job.job_id}: loss {metrics['first_loss']:.4f} -> {metrics['last_loss']:.4f} "
                  f"in {metrics['steps']} steps")
+    for job in jobs:
+        _refresh_reward_check(ctx, job)
     summary = []
     for j in jobs:
         mt = json.loads((Path(j.out_dir) / "metrics.json").read_text())
