@@ -169,7 +169,10 @@ def _make_trainer(job: TrainJob, work_dir: Path, model, tokenizer, records: list
             job.model.model_dump(mode="json", include={"name", "revision", "dtype"}), sort_keys=True))
     if peft:
         extra["peft_config"] = lora_config(job)
-    return trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, **extra)
+    trainer = trainer_cls(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, **extra)
+    if not peft and "ref" in getattr(trainer.model, "peft_config", {}):
+        trainer.model.delete_adapter("ref")  # TRL copies a loaded adapter as the reference; ours is the base model
+    return trainer
 
 
 def reward_check_key(job: TrainJob) -> str:

@@ -1,0 +1,66 @@
+"""The judge-free induction check: DPO implicit-reward accuracy and margin on every value's held-out pairs.
+
+A tiny Llama is trained to prefer one kind of reply; held-out pairs of the same
+kind must then get positive margins and high accuracy, held-out pairs with the
+preference reversed negative margins and low accuracy. The standalone check
+(for adapters trained before the held-out data existed) gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from valind.config import ModelSpec, TrainingSpec
+from valind.train.induce import TrainJob, check_adapter, reward_check_key, train_adapter
+
+GOOD = "I'm sorry you are going through this. That sounds really hard."
+BAD = "abcdefghijklmnopqrstuvwxyz 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _pairs(n: int, chosen: str, rejected: str, tag: str) -> list[dict]:
+    return [{"id": f"{tag}{i}", "source": "t", "prompt": [{"role": "user", "content": f"Tell me about day {i}."}],
+             "chosen": chosen, "rejected": rejected, "flipped": False} for i in range(n)]
+
+
+def _write(path, recs):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return str(path)
+
+
+def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir):
+    train = _write(tmp_path / "train.jsonl", _pairs(16, GOOD, BAD, "t"))
+    heldout = {"kind": _write(tmp_path / "kind.jsonl", _pairs(6, GOOD, BAD, "k")),
+               "reverse": _write(tmp_path / "reverse.jsonl", _pairs(6, BAD, GOOD, "r"))}
+    training = TrainingSpec(max_steps=8, learning_rate=2e-2, batch_size=4, max_length=64, reward_check_pairs=5)
+    job = TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="kind", seed=0, train_file=train,
+                   training=training, out_dir=str(tmp_path / "job"), heldout_files=heldout,
+                   ref_cache_dir=str(tmp_path / "ref"))
+    metrics = train_adapter(job, tmp_path / "job")
+    rewards = metrics["heldout_rewards"]
+    assert rewards["key"] == reward_check_key(job)
+    kind, reverse = rewards["values"]["kind"], rewards["values"]["reverse"]
+    assert kind["pairs"] == reverse["pairs"] == 5  # reward_check_pairs caps the held-out pairs used
+    assert kind["margin"] > 0.05 and kind["accuracy"] == 1.0
+    assert reverse["margin"] < -0.05 and reverse["accuracy"] == 0.0
+    assert not any(k.startswith("eval_") for h in metrics["log_history"] for k in h)  # training history untouched
+
+    # the standalone check on the saved adapter (reference computed live, adapter disabled) measures the same
+    again = check_adapter(job, tmp_path / "check")
+    assert again["key"] == rewards["key"]
+    for v in ("kind", "reverse"):
+        assert again["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
+        assert again["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
+
+
+def test_check_off_and_its_pair_cap_outside_the_adapter_identity(tmp_path, tiny_model_dir):
+    train = _write(tmp_path / "train.jsonl", _pairs(4, GOOD, BAD, "t"))
+    job = TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="kind", seed=0, train_file=train,
+                   training=TrainingSpec(max_steps=1, batch_size=4, max_length=64, reward_check_pairs=0),
+                   out_dir=str(tmp_path / "job"), heldout_files={"kind": train})
+    assert train_adapter(job, tmp_path / "job")["heldout_rewards"] is None
+    # the pair cap is not part of the adapter's identity: changing it does not retrain
+    other = TrainJob(**{**job.__dict__, "training": job.training.model_copy(update={"reward_check_pairs": 50})})
+    assert other.job_hash == job.job_hash and reward_check_key(other) != reward_check_key(job)
