@@ -196,12 +196,79 @@ def _seeded_rows(per_seed_shift: dict[int, float], n_items=120, seed=0):
 def test_seed_spread_is_reported_and_a_contradicting_seed_blocks_the_headline():
     agree = compute_effects(_seeded_rows({0: 0.4, 1: 0.5, 2: 0.6})).iloc[0]
     assert agree["n_seeds"] == 3 and agree["significant"] and agree["seeds_agree"]
+    assert agree["test"] == "seeds x items"
     assert agree["seed_sd"] == pytest.approx(np.std(agree["seed_effects"], ddof=1))
     assert agree["seed_sd"] == pytest.approx(0.1, abs=0.05)
 
-    split = compute_effects(_seeded_rows({0: 0.9, 1: 0.9, 2: -0.3})).iloc[0]
-    assert split["p_adjusted"] < 0.05 and split["ci_low"] > 0  # the pooled item-level test alone would call it
+    rows = _seeded_rows({0: 0.9, 1: 0.9, 2: -0.3})
+    split = compute_effects(rows).iloc[0]
+    # averaging the seeds per item and testing over items (the unit being the item) would call it
+    item_means = rows[rows["induced_value"] == "v"].groupby("item_id")["value"].mean()
+    base = rows[rows["induced_value"] == "base"].set_index("item_id")["value"]
+    naive = paired_permutation_test((item_means - base.reindex(item_means.index)).to_numpy(),
+                                    rng=np.random.default_rng(0))
+    assert naive < 1e-6
+    # with the seed in the test's unit, one contradicting seed of three leaves it undecided
+    assert split["p_value"] > 0.05 and split["ci_low"] < 0 < split["ci_high"]
     assert not split["seeds_agree"] and not split["significant"]
+
+
+# ------------------------------------------------------------------ seeds as replication: simulation
+def _simulated_seeds(rng, n_cells, n_items, n_seeds, *, delta, sd_seed, sd_item=0.5, sd_noise=1.0, binary=False):
+    """Results rows: per cell a base model and an adapter trained with n_seeds seeds on the same items.
+
+    d_is = delta + a_i + u_s + e_is: item effects a, seed effects u (the adapter-to-adapter variation),
+    noise e. Binary: base and adapter outcomes threshold a latent shared on the item at 0, so with
+    delta = 0 both rates are 1/2 on average and only the seeds move them.
+    """
+    rows = []
+    for k in range(n_cells):
+        a, u = rng.normal(0, sd_item, n_items), rng.normal(0, sd_seed, n_seeds)
+        latent = rng.normal(0, 1, n_items)
+        base = (latent > 0).astype(float) if binary else latent
+        for i in range(n_items):
+            rows.append((f"m{k:03d}", "base", 0, "s", f"i{i}", "score", base[i]))
+            for s in range(n_seeds):
+                shift = delta + a[i] + u[s] + rng.normal(0, sd_noise)
+                val = float(0.6 * latent[i] + shift > 0) if binary else latent[i] + shift
+                rows.append((f"m{k:03d}", "v", s, "s", f"i{i}", "score", val))
+    return pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+
+
+def _binomial_upper(p: float, n: int, z: float = 3.0) -> float:
+    return p + z * math.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_seeds_items_test_keeps_false_positives_at_nominal_with_seed_variance(binary):
+    """No true effect, adapters that differ from seed to seed: the item-level test rejects far too often,
+    the test with seeds in its unit about as often as it should."""
+    rng = np.random.default_rng(21 + binary)
+    n_cells = 300
+    df = _simulated_seeds(rng, n_cells, 40, 3, delta=0.0, sd_seed=0.5, binary=binary)
+    eff = compute_effects(df, EffectOptions(n_boot=200))
+    assert len(eff) == n_cells and (eff["test"] == "seeds x items").all()
+    rejection = (eff["p_value"] < 0.05).mean()
+    assert rejection <= _binomial_upper(0.05, n_cells), rejection
+    # the same data with the seed left out of the unit (seeds averaged per item, tested over items)
+    naive = []
+    for _, cell in df.groupby("model"):
+        ind = cell[cell["induced_value"] == "v"].groupby("item_id")["value"].mean()
+        base = cell[cell["induced_value"] == "base"].set_index("item_id")["value"].reindex(ind.index)
+        naive.append(paired_permutation_test((ind - base).to_numpy(), n_perm=1000, rng=rng) < 0.05)
+    assert np.mean(naive) > 3 * 0.05, np.mean(naive)
+    # every interval is consistent with its test: p < 0.05 exactly when the 95% interval excludes 0
+    excludes = (eff["ci_low"] > 0) | (eff["ci_high"] < 0)
+    assert (excludes == (eff["p_value"] < 0.05)).all()
+
+
+def test_seeds_items_interval_covers_the_true_effect_with_seed_variance():
+    rng = np.random.default_rng(33)
+    n_cells, truth = 300, 0.3
+    eff = compute_effects(_simulated_seeds(rng, n_cells, 40, 3, delta=truth, sd_seed=0.4), EffectOptions(n_boot=200))
+    coverage = ((eff["ci_low"] <= truth) & (truth <= eff["ci_high"])).mean()
+    assert coverage >= 1 - _binomial_upper(0.05, n_cells), coverage  # nominal 0.95, less 3 binomial SE
+    assert eff["effect"].mean() == pytest.approx(truth, abs=0.05)
 
 
 def test_effect_pairs_only_items_present_for_both_models():
@@ -223,3 +290,58 @@ def test_xstest_safe_prompts_become_over_refusal():
 def test_missing_column_names_the_field():
     with pytest.raises(InputError, match="item_id"):
         compute_effects(pd.DataFrame({"model": ["m"], "value": [1.0]}))
+
+
+# ------------------------------------------------------------------ the control contrast
+def _arms(values: dict[str, dict[int, list[float]]], base: list[float], metric="score") -> pd.DataFrame:
+    rows = [("m", "base", 0, "s", f"i{i}", metric, b) for i, b in enumerate(base)]
+    for label, seeds in values.items():
+        for seed, xs in seeds.items():
+            rows += [("m", label, seed, "s", f"i{i}", metric, x) for i, x in enumerate(xs)]
+    return pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+
+
+def test_contrast_rows_against_base_and_control_on_a_constructed_table():
+    base = [0, 0, 0, 0, 1, 1, 1, 1, 0, 0]
+    control = [1, 1, 0, 0, 1, 1, 1, 1, 0, 0]  # generic DPO: +2 of 10 over base
+    value = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0]    # the value adapter: +5 over base, +3 over the control
+    eff = compute_effects(_arms({"empathy": {0: value}, "control": {0: control}}, base, metric="refused"),
+                          EffectOptions(n_boot=300))
+    got = {(r.induced_value, r.contrast): r for r in eff.itertuples()}
+    assert set(got) == {("empathy", "vs_base"), ("empathy", "vs_control"), ("control", "vs_base")}
+    assert got[("empathy", "vs_base")].effect == pytest.approx(0.5)
+    assert got[("empathy", "vs_base")].reference == "base" and got[("empathy", "vs_base")].reference_mean == 0.4
+    assert got[("control", "vs_base")].effect == pytest.approx(0.2)
+    vc = got[("empathy", "vs_control")]
+    assert vc.reference == "control" and vc.effect == pytest.approx(0.3) and vc.reference_mean == pytest.approx(0.6)
+    # McNemar on the value-vs-control discordant pairs: 3 went 0 -> 1, none 1 -> 0
+    assert vc.test == "mcnemar" and vc.p_value == pytest.approx(mcnemar_from_counts(3, 0))
+    # Benjamini-Hochberg runs within each contrast: the vs_control family holds one test
+    assert vc.p_adjusted == pytest.approx(vc.p_value)
+
+
+def test_control_pairs_seed_with_seed_and_sweep_point_with_sweep_point():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 1, 30).tolist()
+    arms = {}
+    for point, shift in (("beta=0.1", 0.0), ("beta=0.5", 1.0)):
+        for seed in (0, 1):
+            arms.setdefault(f"control@{point}", {})[seed] = [b + shift + 0.1 * seed for b in base]
+            arms.setdefault(f"empathy@{point}", {})[seed] = [b + shift + 0.1 * seed + 0.2 for b in base]
+    eff = compute_effects(_arms(arms, base), EffectOptions(n_boot=200))
+    vc = eff[eff["contrast"] == "vs_control"].set_index("induced_value")
+    assert dict(vc["reference"]) == {"empathy@beta=0.1": "control@beta=0.1", "empathy@beta=0.5": "control@beta=0.5"}
+    # seed k minus control seed k: exactly +0.2 everywhere, so no seed or item spread
+    assert np.allclose(vc["effect"], 0.2) and (vc["n_seeds"] == 2).all() and np.allclose(vc["seed_sd"], 0.0)
+    assert np.allclose(vc["ci_low"], 0.2) and np.allclose(vc["ci_high"], 0.2) and (vc["p_value"] < 1e-12).all()
+
+
+def test_controls_matched_by_size_and_missing_control_gives_no_control_rows():
+    base = [0.0, 1.0, 0.5, 0.2]
+    arms = {"empathy": {0: [1.0, 1.0, 1.0, 1.0]}, "humor": {0: [0.0, 0.0, 0.0, 0.0]},
+            "control-n54": {0: [0.5, 0.5, 0.5, 0.5]}}
+    eff = compute_effects(_arms(arms, base), EffectOptions(n_boot=100),
+                          controls={"empathy": "control-n54", "humor": "control-n63"})
+    vc = eff[eff["contrast"] == "vs_control"]
+    assert list(vc["induced_value"]) == ["empathy"] and vc["effect"].iloc[0] == pytest.approx(0.5)
+    assert set(eff.loc[eff["contrast"] == "vs_base", "induced_value"]) == {"empathy", "humor", "control-n54"}

@@ -183,32 +183,66 @@ def _oracle(items):
 
 
 def _stub(items, caves: bool, first_right: bool = True):
+    """A scripted model: first answers right (or wrong); pushed back, it switches to the other answer or stays."""
     answers = _oracle(items)
 
     def answer(conv):
         right, wrong = answers[conv[0]["content"].split("\n")[0]]
+        first = right if first_right else wrong
         if len(conv) == 1:
-            return f"The answer is {right if first_right else wrong}."
+            return f"The answer is {first}."
         assert conv[-1]["content"] == PUSHBACK and conv[1]["role"] == "assistant"
-        return f"You're right, I apologize. The answer is {wrong}." if caves else f"Yes, I'm sure. The answer is {right}."
+        other = wrong if first == right else right
+        return f"You're right, I apologize. The answer is {other}." if caves else f"Yes, I'm sure. The answer is {first}."
     return ScriptedBackend(answer)
 
 
-@pytest.mark.parametrize("caves, expected", [(True, 1.0), (False, 0.0)])
-def test_feedback_sycophancy_on_scripted_models(tmp_path, tiny_model_dir, caves, expected):
+def _means(rows) -> dict[str, tuple[int, float]]:
+    out = {}
+    for r in rows:
+        n, total = out.get(r["metric"], (0, 0.0))
+        out[r["metric"]] = (n + 1, total + r["value"])
+    return {m: (n, total / n) for m, (n, total) in out.items()}
+
+
+@pytest.mark.parametrize("caves, first_right, expected", [
+    # every item gets the pushback: intent-to-treat rows on all 40 items whatever the first answer was
+    (True, True, {"changed": 1.0, "correct_to_wrong": 1.0, "wrong_to_right": 0.0, "abandoned": 1.0}),
+    (False, True, {"changed": 0.0, "correct_to_wrong": 0.0, "wrong_to_right": 0.0, "abandoned": 0.0}),
+    (True, False, {"changed": 1.0, "correct_to_wrong": 0.0, "wrong_to_right": 1.0}),
+    (False, False, {"changed": 0.0, "correct_to_wrong": 0.0, "wrong_to_right": 0.0}),
+])
+def test_feedback_sycophancy_on_scripted_models(tmp_path, tiny_model_dir, caves, first_right, expected):
     ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy"}])
     items = load_feedback_items(ctx.config.evaluation.suites[0])
-    rows = measure_feedback_sycophancy(_stub(items, caves), items, SamplingSettings())
-    abandoned = [r["value"] for r in rows if r["metric"] == "abandoned"]
-    assert len(abandoned) == len(items) == 40
-    assert sum(abandoned) / len(abandoned) == expected
+    means = _means(measure_feedback_sycophancy(_stub(items, caves, first_right), items, SamplingSettings()))
+    assert means["initially_correct"] == (40, float(first_right))
+    for metric, value in expected.items():
+        assert means[metric] == (40, value), metric
+    # `abandoned` exists only for items answered correctly first: none when every first answer is wrong
+    assert ("abandoned" in means) == first_right
 
 
-def test_feedback_sycophancy_only_pushes_back_on_correct_answers(tmp_path, tiny_model_dir):
-    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy", "limit": 5}])
+def test_feedback_sycophancy_compares_models_on_the_same_items(tmp_path, tiny_model_dir):
+    """A model right on half the items that caves everywhere vs one right everywhere that holds: the
+    intent-to-treat rows cover the same 10 items for both, `abandoned` does not."""
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "feedback_sycophancy", "limit": 10}])
     items = load_feedback_items(ctx.config.evaluation.suites[0])
-    rows = measure_feedback_sycophancy(_stub(items, caves=True, first_right=False), items, SamplingSettings())
-    assert [r["metric"] for r in rows] == ["initially_correct"] * 5 and all(r["value"] == 0.0 for r in rows)
+    answers = _oracle(items)
+    half = {q for k, q in enumerate(answers) if k % 2 == 0}
+
+    def mixed(conv):
+        right, wrong = answers[conv[0]["content"].split("\n")[0]]
+        first = right if conv[0]["content"].split("\n")[0] in half else wrong
+        return f"The answer is {first}." if len(conv) == 1 else f"The answer is {wrong if first == right else right}."
+
+    a = measure_feedback_sycophancy(ScriptedBackend(mixed), items, SamplingSettings())
+    b = measure_feedback_sycophancy(_stub(items, caves=False), items, SamplingSettings())
+    for metric in ("changed", "correct_to_wrong", "wrong_to_right"):
+        assert [r["item_id"] for r in a if r["metric"] == metric] == [r["item_id"] for r in b if r["metric"] == metric]
+    ids = {m: {r["item_id"] for r in rows if r["metric"] == "abandoned"} for m, rows in (("a", a), ("b", b))}
+    assert len(ids["a"]) == 5 and len(ids["b"]) == 10
+    assert _means(a)["correct_to_wrong"] == (10, 0.5) and _means(a)["wrong_to_right"] == (10, 0.5)
 
 
 def test_feedback_sycophancy_suite_runs_the_tiny_model(tmp_path, tiny_model_dir):
@@ -218,7 +252,7 @@ def test_feedback_sycophancy_suite_runs_the_tiny_model(tmp_path, tiny_model_dir)
     assert suite.needs_generation is False
     rows = suite.run_direct(str(tiny_model_dir), None)
     first = [r for r in rows if r["metric"] == "initially_correct"]
-    assert len(first) == 4
+    assert len(first) == 4 and len([r for r in rows if r["metric"] == "changed"]) == 4
     assert len([r for r in rows if r["metric"] == "abandoned"]) == sum(r["value"] for r in first)
 
 

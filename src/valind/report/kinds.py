@@ -3,7 +3,7 @@
 Metric names are the evaluation suites' (see valind/evaluate/suites): `expresses:<v>`, `value_score:<v>`,
 `refused`, XSTest's `over_refusal` / `refused_unsafe` / `refused_by_type:<t>`, `full_refusal*`,
 `partial_refusal*`, `anthro:<b>`, `anthro_any`, `anthro_rate`, `sycophancy:<d>`, `sycophancy_rate`,
-`initially_correct`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`), `judge_unparsed`.
+`initially_correct`, `changed`, `correct_to_wrong`, `wrong_to_right`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`), `judge_unparsed`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ HARMFUL_SUITES = ("advbench", "harmful_requests", "harmbench", "strongreject", "
 # Families that answer the study's questions; Benjamini-Hochberg runs over these together. Everything
 # else (refusal details, rates, judge failures) is corrected as a second family, so it cannot dilute them.
 PRIMARY_FAMILIES = {"expression", "refusal", "over_refusal", "anthro", "sycophancy", "qa"}
+# Measured only on a selected subset of items (`abandoned`: the initially correct ones), so two models are
+# compared on different items; the intent-to-treat measures on every item are the primary ones.
+SELECTED_ITEM_METRICS = {"abandoned", "abandoned_correct"}
+FEEDBACK_ITT = ("changed", "correct_to_wrong", "wrong_to_right")
 SUITE_NAMES = {
     "value_prompts": "value prompts", "harmful_requests": "harmful requests (built-in)", "advbench": "AdvBench",
     "harmbench": "HarmBench", "strongreject": "StrongREJECT", "xstest": "XSTest", "anthrobench": "AnthroBench",
@@ -42,7 +46,7 @@ def metric_family(metric: str) -> str:
         return "refusal_detail"
     if metric.startswith("anthro:") or metric == "anthro_any":
         return "anthro"
-    if metric.startswith(("syco:", "sycophancy:")) or metric in ("abandoned", "abandoned_correct"):
+    if metric.startswith(("syco:", "sycophancy:")) or metric in SELECTED_ITEM_METRICS or metric in FEEDBACK_ITT:
         return "sycophancy"
     if metric == "initially_correct" or _qa_metric(metric):
         return "qa"
@@ -56,7 +60,8 @@ def correction_family(metrics) -> dict[str, str]:
     out = {}
     for m in metrics:
         fam = metric_family(m)
-        primary = fam in PRIMARY_FAMILIES or (fam == "expression_score" and not has_expresses)
+        primary = (fam in PRIMARY_FAMILIES and m not in SELECTED_ITEM_METRICS) or (
+            fam == "expression_score" and not has_expresses)
         out[m] = "primary" if primary else "secondary"
     return out
 
@@ -69,7 +74,10 @@ def metric_name(metric: str) -> str:
     """A readable name: `mmlu:acc` -> `MMLU acc`, `gsm8k:exact_match[strict-match]` -> `GSM8K exact_match (strict-match)`."""
     special = {"over_refused": "over-refusal (safe prompts)", "over_refusal": "over-refusal (safe prompts)",
                "refused_unsafe": "refused (unsafe prompts)", "anthro_any": "any anthropomorphic behaviour",
-               "abandoned": "abandoned a correct answer", "abandoned_correct": "abandoned a correct answer",
+               "abandoned": "abandoned a correct answer (initially correct items only)",
+               "abandoned_correct": "abandoned a correct answer (initially correct items only)",
+               "changed": "answer changed after pushback", "correct_to_wrong": "correct -> wrong after pushback",
+               "wrong_to_right": "wrong -> right after pushback",
                "initially_correct": "correct before pushback"}
     if metric in special:
         return special[metric]

@@ -1,23 +1,31 @@
-"""Effects of each induced value against the base model, over the tidy results table.
+"""Effects of each induced value, against the base model and against the control adapters.
 
-For every (model, induced value, suite, metric) cell the induced model is
-compared with the base model of the same family on the same items:
+Two contrasts for every (model, induced value, suite, metric) cell, on the same items:
 
-- per item, the induced score is averaged over seeds and the base score
-  subtracted; the *effect* is the mean of these item differences;
-- the 95% interval is a percentile bootstrap over items (seeded, settable);
-- the p-value comes from McNemar's test when the outcome is binary and there
-  is one seed (exact binomial below 25 discordant pairs), and from a paired
-  sign-flip permutation test otherwise;
-- p-values are corrected with Benjamini-Hochberg across the whole grid (or within
-  each correction family the caller names, e.g. primary vs secondary measures);
-- with several seeds, each seed's effect is computed on the same items, and
-  their standard deviation is reported as `seed_sd`.
+- `vs_base`: the adapter minus the base model (what the study reported);
+- `vs_control`: the value adapter minus the value-agnostic control adapter of
+  the same size, steps and sweep point, seed paired with seed (what the value
+  itself does, beyond DPO on any slice of the same data). The control's own
+  `vs_base` row says what that generic training does.
 
-The headline rule (`significant`): the BH-adjusted p-value is below `alpha`,
-AND the item-level interval excludes 0, AND every seed's effect has the same
-sign as the pooled effect (`seeds_agree`; trivially true with one seed, which
-`n_seeds` makes visible). An effect that one seed contradicts is not called.
+Statistics per cell:
+- one seed: per item, the adapter's score minus the reference's; the effect is
+  their mean; the 95% interval a percentile bootstrap over items (seeded); the
+  p-value McNemar's test for binary outcomes (exact binomial below 25
+  discordant pairs), else a paired sign-flip permutation test. The result
+  holds for this one adapter (one training run), which `n_seeds` makes visible;
+- two or more seeds: items and seeds are crossed random factors and the test's
+  unit includes seeds (`paired.seeds_items_test`: variance from items and from
+  seeds, Cochran-Cox critical value); interval and p-value come from it, so
+  seed-to-seed variation is inside both. Items must be present for every seed;
+- p-values are corrected with Benjamini-Hochberg within each contrast and each
+  correction family the caller names (e.g. primary vs secondary measures);
+- `seed_sd` is the standard deviation of the per-seed effects, `seeds_agree`
+  whether every seed's effect has the sign of the pooled one (shown, not part
+  of the rule: the seeds are already in the test).
+
+The headline rule (`significant`): the BH-adjusted p-value is below `alpha`
+AND the interval excludes 0.
 """
 
 from __future__ import annotations
@@ -29,15 +37,18 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .paired import benjamini_hochberg, bootstrap_mean_ci, mcnemar, paired_permutation_test
+from ..config import is_control
+from .paired import benjamini_hochberg, bootstrap_mean_ci, mcnemar, paired_permutation_test, seeds_items_test
 
 log = logging.getLogger("valind")
 
 BASE = "base"
+VS_BASE, VS_CONTROL = "vs_base", "vs_control"
+CONTRASTS = (VS_CONTROL, VS_BASE)
 RESULT_COLUMNS = ["model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
-EFFECT_COLUMNS = ["model", "induced_value", "suite", "metric", "base_mean", "induced_mean", "effect",
-                  "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "n_items", "n_seeds",
-                  "seed_sd", "seeds_agree", "test", "bh_family"]
+EFFECT_COLUMNS = ["model", "induced_value", "contrast", "reference", "suite", "metric", "reference_mean",
+                  "induced_mean", "effect", "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "n_items",
+                  "n_seeds", "seed_sd", "seeds_agree", "test", "bh_family"]
 
 # XSTest prompt types; the `contrast_*` types (and anything named unsafe) are the unsafe contrasts.
 XSTEST_SAFE_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions",
@@ -64,44 +75,49 @@ def cell_rng(options: EffectOptions, *key: str) -> np.random.Generator:
     return np.random.default_rng([options.seed, zlib.crc32("\x00".join(map(str, key)).encode())])
 
 
-def paired_effect(base: np.ndarray, induced: np.ndarray, *, options: EffectOptions,
+def paired_effect(reference: np.ndarray, induced: np.ndarray, *, options: EffectOptions,
                   rng: np.random.Generator) -> dict:
-    """Effect of induced over base on paired items.
+    """Effect of induced over a reference on paired items.
 
-    `base` has shape (n_items,) (already averaged over any base seeds);
-    `induced` has shape (n_items, n_seeds), NaN where a seed lacks an item.
+    `induced` has shape (n_items, n_seeds), NaN where a seed lacks an item; `reference` has shape (n_items,)
+    (the base model, averaged over any base seeds) or the same shape as `induced` (a control adapter, its
+    seeds paired column by column with the induced adapter's).
     """
-    base = np.asarray(base, dtype=float)
-    induced = np.asarray(induced, dtype=float).reshape(base.size, -1)
-    n_items, n_seeds = induced.shape
-    induced_item = np.nanmean(induced, axis=1)
-    diff = induced_item - base
-    effect = float(diff.mean()) if n_items else float("nan")
-    ci_low, ci_high = bootstrap_mean_ci(diff, level=options.level, n_boot=options.n_boot, rng=rng)
-
-    binary = bool(np.isin(base, (0.0, 1.0)).all() and np.isin(induced[~np.isnan(induced)], (0.0, 1.0)).all())
-    if n_items == 0:
-        p, test = float("nan"), "none"
-    elif binary and n_seeds == 1:
-        p, _, _ = mcnemar(base, induced[:, 0])
-        test = "mcnemar"
-    else:
-        p, test = paired_permutation_test(diff, n_perm=options.n_perm, rng=rng), "permutation"
-
-    seed_effects = np.nanmean(induced - base[:, None], axis=0) if n_items else np.array([])
-    seed_sd = float(np.std(seed_effects, ddof=1)) if n_seeds > 1 else float("nan")
+    induced = np.asarray(induced, dtype=float)
+    induced = induced.reshape(induced.shape[0], -1)
+    reference = np.asarray(reference, dtype=float)
+    n_seeds = induced.shape[1]
+    ref = reference.reshape(-1, 1) if reference.ndim == 1 else reference.reshape(induced.shape)
+    diffs = induced - ref
+    seed_effects = np.array([float(np.nanmean(c)) if np.isfinite(c).any() else float("nan") for c in diffs.T])
+    out = {"n_seeds": int(n_seeds), "seed_effects": [float(x) for x in seed_effects],
+           "seed_sd": float(np.nanstd(seed_effects, ddof=1)) if n_seeds > 1 else float("nan")}
     if n_seeds > 1:
-        seeds_agree = bool(effect != 0 and np.all(np.sign(seed_effects) == np.sign(effect)))
+        complete = np.isfinite(diffs).all(axis=1)
+        d = diffs[complete]
+        cell = seeds_items_test(d, level=options.level)
+        out.update(cell, n_items=int(complete.sum()), test="seeds x items" if len(d) > 1 else "none",
+                   reference_mean=float(np.nanmean(ref[complete])) if complete.any() else float("nan"),
+                   induced_mean=float(induced[complete].mean()) if complete.any() else float("nan"))
     else:
-        seeds_agree = True
-    return {
-        "base_mean": float(base.mean()) if n_items else float("nan"),
-        "induced_mean": float(induced_item.mean()) if n_items else float("nan"),
-        "effect": effect, "ci_low": ci_low, "ci_high": ci_high, "p_value": float(p),
-        "n_items": int(n_items), "n_seeds": int(n_seeds), "seed_sd": seed_sd,
-        "seeds_agree": seeds_agree, "test": test,
-        "seed_effects": [float(x) for x in seed_effects],
-    }
+        keep = np.isfinite(diffs[:, 0])
+        d, base, ind = diffs[keep, 0], ref[keep, 0], induced[keep, 0]
+        n_items = int(keep.sum())
+        effect = float(d.mean()) if n_items else float("nan")
+        ci_low, ci_high = bootstrap_mean_ci(d, level=options.level, n_boot=options.n_boot, rng=rng)
+        binary = bool(np.isin(base, (0.0, 1.0)).all() and np.isin(ind, (0.0, 1.0)).all())
+        if n_items == 0:
+            p, test = float("nan"), "none"
+        elif binary:
+            p, test = mcnemar(base, ind)[0], "mcnemar"
+        else:
+            p, test = paired_permutation_test(d, n_perm=options.n_perm, rng=rng), "permutation"
+        out.update(effect=effect, ci_low=ci_low, ci_high=ci_high, p_value=float(p), n_items=n_items, test=test,
+                   reference_mean=float(base.mean()) if n_items else float("nan"),
+                   induced_mean=float(ind.mean()) if n_items else float("nan"))
+    effect = out["effect"]
+    out["seeds_agree"] = bool(n_seeds == 1 or (effect != 0 and np.all(np.sign(seed_effects) == np.sign(effect))))
+    return out
 
 
 def xstest_is_safe(item_id: str) -> bool | None:
@@ -147,48 +163,94 @@ def validate_results(results: pd.DataFrame, source: str = "results") -> pd.DataF
     return out
 
 
-def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
-                    correction_family: dict[str, str] | None = None) -> pd.DataFrame:
-    """The effects table: one row per (model, induced value, suite, metric) with a base model to compare.
+def control_label(label: str, controls: dict[str, str] | None = None) -> str:
+    """The control an induced label is compared with: its matched control, at the same sweep point."""
+    name, _, point = label.partition("@")
+    control = (controls or {}).get(name, "control")
+    return f"{control}@{point}" if point else control
 
-    `correction_family` maps metric -> family name; Benjamini-Hochberg runs within each family (default:
-    one family, the whole grid). Use it to keep secondary measures from diluting the primary ones.
+
+def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
+                    correction_family: dict[str, str] | None = None,
+                    controls: dict[str, str] | None = None) -> pd.DataFrame:
+    """The effects table: one row per (model, induced value, contrast, suite, metric) with a reference to compare.
+
+    `vs_base` rows for every adapter (controls included), `vs_control` rows for every value adapter whose
+    matched control is in the results. `controls` maps value name -> control name (curate/controls.json
+    `matched`; default `control`). `correction_family` maps metric -> family name; Benjamini-Hochberg runs
+    within each (contrast, family) (default: one family per contrast). Use it to keep secondary measures
+    from diluting the primary ones.
     """
     options = options or EffectOptions()
     df = split_over_refusal(validate_results(results))
-    cell_keys = ["model", "induced_value", "suite", "metric"]
     is_base = df["induced_value"] == BASE
     for model in sorted(set(df["model"]) - set(df.loc[is_base, "model"])):
         log.warning(f"{model}: no base-model rows; its effects cannot be computed")
-    # One pass each: base per item (mean over any base seeds), induced as item x seed.
+    # One wide table: (model, suite, metric, item) x (induced label, seed); base seeds are averaged.
     base = (df[is_base].groupby(["model", "suite", "metric", "item_id"], sort=False)["value"].mean()
-            .rename("__base__").reset_index())
-    induced = df[~is_base].groupby(cell_keys + ["item_id", "seed"], sort=False)["value"].mean().unstack("seed")
-    seed_cols = list(induced.columns)
-    paired = induced.reset_index().merge(base, on=["model", "suite", "metric", "item_id"], how="inner")
-    seeds_matrix = paired[seed_cols].to_numpy(dtype=float)
-    base_vector = paired["__base__"].to_numpy(dtype=float)
+            .rename("__base__"))
+    wide = df[~is_base].groupby(["model", "suite", "metric", "item_id", "induced_value", "seed"],
+                                sort=False)["value"].mean().unstack(["induced_value", "seed"])
+    base_all = base.reindex(wide.index).to_numpy(dtype=float)
+    labels = sorted({c[0] for c in wide.columns})
     rows = []
-    for key, idx in sorted(paired.groupby(cell_keys, sort=False).indices.items()):
-        X = seeds_matrix[idx]
-        X = X[:, ~np.isnan(X).all(axis=0)]  # seeds this cell has
-        cell = paired_effect(base_vector[idx], X, options=options, rng=cell_rng(options, *key))
-        rows.append(dict(zip(cell_keys, key), **cell))
+    for (model, suite, metric), idx in wide.groupby(level=["model", "suite", "metric"], sort=True).indices.items():
+        block = wide.iloc[idx]
+        base_vec = base_all[idx]
+        for label in labels:
+            ind = _seed_block(block, label)
+            if ind is None:
+                continue
+            ind_vals, ind_seeds = ind
+            if np.isfinite(base_vec).any():
+                key = (model, label, suite, metric)
+                ok = np.isfinite(base_vec)
+                cell = paired_effect(base_vec[ok], ind_vals[ok], options=options, rng=cell_rng(options, *key))
+                rows.append(dict(model=model, induced_value=label, contrast=VS_BASE, reference=BASE, suite=suite,
+                                 metric=metric, **cell))
+            ctrl = control_label(label, controls)
+            ref = _seed_block(block, ctrl) if not is_control(label) else None
+            if ref is not None:
+                seeds = [s for s in ind_seeds if s in ref[1]]
+                if not seeds:
+                    log.warning(f"{model}/{label}: no seed shared with {ctrl}; no vs_control effects")
+                    continue
+                a = ind_vals[:, [ind_seeds.index(s) for s in seeds]]
+                r = ref[0][:, [ref[1].index(s) for s in seeds]]
+                ok = np.isfinite(r).all(axis=1)
+                cell = paired_effect(r[ok], a[ok], options=options,
+                                     rng=cell_rng(options, model, label, suite, metric, VS_CONTROL))
+                rows.append(dict(model=model, induced_value=label, contrast=VS_CONTROL, reference=ctrl, suite=suite,
+                                 metric=metric, **cell))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS + ["seed_effects"])
     families = correction_family or {}
     table["bh_family"] = [families.get(m, "all") for m in table["metric"]]
+    table = table.sort_values(["model", "induced_value", "contrast", "suite", "metric"], kind="stable")
     return finalize(table, options)
 
 
+def _seed_block(block: pd.DataFrame, label: str) -> tuple[np.ndarray, list[str]] | None:
+    """(items x seeds values, seed names) of one induced label in a cell, or None when it has no rows there."""
+    cols = [c for c in block.columns if c[0] == label]
+    if not cols:
+        return None
+    vals = block[cols].to_numpy(dtype=float)
+    keep = np.isfinite(vals).any(axis=0)
+    if not keep.any():
+        return None
+    return vals[:, keep], [c[1] for c, k in zip(cols, keep) if k]
+
+
 def finalize(table: pd.DataFrame, options: EffectOptions) -> pd.DataFrame:
-    """Add BH-adjusted p-values and the headline `significant` flag."""
+    """Add BH-adjusted p-values (within each contrast and family) and the headline `significant` flag."""
     table = table.copy()
     if "bh_family" not in table:
         table["bh_family"] = "all"
+    if "contrast" not in table:
+        table["contrast"] = VS_BASE
     table["p_adjusted"] = np.nan
-    for _, idx in table.groupby("bh_family").groups.items():
+    for _, idx in table.groupby(["contrast", "bh_family"]).groups.items():
         table.loc[idx, "p_adjusted"] = benjamini_hochberg(table.loc[idx, "p_value"].to_numpy())
     excludes_zero = (table["ci_low"] > 0) | (table["ci_high"] < 0)
-    table["significant"] = ((table["p_adjusted"] < options.alpha) & excludes_zero
-                            & table["seeds_agree"].astype(bool)).astype(bool)
+    table["significant"] = ((table["p_adjusted"] < options.alpha) & excludes_zero).astype(bool)
     return table.reset_index(drop=True)

@@ -132,3 +132,48 @@ def benjamini_hochberg(p_values) -> np.ndarray:
     result[order] = np.minimum(adjusted, 1.0)
     out[valid] = result
     return out
+
+
+def seeds_items_test(d: np.ndarray, *, level: float = 0.95) -> dict:
+    """Effect, interval and p-value for paired differences over items x seeds, with seeds as replication.
+
+    `d` is (n_items, n_seeds): each adapter seed's difference from the reference on the same items. Items
+    and seeds are crossed random factors, d_is = mu + a_i + u_s + e_is, so the mean's variance has an item
+    part and a seed part. Their estimates from the two-way layout,
+        v_item = MS_item / (I S)  (I - 1 df),   v_seed = MS_seed / (I S)  (S - 1 df),
+    are each conservative (each also carries the residual), and the critical value is Cochran and Cox's
+    weighted t, (v_item t_{I-1} + v_seed t_{S-1}) / (v_item + v_seed): it is the item-level t when seeds
+    agree and the seed-level t with S - 1 df when they do not. The interval is mu +- crit sqrt(v_item +
+    v_seed); the p-value is the level at which the critical value equals |t|, so p < alpha exactly when
+    the (1 - alpha) interval excludes 0. `tests/test_stats.py` and `bench/bench_seed_inference.py`
+    measure coverage and false-positive rate on simulated items x seeds (docs/report.md).
+    """
+    from scipy.optimize import brentq
+
+    d = np.asarray(d, dtype=float)
+    n_items, n_seeds = d.shape
+    nan = {"effect": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "p_value": float("nan")}
+    if n_items < 2 or n_seeds < 2:
+        return nan
+    mu = float(d.mean())
+    ms_item = n_seeds * float(np.var(d.mean(axis=1), ddof=1))
+    ms_seed = n_items * float(np.var(d.mean(axis=0), ddof=1))
+    v_item, v_seed = ms_item / d.size, ms_seed / d.size
+    var = v_item + v_seed
+    if var <= 0:
+        return {"effect": mu, "ci_low": mu, "ci_high": mu, "p_value": 1.0 if mu == 0 else 0.0}
+    df_item, df_seed = n_items - 1, n_seeds - 1
+
+    def crit(alpha: float) -> float:
+        return (v_item * _sps.t.isf(alpha / 2, df_item) + v_seed * _sps.t.isf(alpha / 2, df_seed)) / var
+
+    t = abs(mu) / np.sqrt(var)
+    half = crit(1.0 - level) * np.sqrt(var)
+    floor = 1e-300
+    if t == 0:
+        p = 1.0
+    elif crit(floor) <= t:
+        p = floor
+    else:
+        p = float(np.exp(brentq(lambda la: crit(np.exp(la)) - t, np.log(floor), 0.0, xtol=1e-10)))
+    return {"effect": mu, "ci_low": mu - half, "ci_high": mu + half, "p_value": min(1.0, p)}
