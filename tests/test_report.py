@@ -72,13 +72,21 @@ def test_report_writes_every_artifact_with_the_effects_contract(demo_report):
         assert (rep / name).stat().st_size > 0, name
     effects = pd.read_csv(rep / "effects.csv")
     assert set(EFFECT_COLUMNS) <= set(effects.columns)
-    # per induced value: 15 expressed values, advbench refused + full_refusal, xstest over-refusal +
-    # refused_unsafe + 5 refusal-by-type, 14 anthro behaviours + any, 3 sycophancy dimensions + abandoned, 3 QA
-    assert len(effects) == 3 * (15 + 2 + 7 + 15 + 4 + 3)
+    # per adapter: 15 expressed values, advbench refused + full_refusal, xstest over-refusal +
+    # refused_unsafe + 5 refusal-by-type, 14 anthro behaviours + any, 3 sycophancy dimensions + changed,
+    # correct->wrong, wrong->right + abandoned, 3 QA; each value adapter against the control and the base
+    # model, the control against the base model
+    per_adapter = 15 + 2 + 7 + 15 + 7 + 3
+    assert len(effects) == (2 * 3 + 1) * per_adapter
+    assert effects.groupby("contrast").size().to_dict() == {"vs_base": 4 * per_adapter, "vs_control": 3 * per_adapter}
+    assert set(effects.loc[effects["contrast"] == "vs_control", "reference"]) == {"control"}
+    assert set(effects.loc[effects["metric"] == "abandoned", "bh_family"]) == {"secondary"}  # selected items
+    assert set(effects.loc[effects["metric"] == "correct_to_wrong", "bh_family"]) == {"primary"}
     assert set(effects.loc[effects["metric"].str.startswith(("refused_by_type:", "full_refusal")), "bh_family"]) \
         == {"secondary"}
     assert set(effects.loc[effects["metric"].str.startswith(("expresses:", "anthro:")), "bh_family"]) == {"primary"}
     assert set(effects["n_seeds"]) == {2} and (effects["n_items"] > 0).all()
+    assert set(effects["test"]) == {"seeds x items"}  # two seeds: the seed is in the test's unit
     assert ((effects["ci_low"] <= effects["effect"]) & (effects["effect"] <= effects["ci_high"])).all()
     assert (effects["p_adjusted"] >= effects["p_value"] - 1e-12).all()
     assert {"over_refusal", "refused_unsafe"} <= set(effects.loc[effects["suite"] == "xstest", "metric"])
@@ -86,13 +94,18 @@ def test_report_writes_every_artifact_with_the_effects_contract(demo_report):
     pngs = sorted(p.stem for p in (rep / "figures").glob("*.png"))
     assert sorted(p.stem for p in (rep / "figures").glob("*.svg")) == pngs
     assert {"subset_sizes", "cooccurrence"} <= set(pngs)
-    for prefix in ("expression_heatmap", "safety", "anthro_heatmap", "sycophancy", "qa", "training"):
+    for prefix in ("expression_heatmap", "safety", "anthro_heatmap", "sycophancy", "qa", "training",
+                   "implicit_reward", "data_coinduction", "coinduction_scatter"):
         assert any(p.startswith(prefix) for p in pngs), prefix
+    assert {p for p in pngs if p.startswith("expression_heatmap")} == {
+        "expression_heatmap_smollm2-135m-instruct", "expression_heatmap_smollm2-135m-instruct_vs_control"}
     imgs = [a for t, a in _tags(html).starts if t == "img"]
     assert len(imgs) == len(pngs) == out["counts"]["figures"]
     for section in ("Published findings beside this run", "Effect tables", "Sample generations",
-                    "Training curves", "Data and subsets", "Extractor and judge validation", "Study config"):
-        assert section in html
+                    "Training curves", "Data and subsets", "Extractor and judge validation", "Study config",
+                    "Did induction work?", "Where co-induction comes from", "of which survive the control",
+                    "Control adapters: random draws", "stay significant (same direction) against the control"):
+        assert section in html, section
     assert "Synthetic demo data" in html
 
 
@@ -153,6 +166,8 @@ def test_report_tolerates_absent_artifacts_and_says_what_is_missing(tmp_path):
     html = out["html"].read_text(encoding="utf-8")
     assert out["counts"]["figures"] == 1  # the expression heatmap only
     for note in ("No refusal measurements", "No anthropomorphism measurements", "No sycophancy measurements",
+                 "No implicit-reward check", "No data co-induction matrix", "This study has no sweep",
+                 "One seed per adapter: every result holds for this adapter",
                  "No QA measurements", "No training metrics found", "No subset statistics",
                  "No validation figures", "No generations found"):
         assert note in html, note
@@ -174,16 +189,23 @@ def test_effects_are_reproducible_from_the_seed(demo_report):
     families = correction_family(set(results["metric"]))
     again = compute_effects(results, FAST, families)
     pd.testing.assert_frame_equal(again[EFFECT_COLUMNS], written[EFFECT_COLUMNS])
-    other = compute_effects(results, EffectOptions(n_boot=300, n_perm=1000, seed=1), families)
-    assert not np.allclose(other["ci_low"], written["ci_low"])
-    np.testing.assert_allclose(other["effect"], written["effect"])  # the point estimate does not depend on it
+    other_seed = EffectOptions(n_boot=300, n_perm=1000, seed=1)
+    # two seeds: the interval comes from the items x seeds test, in closed form, so no random stream enters it
+    np.testing.assert_allclose(compute_effects(results, other_seed, families)["ci_low"], written["ci_low"])
+    # one seed: a bootstrap, whose draws follow the options' seed; the point estimate does not depend on it
+    one = results[results["seed"] == 0]
+    a, b = compute_effects(one, FAST, families), compute_effects(one, other_seed, families)
+    assert not np.allclose(a["ci_low"], b["ci_low"])
+    np.testing.assert_allclose(a["effect"], b["effect"])
 
 
 def test_summary_markdown_holds_findings_and_top_effects(demo_report):
     run_dir, _, _ = demo_report
     md = (run_dir / "report" / "summary.md").read_text(encoding="utf-8")
     assert md.startswith("# valind report:")
-    assert "## Published findings vs this run" in md and "| finding | agrees | disagrees | not significant |" in md
+    assert "## Published findings vs this run" in md
+    assert "| finding | agrees | survives the control | disagrees | not significant |" in md
+    assert "against the control adapter" in md and "stay significant (same direction) against the control" in md
     assert "## Largest significant effects" in md
     assert "simulated" in md
     assert "<script" not in md  # no model text in the summary
@@ -329,3 +351,78 @@ def test_samples_pair_base_and_induced_whatever_the_seed_dtype():
     [sample] = pick_samples(items, results)
     assert (sample["item_id"], sample["base_response"], sample["induced_response"]) == ("b", "bb", "eb")
     assert sample["changes"] == ["expresses:empathy: 0 → 1"]
+
+
+# ------------------------------------------------------------------ the control in the findings panel
+def test_claims_say_whether_they_survive_the_control():
+    def both(value, metric, suite, vs_base, vs_control):
+        return [{**_effect(value=value, suite=suite, metric=metric, **vs_base), "contrast": "vs_base"},
+                {**_effect(value=value, suite=suite, metric=metric, **vs_control), "contrast": "vs_control"}]
+
+    sig, ns = dict(effect=0.1, lo=0.05, hi=0.15), dict(effect=0.01, lo=-0.03, hi=0.05, q=0.6, sig=False)
+    effects = pd.DataFrame(
+        both("empathy", "refused", "advbench", sig, sig)                        # agrees, and survives
+        + both("honesty", "refused", "advbench", sig, ns)                        # agrees vs base only
+        + both("fairness", "refused", "advbench", ns, ns)                        # not significant
+        + both("empathy", "anthro_any", "anthrobench", sig, ns)                  # generic DPO does it
+        + [{**_effect(value="control", metric="anthro_any", suite="anthrobench"), "contrast": "vs_base"}])
+    claims = compare_with_study(effects, load_values())
+    assert "control" not in set(claims["induced_value"])  # the control is the reference, not a claim
+    got = {(r.claim, r.induced_value): (r.status, r.status_vs_control, r.survives_control) for r in claims.itertuples()}
+    assert got[("refusal", "empathy")] == ("agrees", "agrees", True)
+    assert got[("refusal", "honesty")] == ("agrees", "not significant", False)
+    assert got[("refusal", "fairness")] == ("not significant", "not significant", False)
+    assert got[("anthro", "empathy")] == ("agrees", "not significant", False)
+    t = tally(claims).set_index("claim")
+    assert t.loc["refusal", "agrees"] == 2 and t.loc["refusal", "survives the control"] == 1
+    assert t.loc["anthro", "survives the control"] == 0
+
+
+def test_control_survival_counts_effects_significant_vs_base_that_stay_so():
+    from valind.stats import control_survival
+
+    rows = []
+    for value, base_sig, ctrl_sig, ctrl_sign in (("a", True, True, 1), ("b", True, False, 1), ("c", True, True, -1),
+                                                 ("d", False, True, 1)):
+        rows.append({"model": "m", "induced_value": value, "contrast": "vs_base", "suite": "s", "metric": "refused",
+                     "effect": 0.2, "significant": base_sig, "bh_family": "primary"})
+        rows.append({"model": "m", "induced_value": value, "contrast": "vs_control", "suite": "s",
+                     "metric": "refused", "effect": 0.1 * ctrl_sign, "significant": ctrl_sig, "bh_family": "primary"})
+    rows.append({"model": "m", "induced_value": "control", "contrast": "vs_base", "suite": "s", "metric": "refused",
+                 "effect": 0.2, "significant": True, "bh_family": "primary"})
+    got = control_survival(pd.DataFrame(rows))
+    # a: kept; b: lost; c: significant the other way round, so not kept; d: not significant vs base; control skipped
+    assert got == {"significant_vs_base": 3, "survive_control": 1, "with_control": 4, "significant_vs_control": 3}
+
+
+# ------------------------------------------------------------------ dose-response
+def test_dose_response_figure_and_table_from_a_sweep(tmp_path):
+    """Two values and their controls at three betas: one line per value, effect against dose, vs the control."""
+    import yaml
+
+    rng = np.random.default_rng(3)
+    rows = []
+    n = 40
+    for i in range(n):
+        rows.append(("m", "base", 0, "value_prompts", f"v{i}", "expresses:empathy", 0.0))
+        rows.append(("m", "base", 0, "harmful_requests", f"h{i}", "refused", float(i % 2)))
+    for beta, dose in ((0.05, 0.1), (0.1, 0.3), (0.5, 0.6)):
+        for label, own in (("empathy", dose), ("control", 0.05)):
+            for i in range(n):
+                rows.append(("m", f"{label}@beta={beta:g}", 0, "value_prompts", f"v{i}", "expresses:empathy",
+                             float(rng.uniform() < own)))
+                rows.append(("m", f"{label}@beta={beta:g}", 0, "harmful_requests", f"h{i}", "refused", float(i % 2)))
+    df = pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+    atomic_write_parquet(tmp_path / "evaluate" / "results.parquet", df)
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump({"name": "dose", "values": ["empathy"],
+                                                         "sweep": {"training.beta": [0.05, 0.1, 0.5]}}))
+    out = build_report(tmp_path, options=FAST)
+    table = pd.read_csv(tmp_path / "report" / "dose_response.csv")
+    own = table[table["panel"] == "own-value expression"]
+    assert list(own["dose"]) == [0.05, 0.1, 0.5] and set(own["line"]) == {"empathy"}
+    assert set(own["contrast"]) == {"vs_control"}
+    assert own["effect"].is_monotonic_increasing and own["effect"].iloc[-1] > 0.3  # the simulated dose effect
+    assert (own["ci_low"] <= own["effect"]).all() and (own["effect"] <= own["ci_high"]).all()
+    assert set(table["panel"]) == {"own-value expression", "refused, harmful requests (built-in)"}
+    assert (tmp_path / "report" / "figures" / "dose_training.beta_m.png").exists()
+    assert "Dose-response: training.beta" in out["html"].read_text(encoding="utf-8")

@@ -1,8 +1,13 @@
 """Our directions of effect beside the study's published findings (arXiv 2605.07925).
 
-Each row pairs one effect from the effects table with what the study found:
+Each row pairs one effect against the base model (the study's comparison) with what the study found,
+and says whether it survives the control: the same effect against the value-agnostic control adapter
+(`status_vs_control`) agrees too. A claim that agrees against the base model but not against the
+control is one that DPO on any slice of the same data would also "confirm".
+
+Statuses:
 - directional claims: `agrees` when the effect is significant (the headline
-  rule: BH q < alpha, CI excludes 0, seeds agree) in the published direction,
+  rule: BH q < alpha and the CI excludes 0) in the published direction,
   `disagrees` when significant in the other direction, else `not significant`;
 - "QA barely moves" is a claim of no effect: `agrees` when the whole 95% CI
   lies within +-QA_MARGIN, `disagrees` when significant and larger than the
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..config import is_control
 from .kinds import HARMFUL_SUITES, metric_family, metric_name, suite_name
 
 QA_MARGIN = 0.02  # the study: MMLU +-0.01, GSM8K +-0.02
@@ -32,6 +38,7 @@ CLAIMS = {
     "qa": f"QA barely moves (MMLU +-0.01, GSM8K +-0.02; here: 95% CI within +-{QA_MARGIN})",
 }
 STATUSES = ("agrees", "disagrees", "not significant")
+SURVIVES = "survives the control"
 
 
 def _directional(row, expected: int) -> str:
@@ -55,30 +62,42 @@ def _related(v: str, u: str, values: dict) -> bool:
 
 
 def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
-    """One row per (claim, model, induced value, target) with our effect and its status."""
+    """One row per (claim, model, induced value, target): our effect vs base, its status, and whether it survives
+    the control (None when the run has no control contrast for it)."""
+    contrast = effects["contrast"] if "contrast" in effects else pd.Series("vs_base", index=effects.index)
+    eff = effects.assign(family=effects["metric"].map(metric_family), contrast=contrast)
+    vs_control = {(r.model, r.induced_value, r.suite, r.metric): r for r in eff[eff["contrast"] == "vs_control"].itertuples()}
+    eff = eff[(eff["contrast"] == "vs_base") & ~eff["induced_value"].map(is_control)]
     rows = []
 
-    def add(claim, rec, target, expected, status, basis):
+    def add(claim, rec, target, expected, judge, basis):
+        other = vs_control.get((rec.model, rec.induced_value, rec.suite, rec.metric))
+        status, status_c = judge(rec), (judge(other) if other is not None else None)
         rows.append({"claim": claim, "claim_text": CLAIMS[claim], "model": rec.model,
                      "induced_value": rec.induced_value, "suite": rec.suite, "metric": rec.metric,
                      "target": target, "expected": expected, "effect": rec.effect, "ci_low": rec.ci_low,
                      "ci_high": rec.ci_high, "p_adjusted": rec.p_adjusted, "significant": bool(rec.significant),
-                     "status": status, "basis": basis})
+                     "status": status, "basis": basis,
+                     "effect_vs_control": other.effect if other is not None else float("nan"),
+                     "ci_low_vs_control": other.ci_low if other is not None else float("nan"),
+                     "ci_high_vs_control": other.ci_high if other is not None else float("nan"),
+                     "status_vs_control": status_c,
+                     "survives_control": None if status_c is None else bool(status == "agrees" and status_c == "agrees")})
 
-    eff = effects.assign(family=effects["metric"].map(metric_family))
+    def directional(expected):
+        return lambda r: _directional(r, expected)
+
     expr = eff[eff["family"] == "expression"]
     prefix = "expresses:" if expr["metric"].str.startswith("expresses:").any() else "value_score:"
     for rec in expr[expr["metric"].str.startswith(prefix)].itertuples():
         v, u = rec.induced_value.split("@")[0], rec.metric.split(":", 1)[1]  # "value@point" in sweeps
         if u == v:
-            add("own", rec, f"expresses {u}", "+", _directional(rec, 1), "the induction itself")
+            add("own", rec, f"expresses {u}", "+", directional(1), "the induction itself")
         elif (v, u) in NAMED_EXPRESSION:
             sign = NAMED_EXPRESSION[(v, u)]
-            add("related", rec, f"expresses {u}", "+" if sign > 0 else "-", _directional(rec, sign),
-                "named in the study")
+            add("related", rec, f"expresses {u}", "+" if sign > 0 else "-", directional(sign), "named in the study")
         elif _related(v, u, values):
-            add("related", rec, f"expresses {u}", "+", _directional(rec, 1),
-                f"same category ({values[v].category})")
+            add("related", rec, f"expresses {u}", "+", directional(1), f"same category ({values[v].category})")
 
     refusal = eff[eff["family"] == "refusal"]
     for model, mdf in refusal.groupby("model"):
@@ -94,21 +113,26 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
             else:
                 continue
             add("refusal", rec, f"refusal on {suite_name(suite)}", "+" if expected > 0 else "-",
-                _directional(rec, expected), basis)
+                directional(expected), basis)
 
     for rec in eff[eff["metric"] == "anthro_any"].itertuples():
-        add("anthro", rec, "any anthropomorphic behaviour", "+", _directional(rec, 1), "every value")
+        add("anthro", rec, "any anthropomorphic behaviour", "+", directional(1), "every value")
     for rec in eff[(eff["family"] == "qa") & (eff["metric"] != "initially_correct")].itertuples():
         target = metric_name(rec.metric) if rec.suite == "qa" else f"{suite_name(rec.suite)} {metric_name(rec.metric)}"
-        add("qa", rec, target, "~0", _equivalence(rec), f"margin +-{QA_MARGIN}")
+        add("qa", rec, target, "~0", _equivalence, f"margin +-{QA_MARGIN}")
     return pd.DataFrame(rows)
 
 
 def tally(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per claim: how many rows agree, disagree, or are not significant."""
+    """Per claim: how many rows agree, disagree, or are not significant (vs base), and how many agreeing rows
+    survive the control."""
     if claims.empty:
-        return pd.DataFrame(columns=["claim", "claim_text", *STATUSES])
+        return pd.DataFrame(columns=["claim", "claim_text", *STATUSES, SURVIVES])
     counts = claims.groupby(["claim", "claim_text", "status"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(STATUSES), fill_value=0).reset_index()
+    has_control = claims["survives_control"].notna() if "survives_control" in claims else pd.Series(False)
+    survived = claims[has_control].groupby("claim")["survives_control"].sum() if has_control.any() else {}
+    counts[SURVIVES] = [int(survived[c]) if c in survived else None for c in counts["claim"]] \
+        if has_control.any() else None
     order = {c: i for i, c in enumerate(CLAIMS)}
     return counts.sort_values("claim", key=lambda s: s.map(order)).reset_index(drop=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,14 +21,14 @@ import pandas as pd
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, NullLocator, StrMethodFormatter
 
 RC = {"svg.hashsalt": "valind", "font.size": 9.5, "axes.titlesize": 10.5, "axes.titleweight": "bold",
       "figure.titlesize": 12.5, "figure.titleweight": "bold", "axes.spines.top": False,
       "axes.spines.right": False, "font.family": "DejaVu Sans",
       "text.parse_math": False}  # names from configs and models are text, never mathtext
-SIG_COLOR, NS_COLOR = "#1f3b73", "#9a9a9a"
-NOT_SIG_NOTE = "grey/hatched = not significant (BH q >= 0.05, 95% CI includes 0, or seeds disagree)"
+SIG_COLOR, NS_COLOR, BESIDE_COLOR = "#1f3b73", "#9a9a9a", "#d9822b"
+NOT_SIG_NOTE = "grey/hatched = not significant (BH q >= 0.05 or the 95% CI includes 0)"
 
 
 @dataclass
@@ -69,7 +70,8 @@ def _fmt(x: float, scale: float) -> str:
 
 # ------------------------------------------------------------------ heatmap of effects
 def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, title: str, subtitle: str,
-                   xlabel: str, ylabel: str, unit: str, scale: float = 100.0, outline_diagonal: bool = False) -> Figure:
+                   xlabel: str, ylabel: str, unit: str, scale: float = 100.0, outline_diagonal: bool = False,
+                   versus: str = "base") -> Figure:
     """Rows x cols grid of effects; `cells` has columns row, col, effect, significant."""
     with mpl.rc_context(RC):
         E = np.full((len(rows), len(cols)), np.nan)
@@ -111,7 +113,7 @@ def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, tit
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
         cbar = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01)
-        cbar.set_label(f"change vs base ({unit})")
+        cbar.set_label(f"change vs {versus} ({unit})")
         fig.suptitle(title)
         ax.set_title(subtitle, fontsize=8.5, fontweight="normal", color="#444444", loc="left")
         return fig
@@ -119,21 +121,28 @@ def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, tit
 
 # ------------------------------------------------------------------ forest (dot and interval) panels
 def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, title: str, xlabel: str,
-                  scale: float = 100.0, ncols: int = 3, band: float | None = None) -> Figure:
+                  scale: float = 100.0, ncols: int = 3, band: float | None = None,
+                  beside: list[pd.DataFrame] | None = None, beside_label: str = "") -> Figure:
     """One panel per measure: each induced value's effect with its 95% CI; hollow grey = not significant.
 
-    `band` shades +-band (e.g. the margin within which a claim of "no change" holds)."""
+    `band` shades +-band (e.g. the margin within which a claim of "no change" holds). `beside` gives, per
+    panel, a second contrast drawn as small diamonds just below each row (e.g. the effect against the base
+    model beside the one against the control)."""
     with mpl.rc_context(RC):
         ncols = len(panels) if len(panels) <= 3 else (2 if len(panels) == 4 else ncols)
         nrows = math.ceil(len(panels) / ncols)
-        fig = _new_figure(3.9 * ncols + 0.8, max(2.4, 0.32 * len(order) + 1.3) * nrows + 0.5)
+        fig = _new_figure(max(3.9 * ncols + 0.8, 6.0), max(2.4, 0.32 * len(order) + 1.3) * nrows + 0.5
+                          + (0.4 if beside_label else 0.0))
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         y = {v: i for i, v in enumerate(order)}
         for k, (ptitle, df) in enumerate(panels):
             ax = axes[k // ncols][k % ncols]
             df = df[df["induced_value"].isin(y)]
-            span = max(float(np.nanmax(np.abs(df[["ci_low", "ci_high"]].to_numpy()))) * scale, 2.0) * 1.35 \
-                if len(df) else 5.0
+            other = beside[k] if beside else None
+            other = other[other["induced_value"].isin(y)] if other is not None else None
+            both = pd.concat([df, other]) if other is not None else df
+            span = max(float(np.nanmax(np.abs(both[["ci_low", "ci_high"]].to_numpy()))) * scale, 2.0) * 1.35 \
+                if len(both) and np.isfinite(both[["ci_low", "ci_high"]].to_numpy()).any() else 5.0
             ax.axvline(0, color="#444444", lw=0.9)
             if band:
                 ax.axvspan(-band * scale, band * scale, color="#2e8b57", alpha=0.12, lw=0)
@@ -147,6 +156,10 @@ def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, t
                 label = _fmt(rec.effect, scale) + ("" if sig else " n.s.")
                 ax.text(rec.effect * scale, yy - 0.22, label, ha="center", va="bottom", fontsize=7.5,
                         color="black" if sig else NS_COLOR, fontweight="bold" if sig else "normal")
+            for rec in (other.itertuples() if other is not None else []):
+                yy, sig = y[rec.induced_value] + 0.3, bool(rec.significant)
+                ax.plot([rec.ci_low * scale, rec.ci_high * scale], [yy, yy], color=BESIDE_COLOR, lw=1, alpha=0.8)
+                ax.plot(rec.effect * scale, yy, "D", ms=4, color=BESIDE_COLOR, mfc=BESIDE_COLOR if sig else "white")
             ax.set_xlim(-span, span)
             ax.xaxis.set_major_locator(MaxNLocator(5, symmetric=True))
             ax.set_ylim(len(order) - 0.4, -0.75)
@@ -158,6 +171,104 @@ def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, t
             axes[k // ncols][k % ncols].set_visible(False)
         fig.suptitle(title)
         fig.supylabel("induced value", fontsize=9.5)
+        if beside_label:
+            width = fig.get_figwidth()
+            fig.supxlabel(textwrap.fill(beside_label, int(width * 14)), fontsize=8.5, color="#444444")
+        return fig
+
+
+# ------------------------------------------------------------------ numeric matrices, scatter, dose-response
+def value_heatmap(matrix: pd.DataFrame, *, title: str, subtitle: str, xlabel: str, ylabel: str, unit: str,
+                  center: float = 0.0, fmt: str = "{:.2f}", cmap: str = "RdBu_r") -> Figure:
+    """A numeric matrix with each cell's value written in it, coloured around `center` (no significance marks)."""
+    m = matrix.astype(float)
+    with mpl.rc_context(RC):
+        fig = _new_figure(max(6.5, 0.6 * len(m.columns) + 3.2), max(3.0, 0.42 * len(m) + 2.3))
+        ax = fig.add_subplot()
+        vals = m.to_numpy()
+        lim = float(np.nanmax(np.abs(vals - center))) if np.isfinite(vals).any() else 1.0
+        lim = lim or 1.0
+        im = ax.imshow(vals, cmap=cmap, norm=TwoSlopeNorm(center, center - lim, center + lim), aspect="auto")
+        for i in range(vals.shape[0]):
+            for j in range(vals.shape[1]):
+                v = vals[i, j]
+                ax.text(j, i, "–" if np.isnan(v) else fmt.format(v), ha="center", va="center", fontsize=7.5,
+                        color="white" if np.isfinite(v) and abs(v - center) > 0.6 * lim else "black")
+        ax.set_xticks(range(len(m.columns)), m.columns, rotation=40, ha="right")
+        ax.set_yticks(range(len(m)), m.index)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01).set_label(unit)
+        fig.suptitle(title)
+        ax.set_title(subtitle, fontsize=8.5, fontweight="normal", color="#444444", loc="left")
+        return fig
+
+
+def coinduction_scatter(panels: list[tuple[str, pd.DataFrame]], *, title: str, xlabel: str, ylabel: str,
+                        scale: float = 100.0) -> Figure:
+    """Per panel, one point per (induced value, other value): the training data's difference (x) against the
+    output effect (y); `df` has columns x, y, significant, and the panel title carries the correlation."""
+    with mpl.rc_context(RC):
+        fig = _new_figure(4.4 * len(panels) + 0.6, 4.2)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for ax, (ptitle, df) in zip(axes, panels):
+            ax.axhline(0, color="#999999", lw=0.8)
+            ax.axvline(0, color="#999999", lw=0.8)
+            sig = df["significant"].astype(bool)
+            ax.scatter(df.loc[~sig, "x"] * scale, df.loc[~sig, "y"] * scale, s=18, facecolors="white",
+                       edgecolors=NS_COLOR, label="not significant")
+            ax.scatter(df.loc[sig, "x"] * scale, df.loc[sig, "y"] * scale, s=22, color=SIG_COLOR, label="significant")
+            ax.set_title(ptitle, fontsize=9.5)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.grid(color="#eeeeee")
+        axes[0].legend(fontsize=7.5, loc="best")
+        fig.suptitle(title)
+        return fig
+
+
+def dose_response(panels: list[tuple[str, pd.DataFrame]], *, title: str, xlabel: str, log_x: bool,
+                  scale: float = 100.0, ncols: int = 3) -> Figure:
+    """Effect against dose, one line per induced value, 95% intervals as error bars; hollow = not significant.
+
+    Each panel's `df` has columns line, dose, effect, ci_low, ci_high, significant."""
+    with mpl.rc_context(RC):
+        ncols = min(ncols, len(panels))
+        nrows = math.ceil(len(panels) / ncols)
+        fig = _new_figure(4.3 * ncols + 0.6, 3.3 * nrows + 0.8)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        colors = mpl.colormaps["tab10"]
+        lines = sorted({line for _, df in panels for line in df["line"]})
+        for k, (ptitle, df) in enumerate(panels):
+            ax = axes[k // ncols][k % ncols]
+            ax.axhline(0, color="#444444", lw=0.9)
+            for n, line in enumerate(lines):
+                sub = df[df["line"] == line].sort_values("dose")
+                if sub.empty:
+                    continue
+                c = colors(n % 10)
+                x = sub["dose"].to_numpy(dtype=float)
+                ax.errorbar(x, sub["effect"] * scale, yerr=[(sub["effect"] - sub["ci_low"]) * scale,
+                                                           (sub["ci_high"] - sub["effect"]) * scale],
+                            color=c, lw=1.4, capsize=3, label=line)
+                sig = sub["significant"].astype(bool).to_numpy()
+                ax.plot(x[~sig], sub["effect"].to_numpy()[~sig] * scale, "o", color=c, mfc="white", ms=6)
+                ax.plot(x[sig], sub["effect"].to_numpy()[sig] * scale, "o", color=c, ms=6)
+            if log_x:
+                ax.set_xscale("log")
+            doses = sorted(set(df["dose"].astype(float)))
+            ax.set_xticks(doses, [f"{d:g}" for d in doses])
+            ax.xaxis.set_minor_locator(NullLocator())  # log-scale minor labels would be mathtext, which we turn off
+            ax.set_title(ptitle, fontsize=9.5)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("effect (percentage points)")
+            ax.grid(color="#eeeeee")
+        for k in range(len(panels), nrows * ncols):
+            axes[k // ncols][k % ncols].set_visible(False)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside right center", fontsize=8, title="induced value")
+        fig.suptitle(title)
         return fig
 
 

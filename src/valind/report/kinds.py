@@ -19,6 +19,7 @@ PRIMARY_FAMILIES = {"expression", "refusal", "over_refusal", "anthro", "sycophan
 # compared on different items; the intent-to-treat measures on every item are the primary ones.
 SELECTED_ITEM_METRICS = {"abandoned", "abandoned_correct"}
 FEEDBACK_ITT = ("changed", "correct_to_wrong", "wrong_to_right")
+VERSUS = {"vs_control": "the control adapter", "vs_base": "the base model"}  # contrast -> what it is against
 SUITE_NAMES = {
     "value_prompts": "value prompts", "harmful_requests": "harmful requests (built-in)", "advbench": "AdvBench",
     "harmbench": "HarmBench", "strongreject": "StrongREJECT", "xstest": "XSTest", "anthrobench": "AnthroBench",

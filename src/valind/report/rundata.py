@@ -29,6 +29,9 @@ class RunData:
     cooccurrence: pd.DataFrame | None = None
     prevalence: pd.DataFrame | None = None
     training: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)  # (model, value, seed) -> history
+    rewards: pd.DataFrame | None = None  # implicit-reward check: model, adapter, seed, heldout, accuracy, margin, pairs
+    controls: dict = field(default_factory=dict)  # curate/controls.json
+    data_coinduction: pd.DataFrame | None = None  # training subset x value: chosen-minus-rejected expression
     items: pd.DataFrame | None = None
     validation: dict[str, dict] = field(default_factory=dict)  # file stem -> parsed JSON
 
@@ -74,6 +77,14 @@ def load_run(run_dir: str | Path) -> RunData:
     data.cooccurrence = _read_csv(run_dir / "curate" / "cooccurrence.csv", index_col=0)
     data.prevalence = _read_csv(run_dir / "extract" / "prevalence.csv")
     data.training = _load_training(run_dir / "train")
+    data.rewards = _load_rewards(run_dir / "train")
+    data.data_coinduction = _read_csv(run_dir / "curate" / "data_coinduction.csv", index_col=0)
+    controls_path = run_dir / "curate" / "controls.json"
+    if controls_path.exists():
+        try:
+            data.controls = json.loads(controls_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            log.warning(f"{controls_path}: unreadable ({exc}); effects are matched to `control`")
     items_path = run_dir / "evaluate" / "items.parquet"
     if items_path.exists():
         data.items = pd.read_parquet(items_path)
@@ -98,3 +109,26 @@ def _load_training(train_dir: Path) -> dict[tuple[str, str, str], list[dict]]:
         out[(model_dir.name, value_dir.name, seed_dir.name.removeprefix("seed"))] = [
             h for h in history if isinstance(h, dict)]
     return out
+
+
+def _load_rewards(train_dir: Path) -> pd.DataFrame | None:
+    """The implicit-reward check of every adapter (metrics.json `heldout_rewards`), one row per held-out set.
+
+    `adapter` is the induced label as in the results table (`value`, or `value@point` for a sweep point).
+    """
+    rows = []
+    for path in sorted(train_dir.glob("**/seed*/metrics.json")):
+        try:
+            m = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        checked = (m.get("heldout_rewards") or {}).get("values") if isinstance(m, dict) else None
+        if not checked:
+            continue
+        model = path.relative_to(train_dir).parts[0]
+        point = path.parent.parent.name if path.parent.parent.name != m.get("value") else ""
+        adapter = f"{m.get('value')}@{point}" if point else str(m.get("value"))
+        for heldout, r in checked.items():
+            rows.append({"model": model, "adapter": adapter, "seed": str(m.get("seed")), "heldout": heldout,
+                         "accuracy": r.get("accuracy"), "margin": r.get("margin"), "pairs": r.get("pairs")})
+    return pd.DataFrame(rows) if rows else None

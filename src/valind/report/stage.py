@@ -8,16 +8,17 @@ from ..stats import EffectOptions
 from .build import build_report
 
 OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "claims.csv", "figures"]
+OPTIONAL = ["dose_response.csv"]  # written when the study has a numeric sweep axis
 # Bump when the statistics or the report's content change, so finished reports are rebuilt.
-REPORT_FORMAT = "1"
+REPORT_FORMAT = "2"
 
 
 def report_inputs(ctx: RunContext) -> dict[str, str]:
     """Hashes of everything the report reads: the results table first, then whatever else the run holds."""
     run = ctx.run_dir
     inputs = {"evaluate/results.parquet": output_hash(run / "evaluate", "results.parquet")}
-    for rel in ("evaluate/items.parquet", "curate/stats.csv", "curate/cooccurrence.csv", "extract/prevalence.csv",
-                "ingest/manifest.json", "study.yaml"):
+    for rel in ("evaluate/items.parquet", "curate/stats.csv", "curate/cooccurrence.csv", "curate/controls.json",
+                "curate/data_coinduction.csv", "extract/prevalence.csv", "ingest/manifest.json", "study.yaml"):
         if (run / rel).is_file():
             inputs[rel] = hash_file(run / rel)
     for rel in ("train", "validation"):
@@ -45,4 +46,5 @@ def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
     out = build_report(ctx.run_dir, options=options)
     ctx.info(f"report: {out['html']} and {out['summary']}")
     return write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
-                          outputs=OUTPUTS, counts=out["counts"], extra={"options": options.as_dict()})
+                          outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.run_dir / "report" / o).exists()],
+                          counts=out["counts"], extra={"options": options.as_dict()})

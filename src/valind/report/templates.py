@@ -40,6 +40,8 @@ tr.sig td.eff { font-weight: 700; }
 .badge.agrees { background: var(--agree); }
 .badge.disagrees { background: var(--disagree); }
 .badge.not-significant { background: var(--ns); }
+.badge.survives { background: #2b5fa8; }
+.badge.none { background: #c8c8c8; }
 details { margin: 6px 0 12px; }
 table.matrix td.c, table.matrix th.c { text-align: center; white-space: nowrap; }
 table.matrix .badge { min-width: 2.6em; text-align: center; }
@@ -81,26 +83,44 @@ TEMPLATE = r"""<!doctype html>
 
 <section id="reading">
 <h2>How to read this report</h2>
-<div class="rule">Every effect is the induced model minus the base model on the <b>same items</b>
-(per item, averaged over seeds), in percentage points (scores on a 0-1 scale are shown x100).
-Intervals are {{ level_pct }}% percentile bootstrap intervals over items ({{ options.n_boot }} resamples, seed {{ options.seed }}).
-p-values: McNemar's test for 0/1 outcomes with one seed (exact binomial below 25 discordant pairs), otherwise a
-paired sign-flip permutation test; corrected with Benjamini-Hochberg (q) across all {{ n_effects }} primary effects
-(value expression, refusal, over-refusal, anthropomorphic behaviours, sycophancy, QA accuracy){% if n_secondary %};
-the {{ n_secondary }} secondary measures (value scores, full/partial refusal, refusal by type, rates, judge failures)
-form their own family{% endif %}.
-<b>Significant</b> means q &lt; {{ options.alpha }}, the interval excludes 0, <i>and</i> every seed's effect has the
-same sign (the seed spread, sd across seeds, is shown beside each interval). In figures, grey hatched cells and hollow
-grey points are not significant.</div>
+<div class="rule">{% if has_control %}Every effect is reported twice, on the <b>same items</b>: <b>against the control
+adapter</b> (DPO on a random draw from the same pool of preference pairs, chosen without regard to any value, from
+the same sources in the same proportions, with the same number of pairs, steps and seeds: what the <i>value</i>
+itself does) and <b>against the base model</b> (the study's comparison, which also contains whatever DPO on any
+slice of this data does; the control's own row shows that part). The report leads with the control.
+Of the primary effects significant against the base model, <b>{{ survival.survive_control }} of
+{{ survival.significant_vs_base }}</b> stay significant (same direction) against the control.
+{% elif control_off %}The control arm is off for this run (curation.control: false): every effect is against the base
+model only, so it mixes what the value does with what DPO on any slice of the data does.
+{% else %}Every effect is the induced model minus the base model on the <b>same items</b>.{% endif %}
+Effects are in percentage points (scores on a 0-1 scale are shown x100).
+{% if max_seeds > 1 %}With several seeds per adapter, seeds are replications: each seed's difference from the reference
+is taken on the same items, and the {{ level_pct }}% interval and the p-value come from a test whose unit includes
+the seed (items and seeds as crossed random factors; Cochran-Cox critical value), so seed-to-seed variation is in
+both. Cells with one seed fall back to the single-adapter statistics below.
+{% else %}<b>One seed per adapter: every result holds for this adapter (one training run) only.</b> Seed-to-seed
+variation is in neither the interval nor the p-value; train several seeds (training.seeds) to generalise over runs.
+{% endif %}
+With one seed: {{ level_pct }}% percentile bootstrap intervals over items ({{ options.n_boot }} resamples, seed
+{{ options.seed }}); McNemar's test for 0/1 outcomes (exact binomial below 25 discordant pairs), otherwise a paired
+sign-flip permutation test. p-values are corrected with Benjamini-Hochberg (q) within each contrast, across its
+{{ n_effects }} primary effects (value expression, refusal, over-refusal, anthropomorphic behaviours, sycophancy,
+QA accuracy){% if n_secondary %}; the {{ n_secondary }} secondary measures per contrast (value scores,
+full/partial refusal, refusal by type, rates, judge failures, answers abandoned among initially correct items) form
+their own family{% endif %}.
+<b>Significant</b> means q &lt; {{ options.alpha }} and the interval excludes 0. In figures, grey hatched cells and
+hollow grey points are not significant.</div>
 </section>
 
 <section id="findings">
 <h2>Published findings beside this run</h2>
 <p class="note">The study (arXiv 2605.07925) reported raw co-occurrences without intervals; here each claim is checked
-against the effects below. <i>agrees</i>: significant in the published direction; <i>disagrees</i>: significant the
-other way; <i>not significant</i>: the data cannot tell. Related values = same Values-in-the-Wild category and same
-kind of valence (a proxy; the study's examples lie outside its 15 values). QA agrees when the whole interval lies
-within &plusmn;{{ qa_margin }}.</p>
+against the effects below, against the base model as the study compared. <i>agrees</i>: significant in the published
+direction; <i>disagrees</i>: significant the other way; <i>not significant</i>: the data cannot tell. Related values =
+same Values-in-the-Wild category and same kind of valence (a proxy; the study's examples lie outside its 15 values).
+QA agrees when the whole interval lies within &plusmn;{{ qa_margin }}.{% if has_control %} <b>Survives the control</b>:
+the same measure also agrees against the control adapter, so it is the value and not DPO on this data that does it
+(in the matrix, &#10003; = survives, &#10007; = agrees against the base model only).{% endif %}</p>
 {% if claims_tally %}
 <p class="note"><span class="badge agrees">agrees</span> <span class="badge disagrees">disagrees</span>
 <span class="badge not-significant">not significant</span> &middot; a number alone is our effect in percentage points;
@@ -111,18 +131,19 @@ where a claim covers several measures (related values, QA benchmarks) the badges
 {% endfor %}
 </table>
 <table>
-<tr><th>published finding</th><th class="num">agrees</th><th class="num">disagrees</th><th class="num">not significant</th></tr>
+<tr><th>published finding</th><th class="num">agrees</th>{% if has_control %}<th class="num">of which survive the control</th>{% endif %}<th class="num">disagrees</th><th class="num">not significant</th></tr>
 {% for r in claims_tally %}<tr><td>{{ r.claim_text }}</td><td class="num">{{ r.agrees }}</td>
-<td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td></tr>{% endfor %}
+{% if has_control %}<td class="num">{{ r.survives }}</td>{% endif %}<td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td></tr>{% endfor %}
 </table>
 {% for group in claims_groups %}
 <details><summary>{{ group.title }}: every measure ({{ group.rows|length }})</summary>
 <table>
-<tr><th>model</th><th>induced value</th><th>measure</th><th>study</th><th class="num">our effect [95% CI]</th>
-<th class="num">q</th><th>basis</th><th>status</th></tr>
+<tr><th>model</th><th>induced value</th><th>measure</th><th>study</th><th class="num">our effect vs base [95% CI]</th>
+<th class="num">q</th><th>basis</th><th>status</th>{% if has_control %}<th class="num">vs control [95% CI]</th><th>status vs control</th>{% endif %}</tr>
 {% for r in group.rows %}<tr{% if r.significant %} class="sig"{% endif %}><td>{{ r.model }}</td><td>{{ r.induced_value }}</td>
 <td>{{ r.target }}</td><td>{{ r.expected }}</td><td class="num eff">{{ r.effect_ci }}</td><td class="num">{{ r.q }}</td>
-<td>{{ r.basis }}</td><td><span class="badge {{ r.status_class }}">{{ r.status }}</span></td></tr>{% endfor %}
+<td>{{ r.basis }}</td><td><span class="badge {{ r.status_class }}">{{ r.status }}</span></td>{% if has_control %}
+<td class="num">{{ r.effect_ci_control }}</td><td><span class="badge {{ r.status_control_class }}">{{ r.status_control }}</span></td>{% endif %}</tr>{% endfor %}
 </table></details>
 {% endfor %}
 {% else %}<p class="skipped">No effects match the published claims (no value, refusal, anthropomorphism or QA suites).</p>{% endif %}
@@ -138,8 +159,8 @@ where a claim covers several measures (related values, QA benchmarks) the badges
 
 <section id="effects">
 <h2>Effect tables</h2>
-<p class="note">All numbers x100. Base and induced are means over the paired items; seed sd is the standard
-deviation of the per-seed effects. Full table: <code>report/effects.csv</code> and <code>report/effects.parquet</code>.</p>
+<p class="note">All numbers x100. Reference (the base model or the control adapter) and induced are means over
+the paired items; seed sd is the standard deviation of the per-seed effects. Full table: <code>report/effects.csv</code> and <code>report/effects.parquet</code>.</p>
 {% for t in effect_tables %}
 <details{% if t.open %} open{% endif %}><summary>{{ t.title }} ({{ t.rows|length }} rows)</summary>{{ table(t) }}</details>
 {% else %}<p class="skipped">No effects could be computed (no base-model rows paired with induced rows).</p>{% endfor %}

@@ -254,3 +254,19 @@ def finalize(table: pd.DataFrame, options: EffectOptions) -> pd.DataFrame:
     excludes_zero = (table["ci_low"] > 0) | (table["ci_high"] < 0)
     table["significant"] = ((table["p_adjusted"] < options.alpha) & excludes_zero).astype(bool)
     return table.reset_index(drop=True)
+
+
+def control_survival(effects: pd.DataFrame) -> dict:
+    """How many value-adapter effects significant against the base model stay significant, in the same
+    direction, against the control (over the rows that have both contrasts; primary measures unless the
+    table has no `bh_family` split)."""
+    eff = effects[effects["bh_family"] != "secondary"] if "bh_family" in effects else effects
+    eff = eff[~eff["induced_value"].map(is_control)]
+    key = ["model", "induced_value", "suite", "metric"]
+    base = eff[eff["contrast"] == VS_BASE].set_index(key)
+    ctrl = eff[eff["contrast"] == VS_CONTROL].set_index(key)
+    both = base.join(ctrl[["effect", "significant"]], rsuffix="_c", how="inner")
+    sig = both[both["significant"].astype(bool)]
+    kept = sig[sig["significant_c"].astype(bool) & (np.sign(sig["effect"]) == np.sign(sig["effect_c"]))]
+    return {"significant_vs_base": int(len(sig)), "survive_control": int(len(kept)),
+            "with_control": int(len(both)), "significant_vs_control": int(ctrl["significant"].astype(bool).sum())}

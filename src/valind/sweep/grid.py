@@ -88,27 +88,34 @@ def _labels(paths: list[str]) -> dict[str, str]:
     return {p: (leaf if leaves.count(leaf) == 1 else p) for p, leaf in zip(paths, leaves)}
 
 
+def point_overrides(sweep: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """Each grid point's tag -> its overrides ({dotted path: value}), in a stable order (also read by the report)."""
+    paths = sorted(sweep)
+    for p in paths:
+        _check_axis(p, sweep[p])
+    labels = _labels(paths)
+    out = {}
+    for combo in itertools.product(*(sweep[p] for p in paths)):
+        out["_".join(f"{labels[p]}={_fmt(v)}" for p, v in zip(paths, combo))] = dict(zip(paths, combo))
+    return out
+
+
 def sweep_points(config: StudyConfig) -> list[SweepPoint]:
     """Every grid point of the study's sweep, in a stable order; one untagged point when there is no sweep."""
     if not config.sweep:
         return [SweepPoint({}, config, "")]
-    paths = sorted(config.sweep)
-    for p in paths:
-        _check_axis(p, config.sweep[p])
-    labels = _labels(paths)
     base = config.model_dump(mode="json")
     base["sweep"] = {}
     points = []
-    for combo in itertools.product(*(config.sweep[p] for p in paths)):
+    for tag, overrides in point_overrides(config.sweep).items():
         data = json.loads(json.dumps(base))
-        for p, v in zip(paths, combo):
+        for p, v in overrides.items():
             _set_path(data, p, v)
         try:
             point_cfg = StudyConfig.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(_format_validation_error(exc, f"sweep point {dict(zip(paths, combo))}")) from None
-        tag = "_".join(f"{labels[p]}={_fmt(v)}" for p, v in zip(paths, combo))
-        points.append(SweepPoint(dict(zip(paths, combo)), point_cfg, tag))
+            raise ConfigError(_format_validation_error(exc, f"sweep point {overrides}")) from None
+        points.append(SweepPoint(overrides, point_cfg, tag))
     return points
 
 

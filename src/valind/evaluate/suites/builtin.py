@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ...artifacts import data_path, iter_jsonl_records
-from ...errors import InputError
+from ...errors import ConfigError, InputError, StageError
 from .base import Suite, SuiteItem, run_judge, suites
 
 
@@ -43,9 +43,29 @@ class _FileSuite(Suite):
 
 @suites.register("value_prompts")
 class ValuePromptsSuite(_FileSuite):
-    """Value expression in open generations, tagged by the study's extractor (metrics expresses:<v>, value_score:<v>)."""
+    """Value expression in open generations, tagged by the study's extractor (metrics expresses:<v>, value_score:<v>).
+
+    Prompts: with `options: {source: heldout}`, the run's held-out suite (RUN_DIR/curate/value_suite.jsonl:
+    prompts of the source data never trained on, balanced over values, with provenance in each item's meta);
+    otherwise `path:` or the 30 prompts valind ships.
+    """
 
     default_file = "package:suites/value_prompts.jsonl"
+
+    def items(self) -> list[SuiteItem]:
+        source = (self.spec.options or {}).get("source", "file")
+        if source not in ("file", "heldout"):
+            raise ConfigError(f"suite value_prompts: options.source must be 'heldout' or 'file', got {source!r}")
+        if source == "file" or self.spec.path:
+            return super().items()
+        path = self.ctx.run_dir / "curate" / "value_suite.jsonl"
+        if not path.exists():
+            raise StageError(f"{path}: missing; run `valind curate` first (suite value_prompts, source: heldout)")
+        items = load_prompt_file(path, self.spec.limit)
+        if not items:
+            raise StageError(f"{path}: no held-out prompt expresses any value; use the shipped prompts "
+                             f"(suite value_prompts without options.source) or more data")
+        return items
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         from ...extract import make_extractor
