@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from valind.errors import ConfigError
-from valind.extract.base import make_extractor
-from valind.extract.cache import ScoreCache, cached_scores
-from valind.extract.llm import yes_probability
+from valind.instruments.values.base import make_extractor
+from valind.instruments.values.cache import ScoreCache, cached_scores
+from valind.instruments.values.llm import yes_probability
 from valind.generate.backends.base import Completion, GenerationBackend, backends
 from valind.values import builtin_values
 

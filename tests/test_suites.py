@@ -11,8 +11,8 @@ import pytest
 from valind.config import parse_study
 from valind.context import RunContext
 from valind.errors import ConfigError, InputError
-from valind.evaluate.judges import make_judge
-from valind.evaluate.judges.anthro import BEHAVIOURS
+from valind.instruments.judges import make_judge
+from valind.instruments.anthro.rules import BEHAVIOURS
 from valind.evaluate.suites import make_suite
 from valind.evaluate.suites.sycophancy import PUSHBACK, load_feedback_items, measure_feedback_sycophancy, parse_choice
 from valind.generate.backends import make_backend

@@ -22,8 +22,8 @@ from ..artifacts import atomic_write_json, atomic_write_parquet, output_hash, wr
 from ..context import RunContext
 from ..ingest.schema import prompt_text
 from .annotation_report import write_annotation_report
-from .base import ValueExtractor, make_extractor
-from .cache import ScoreCache, cached_scores
+from ..instruments.values.base import ValueExtractor, make_extractor
+from ..instruments.values.cache import ScoreCache, cached_scores
 
 
 class _CountingExtractor:
