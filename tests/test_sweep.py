@@ -119,7 +119,9 @@ def test_plan_before_curation_and_unknown_hub_model(tmp_path, tiny_model_dir, mo
     cfg.evaluation.suites = []
     est = plan.estimate(RunContext(config=cfg, run_dir=tmp_path / "fresh"), 0.4)
     train = [r for r in est["rows"] if r["kind"] == "train"]
-    assert len(train) == 2 * 2 * 2 and sorted({r["pairs"] for r in train}) == [30, 300]  # the dose is the assumption
+    # doses x (2 values + the planned control adapter) x seeds; the dose is the assumed size
+    assert len(train) == 2 * 3 * 2 and sorted({r["pairs"] for r in train}) == [30, 300]
+    assert sum("/control/" in r["job_id"] for r in train) == 2 * 2
     assert any("not curated yet" in n for n in est["notes"])
     assert all(r["tokens"] == r["pairs"] * 2 * 64 for r in train)  # epochs x max_length per pair, as stated
 

@@ -139,12 +139,15 @@ def dose_train_file(run_dir: Path, subset: str, train_file: str | Path, n: int) 
 
 
 def control_subsets(ctx) -> dict[str, dict[int, Path]]:
-    """Control name -> {seed: train file}, from curate/controls.json; before curation, the planned `control`."""
+    """Control name -> {seed: train file}, from curate/controls.json; before curation (for `valind plan`), the
+    planned `control`; none for a curate stage that wrote no controls.json."""
     if not ctx.config.curation.control:
         return {}
     run_dir = Path(ctx.run_dir)
     path = run_dir / "curate" / "controls.json"
     if not path.exists():
+        if (run_dir / "curate" / "stats.csv").exists():
+            return {}
         return {"control": {s: run_dir / "curate" / "subsets" / "control" / f"seed{s}" / "train.jsonl"
                             for s in ctx.config.training.seeds}}
     controls = json.loads(path.read_text(encoding="utf-8")).get("controls", {})
