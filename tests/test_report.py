@@ -426,3 +426,12 @@ def test_dose_response_figure_and_table_from_a_sweep(tmp_path):
     assert set(table["panel"]) == {"own-value expression", "refused, harmful requests (built-in)"}
     assert (tmp_path / "report" / "figures" / "dose_training.beta_m.png").exists()
     assert "Dose-response: training.beta" in out["html"].read_text(encoding="utf-8")
+
+
+def test_report_with_no_adapter_rows_builds_and_says_so(tmp_path):
+    df = pd.DataFrame([("m", "base", 0, "advbench", "i0", "refused", 1.0)],
+                      columns=["model", "induced_value", "seed", "suite", "item_id", "metric", "value"])
+    atomic_write_parquet(tmp_path / "evaluate" / "results.parquet", df)
+    out = build_report(tmp_path, options=FAST)
+    assert out["counts"]["effects"] == 0 and out["counts"]["survive_control"] == 0
+    assert "No effects could be computed" in out["html"].read_text(encoding="utf-8")

@@ -626,7 +626,8 @@ def dose_table(eff: pd.DataFrame, sweep: dict) -> pd.DataFrame:
     Axes whose values are not numbers are left out.
     """
     points = point_overrides(sweep)
-    pts = eff[eff["induced_value"].str.contains("@", regex=False) & ~eff["induced_value"].map(is_control)].copy()
+    controls = eff["induced_value"].map(is_control).astype(bool)
+    pts = eff[eff["induced_value"].str.contains("@", regex=False) & ~controls].copy()
     if pts.empty:
         return pd.DataFrame()
     pts["value"] = pts["induced_value"].str.split("@").str[0]

@@ -67,7 +67,7 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
     contrast = effects["contrast"] if "contrast" in effects else pd.Series("vs_base", index=effects.index)
     eff = effects.assign(family=effects["metric"].map(metric_family), contrast=contrast)
     vs_control = {(r.model, r.induced_value, r.suite, r.metric): r for r in eff[eff["contrast"] == "vs_control"].itertuples()}
-    eff = eff[(eff["contrast"] == "vs_base") & ~eff["induced_value"].map(is_control)]
+    eff = eff[(eff["contrast"] == "vs_base") & ~eff["induced_value"].map(is_control).astype(bool)]
     rows = []
 
     def add(claim, rec, target, expected, judge, basis):

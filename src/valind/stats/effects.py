@@ -261,7 +261,7 @@ def control_survival(effects: pd.DataFrame) -> dict:
     direction, against the control (over the rows that have both contrasts; primary measures unless the
     table has no `bh_family` split)."""
     eff = effects[effects["bh_family"] != "secondary"] if "bh_family" in effects else effects
-    eff = eff[~eff["induced_value"].map(is_control)]
+    eff = eff[~eff["induced_value"].map(is_control).astype(bool)]
     key = ["model", "induced_value", "suite", "metric"]
     base = eff[eff["contrast"] == VS_BASE].set_index(key)
     ctrl = eff[eff["contrast"] == VS_CONTROL].set_index(key)
