@@ -17,8 +17,10 @@ STAGE_HELP = {
     "ingest": "read the preference sources into one canonical pair table (ingest/pairs.parquet)",
     "extract": "tag the values expressed by every chosen and rejected response (extract/annotations.parquet); "
                "`valind extract validate GOLD.jsonl` measures an extractor against labels",
-    "curate": "build one subset per value by the XOR rule, flipped so the value is always chosen (curate/subsets/)",
-    "train": "induce each value: one LoRA adapter per (model, value, seed) with DPO or SFT (train/)",
+    "curate": "build one subset per value by the XOR rule, flipped so the value is always chosen, equal in size; "
+              "draw the control subsets and the held-out value suite (curate/)",
+    "train": "induce each value: one LoRA adapter per (model, value, seed) with DPO or SFT, and the control "
+             "adapters; then the implicit-reward check on held-out pairs (train/)",
     "generate": "generate responses for every evaluation suite, base model and every adapter (generate/)",
     "evaluate": "judge the generations and run QA; one tidy per-item results table (evaluate/results.parquet)",
 }
@@ -68,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", dest="json_out", metavar="FILE", help="validate: also write the figures as JSON")
 
     p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run",
-                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory.")
+                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory: "
+                                   "effects against the control adapter and the base model.")
     p.add_argument("run_dir", nargs="?", help="run directory (default: runs/default)")
     p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report/report.html)")
 

@@ -60,7 +60,7 @@ XSTEST_SAFE_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_co
 class EffectOptions:
     """Knobs of the effect computation (all recorded in the report's manifest)."""
 
-    level: float = 0.95      # confidence level of the bootstrap interval
+    level: float = 0.95      # confidence level of the intervals
     n_boot: int = 2000       # bootstrap resamples per cell
     n_perm: int = 5000       # random sign patterns per permutation test (exact below 17 non-zero items)
     alpha: float = 0.05      # threshold on the BH-adjusted p-value
