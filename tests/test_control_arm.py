@@ -98,23 +98,31 @@ def test_curate_equalizes_and_draws_size_matched_source_stratified_controls(tmp_
     run_stage(_ctx(tmp_path), "curate")
     cur = tmp_path / "curate"
     stats = pd.read_csv(cur / "stats.csv").set_index("value")
-    # 60 empathy pairs -> 6 held out, 54 train; 30 + 40 humor pairs -> 7 held out, 63 train; equalized to 54
-    assert stats.loc["empathy", "train_available"] == 54 and stats.loc["humor", "train_available"] == 63
-    assert (stats["train"] == 54).all() and stats.loc["humor", "subsampled"] == 9
-    assert stats.loc["empathy", "subsampled"] == 0
-    assert len(read_jsonl(cur / "subsets" / "humor" / "train.jsonl")) == 54
+    # 60 empathy pairs -> 6 held out; 30 + 40 humor pairs -> 7 held out; e0..e29 are in both subsets, and a
+    # pair held out for one value is held out for both, so each train part loses the other's held-out e0..e29
+    held = {v: {r["id"] for r in read_jsonl(cur / "subsets" / v / "heldout.jsonl")} for v in VALUES}
+    assert len(held["empathy"]) == 6 and len(held["humor"]) == 7
+    heldout = held["empathy"] | held["humor"]
+    shared = {f"e{i}" for i in range(30)}
+    available = {"empathy": 60 - len(heldout & {f"e{i}" for i in range(60)}),
+                 "humor": 70 - len(heldout & (shared | {f"m{i}" for i in range(40)}))}
+    assert stats["train_available"].to_dict() == available
+    n = min(available.values())
+    assert (stats["train"] == n).all() and stats["subsampled"].to_dict() == {v: a - n for v, a in available.items()}
+    for v in VALUES:
+        train = [r["id"] for r in read_jsonl(cur / "subsets" / v / "train.jsonl")]
+        assert len(train) == n and not set(train) & heldout  # no adapter trains on any held-out pair
     controls = json.loads((cur / "controls.json").read_text())
     assert controls["matched"] == {"empathy": "control", "humor": "control"}
-    heldout = {r["id"] for v in VALUES for r in read_jsonl(cur / "subsets" / v / "heldout.jsonl")}
     pool = ({f"e{i}" for i in range(60)} | {f"m{i}" for i in range(40)}) - heldout  # before equalization
     pool_sources = Counter("pku" if int(p[1:]) % 4 == 0 else "hh" for p in pool)
     draws = {}
     for seed in (0, 1):
         recs = read_jsonl(cur / "subsets" / "control" / f"seed{seed}" / "train.jsonl")
         draws[seed] = [r["id"] for r in recs]
-        assert len(recs) == 54 and not set(draws[seed]) & heldout and set(draws[seed]) <= pool
+        assert len(recs) == n and not set(draws[seed]) & heldout and set(draws[seed]) <= pool
         got = Counter(r["source"] for r in recs)
-        assert got == largest_remainder(54, pool_sources)  # the pool's proportions, to rounding
+        assert got == largest_remainder(n, pool_sources)  # the pool's proportions, to rounding
         # the source orientation: a humor-flipped pair keeps its dataset chosen in the control
         for r in recs:
             assert r["chosen"] == f"chosen {r['id']}" and not r["flipped"]
@@ -141,9 +149,12 @@ def test_data_coinduction_matrix_counts_chosen_minus_rejected_in_the_trained_sub
     assert m.loc["humor", "empathy"] == pytest.approx(sum(p[0] == "e" for p in hum) / len(hum))
     # unequal sizes without equalization: one control per size, each value matched to its own
     controls = json.loads((tmp_path / "curate" / "controls.json").read_text())
-    assert controls["matched"] == {"empathy": "control-n54", "humor": "control-n63"}
-    assert {"control-n54", "control-n63"} <= set(m.index)
-    assert len(read_jsonl(tmp_path / "curate" / "subsets" / "control-n63" / "seed1" / "train.jsonl")) == 63
+    sizes = {v: len(read_jsonl(tmp_path / "curate" / "subsets" / v / "train.jsonl")) for v in VALUES}
+    assert sizes["empathy"] != sizes["humor"]
+    assert controls["matched"] == {v: f"control-n{n}" for v, n in sizes.items()}
+    assert {f"control-n{n}" for n in sizes.values()} <= set(m.index)
+    for v, n in sizes.items():
+        assert len(read_jsonl(tmp_path / "curate" / "subsets" / f"control-n{n}" / "seed1" / "train.jsonl")) == n
 
 
 def test_value_suite_uses_only_untrained_prompts_balanced_with_provenance(tmp_path):

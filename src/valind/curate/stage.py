@@ -3,13 +3,14 @@
 Writes into RUN_DIR/curate/:
 - subsets/<value>/{train,heldout}.jsonl: XOR subsets; each record id, source,
   prompt (chat messages), chosen (expresses the value), rejected, flipped
-  (whether chosen/rejected were swapped from the source). With
-  `curation.equalize` the train parts of all trained values are cut to the
-  smallest one's size (the first N of a seeded order).
+  (whether chosen/rejected were swapped from the source). A pair held out for
+  any value is in no train part. With `curation.equalize` the train parts of
+  all trained values are cut to the smallest one's size (the first N of a
+  seeded order).
 - subsets/control[-n<N>]/seed<k>/train.jsonl and controls.json: the control
   arm (see curate/control.py); controls.json says which control each value is
   matched to, the pool, and the source counts of each draw.
-- stats.csv: per value pairs, train_available, train, subsampled, heldout,
+- stats.csv: per value pairs, train_available (not held out for any value), train, subsampled, heldout,
   flipped_share, trained, control, suite_prompts. Values with fewer pairs than
   `curation.min_subset_size` are written but marked `trained = False`, and the
   train stage skips them.
@@ -97,14 +98,17 @@ def run(ctx: RunContext) -> dict:
     splits = {v: split_ids(list(decisions[v]), v, seed=cur.seed, heldout_fraction=cur.heldout_fraction,
                            max_size=cur.max_subset_size) for v in induced}
     trained = [v for v in induced if sum(map(len, splits[v])) >= cur.min_subset_size]
-    # Equal budgets: every trained value keeps the first N of its seeded order (N = the smallest subset).
-    n_equal = min((len(splits[v][0]) for v in trained), default=0) if cur.equalize else None
-    train_ids = {v: splits[v][0][:n_equal] if (n_equal is not None and v in trained) else splits[v][0]
-                 for v in induced}
+    # A pair held out for one value is held out for all: no adapter trains on any value's held-out pairs,
+    # so the implicit-reward check on another value's held-out pairs is not inflated by training on them.
     heldout = {pid for v in induced for pid in splits[v][1]}
+    available = {v: [pid for pid in splits[v][0] if pid not in heldout] for v in induced}
+    # Equal budgets: every trained value keeps the first N of its seeded order (N = the smallest subset).
+    n_equal = min((len(available[v]) for v in trained), default=0) if cur.equalize else None
+    train_ids = {v: available[v][:n_equal] if (n_equal is not None and v in trained) else available[v]
+                 for v in induced}
 
     # The control arm: source-stratified draws from the pool, one per (control size, training seed).
-    pool = sorted({pid for v in trained for pid in splits[v][0]} - heldout)
+    pool = sorted({pid for v in trained for pid in available[v]})
     matched = control_names({v: len(train_ids[v]) for v in trained}) if cur.control else {}
     control_sizes = {name: len(train_ids[v]) for v, name in matched.items()}
     source_of = _sources(ingest_dir, set(pool)) if control_sizes else {}
@@ -129,12 +133,12 @@ def run(ctx: RunContext) -> dict:
             outputs.append(path)
         n = len(decisions[v])
         n_flip = sum(d == "flip" for d in decisions[v].values())
-        stats.append({"value": v, "pairs": n, "train_available": len(splits[v][0]), "train": len(train_ids[v]),
-                      "subsampled": len(splits[v][0]) - len(train_ids[v]), "heldout": len(splits[v][1]),
+        stats.append({"value": v, "pairs": n, "train_available": len(available[v]), "train": len(train_ids[v]),
+                      "subsampled": len(available[v]) - len(train_ids[v]), "heldout": len(splits[v][1]),
                       "flipped_share": round(n_flip / n, 4) if n else 0.0, "trained": v in trained,
                       "control": matched.get(v, "")})
         ctx.info(f"[curate] {v}: {n} XOR pairs ({n_flip} flipped), train {len(train_ids[v])}"
-                 + (f" of {len(splits[v][0])} (equalized)" if stats[-1]["subsampled"] else "")
+                 + (f" of {len(available[v])} (equalized)" if stats[-1]["subsampled"] else "")
                  + f", heldout {len(splits[v][1])}"
                  + ("" if v in trained else f"  -- below min_subset_size={cur.min_subset_size}, not trained"))
     controls = {}
