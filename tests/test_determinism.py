@@ -37,10 +37,11 @@ def test_two_fresh_runs_are_identical(tmp_path_factory, tiny_model_dir, tmp_path
     same_bytes("ingest/pairs.parquet")
     same_bytes("extract/annotations.parquet")
     subsets = sorted(p.relative_to(first) for p in (first / "curate" / "subsets").rglob("*.jsonl"))
-    assert len(subsets) == 4  # 2 values x train/heldout
+    assert len(subsets) == 5  # 2 values x train/heldout, and the control's draw
     for rel in subsets:
         same_bytes(str(rel))
-    same_bytes("curate/stats.csv")
+    for name in ("stats.csv", "controls.json", "data_coinduction.csv", "value_suite.jsonl"):
+        same_bytes(f"curate/{name}")
 
     # Training: identical LoRA weights (safetensors bytes and tensors).
     for a in ADAPTERS:
@@ -54,5 +55,5 @@ def test_two_fresh_runs_are_identical(tmp_path_factory, tiny_model_dir, tmp_path
         same_bytes(str(rel))
     same_bytes("evaluate/results.parquet")
     r1, r2 = pd.read_parquet(first / "evaluate" / "results.parquet"), pd.read_parquet(second / "evaluate" / "results.parquet")
-    assert len(r1) > 0 and set(r1["induced_value"]) == {"base", "empathy", "humor"}
+    assert len(r1) > 0 and set(r1["induced_value"]) == {"base", "empathy", "humor", "control"}
     pd.testing.assert_frame_equal(r1, r2, check_exact=True)

@@ -36,7 +36,7 @@ from valind.verify import verify_run
 
 VALUES = ["empathy", "humor"]
 STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate"]
-ADAPTERS = [f"tiny/{v}/seed0" for v in VALUES]
+ADAPTERS = [f"tiny/{v}/seed0" for v in [*VALUES, "control"]]  # the value adapters and the control
 
 
 def study_data(model_dir: Path) -> dict:
@@ -191,7 +191,7 @@ def test_kill_during_training_keeps_finished_adapters_and_trains_the_rest(refere
 
     assert cli_main(stage_cmd("train", study, run_dir)) == 0
     m = manifest(run_dir, "train")
-    assert m["counts"] == {"adapters": 2, "trained_now": 1}
+    assert m["counts"] == {"adapters": 3, "trained_now": 2}
     assert (first.stat().st_ino, first.stat().st_mtime_ns) == stamp  # the finished adapter was not retrained
     assert not list((run_dir / "train").rglob("*.partial"))
     for a in ADAPTERS:
@@ -208,7 +208,7 @@ def test_kill_during_generation_keeps_finished_units(reference, tmp_path):
     run_dir = tmp_path / "run"
     copy_stages(ref, run_dir, ["ingest", "extract", "curate", "train"])
     units = sorted(p.relative_to(ref / "generate") for p in (ref / "generate").rglob("*.jsonl"))
-    assert len(units) == 3  # base + 2 adapters
+    assert len(units) == 4  # base + 2 value adapters + the control
     # a unit is finished once its key file is written (after its rows)
     done = lambda: [u for u in units if (run_dir / "generate" / u).with_suffix(".key").exists()]  # noqa: E731
 
