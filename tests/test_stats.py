@@ -276,7 +276,7 @@ def test_effect_pairs_only_items_present_for_both_models():
     df = df[~((df["induced_value"] == "base") & (df["item_id"] == "i0"))]  # base lacks item i0
     row = compute_effects(df).iloc[0]
     assert row["n_items"] == 3
-    assert row["base_mean"] == pytest.approx(2 / 3) and row["effect"] == pytest.approx(1 / 3)
+    assert row["reference_mean"] == pytest.approx(2 / 3) and row["effect"] == pytest.approx(1 / 3)
 
 
 def test_xstest_safe_prompts_become_over_refusal():
