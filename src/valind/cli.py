@@ -11,12 +11,15 @@ import importlib
 import sys
 from pathlib import Path
 
-from .errors import ValindError
+from .errors import ConfigError, ValindError
 
 STAGE_HELP = {
     "ingest": "read the preference sources into one canonical pair table (ingest/pairs.parquet)",
     "extract": "tag the values expressed by every chosen and rejected response (extract/annotations.parquet); "
-               "`valind extract validate GOLD.jsonl` measures an extractor against labels",
+               "`valind extract validate --dataset moralchoice|outside|gold|all [--cv]` measures the offline "
+               "extractors against labels; `valind extract direction-check --dataset pku|hh` checks that "
+               "deception/violence sit in the less safe reply; `valind extract train` refits the learned "
+               "extractor's heads",
     "curate": "build one subset per value by the XOR rule, flipped so the value is always chosen (curate/subsets/)",
     "train": "induce each value: one LoRA adapter per (model, value, seed) with DPO or SFT (train/)",
     "generate": "generate responses for every evaluation suite, base model and every adapter (generate/)",
@@ -29,7 +32,8 @@ EPILOG = """examples:
   valind report runs/default -o report.html
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
-  valind extract validate gold.jsonl --extractor embedding
+  valind extract validate --dataset all --cv   # every offline extractor on the labelled sets
+  valind extract direction-check --dataset pku
   valind judge validate --task refusal
 Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finished work."""
 
@@ -66,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--calibrate", metavar="FILE", help="validate: fit per-value thresholds on a split and write them to FILE")
             p.add_argument("--split", type=float, default=0.5, help="validate: share of gold rows used to calibrate")
             p.add_argument("--json", dest="json_out", metavar="FILE", help="validate: also write the figures as JSON")
+            p.add_argument("--dataset", help="validate: a labelled set (moralchoice, outside, gold, all); "
+                                             "direction-check: pku, hh or all")
+            p.add_argument("--cv", action="store_true",
+                           help="validate --dataset: also the learned extractor's grouped cross-validation and "
+                                "leave-one-dataset-out figures")
+            p.add_argument("--markdown", metavar="FILE", help="validate --dataset / direction-check: rewrite the "
+                                                               "figures block of this Markdown file")
+            p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs")
+            p.add_argument("--weights-out", metavar="FILE",
+                           help="train: where to write the heads (default: the shipped weights file)")
 
     p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run",
                        description="Write one self-contained HTML report (and a Markdown summary) for a run directory.")
@@ -143,7 +157,15 @@ def _dispatch(args) -> int:
 
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
+        if args.dataset:
+            return _call("valind.extract.figures:main_validate", args)
         return _call("valind.extract.validate:main", args)
+    if cmd == "extract" and args.study == "direction-check":
+        if not args.dataset:
+            raise ConfigError("valind extract direction-check: give --dataset pku, hh or all")
+        return _call("valind.extract.figures:main_direction", args)
+    if cmd == "extract" and args.study == "train":
+        return _call("valind.extract.train:main", args)
     if cmd == "run":
         cfg = _load(args)
         if args.executor == "ray":
