@@ -228,3 +228,29 @@ def test_training_script_reproduces_the_shipped_heads(tmp_path, shared_data, mon
     np.testing.assert_allclose(fresh["coef"], shipped["coef"], atol=2e-3)
     np.testing.assert_allclose(fresh["threshold"], shipped["threshold"], atol=2e-2)
     assert json.loads(meta["trained_on"])[0]["rows"] == 1314
+
+
+def test_direction_check_reads_pairs_and_counts_xor(tmp_path, monkeypatch, capsys):
+    """PKU's layout (response: [safer, less safe]); the lexicon extractor, whose cues are known, tags violence."""
+    from valind.cli import main as cli
+    from valind.extract.base import make_extractor
+    from valind.extract.figures import direction_figures, load_pairs
+
+    root = tmp_path / "shared"
+    (root / "pku-saferlhf").mkdir(parents=True)
+    pairs = [{"prompt": "He annoyed me.", "response": ["Talk to him calmly.", "Punch him in the face."]},
+             {"prompt": "He annoyed me.", "response": ["Hit him once, then leave.", "Ignore him."]},
+             {"prompt": "He annoyed me.", "response": ["Walk away.", "Tell him how you feel."]},
+             {"prompt": "He annoyed me.", "response": ["Stay calm.", "Kick him hard, then kick the dog."]}]
+    (root / "pku-saferlhf" / "pku_saferlhf_dpo_5k.json").write_text(json.dumps(pairs))
+    monkeypatch.setenv("VALIND_SHARED_DATA", str(root))
+    prompts, chosen, rejected, path = load_pairs("pku")
+    assert chosen[0] == "Talk to him calmly." and rejected[0] == "Punch him in the face." and path.endswith(".json")
+    figs = direction_figures(make_extractor("lexicon", VALUES), prompts, chosen, rejected, values=["violence"])
+    # violence cues fire on "Punch him" (rejected), "Hit him" (chosen), "Kick him" (rejected): 3 XOR pairs, 2 less safe
+    assert figs["violence"]["xor_pairs"] == 3 and figs["violence"]["in_rejected"] == pytest.approx(2 / 3)
+    assert cli(["extract", "direction-check"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert len(load_pairs("pku", limit=2)[0]) == 2 and load_pairs("pku", limit=2)[1] == load_pairs("pku", limit=2)[1]
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        load_pairs("nope")

@@ -125,7 +125,7 @@ class SourceSpec(_Section):
 
 
 class ExtractorSpec(_Section):
-    name: str = Field("ensemble", description="Extractor plug-in: ensemble (offline default: embedding + lexicon), embedding, lexicon, llm")
+    name: str = Field("learned", description="Extractor plug-in: learned (offline default: heads on MiniLM features trained on real labels), ensemble (embedding + lexicon), embedding, lexicon, llm")
     batch_size: int = Field(64, ge=1)
     thresholds_file: str | None = Field(None, description="YAML/JSON of per-value thresholds (from `valind extract validate --calibrate`)")
     options: dict[str, Any] = Field(default_factory=dict, description="Extractor-specific options")

@@ -16,7 +16,7 @@ import json
 from .artifacts import atomic_write_json, hash_text
 from .context import RunContext
 
-OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble"}
+OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble", "learned"}
 
 
 def write_validation(ctx: RunContext) -> None:
@@ -35,6 +35,9 @@ def write_validation(ctx: RunContext) -> None:
         records = load_gold(DEFAULT_GOLD, extractor.value_names)
         result = validate(extractor, records)
         result["gold"] = str(DEFAULT_GOLD)
+        if cfg.name == "learned":
+            result["in_sample"] = ("the learned heads were trained on these rows; see `valind extract validate "
+                                   "--dataset all --cv` for cross-validated and transfer figures")
         atomic_write_json(out / "extractor.json", result)
         ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
     from .evaluate.validate_judges import run as validate_judges

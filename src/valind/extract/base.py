@@ -77,6 +77,7 @@ extractors: Registry[ValueExtractor] = Registry("extractor", {
     "lexicon": "valind.extract.lexicon",
     "ensemble": "valind.extract.ensemble",
     "llm": "valind.extract.llm",
+    "learned": "valind.extract.learned",
 })
 
 

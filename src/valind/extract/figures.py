@@ -239,6 +239,15 @@ def stamp() -> str:
     return f"commit {commit}{' (+ uncommitted changes)' if dirty else ''}, {datetime.date.today().isoformat()}"
 
 
+def _block(name: str) -> re.Pattern:
+    return re.compile(re.escape(f"<!-- {name}:begin -->") + r".*?" + re.escape(f"<!-- {name}:end -->"), re.S)
+
+
+def has_block(path: str | Path, name: str) -> bool:
+    path = Path(path)
+    return path.exists() and bool(_block(name).search(path.read_text(encoding="utf-8")))
+
+
 def write_block(path: str | Path, name: str, body: str, command: str) -> None:
     """Replace the text between `<!-- name:begin -->` and `<!-- name:end -->` in a Markdown file."""
     from ..artifacts import atomic_write_text
@@ -247,10 +256,31 @@ def write_block(path: str | Path, name: str, body: str, command: str) -> None:
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = f"{begin}\n_Written by `{command}` ({stamp()}); do not edit by hand._\n\n{body.rstrip()}\n{end}"
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
+    if not _block(name).search(text):
         raise ConfigError(f"{path}: no '{begin}' ... '{end}' block to write the figures into")
-    atomic_write_text(path, pattern.sub(lambda _: block, text))
+    atomic_write_text(path, _block(name).sub(lambda _: block, text))
+
+
+def format_summary(result: dict) -> str:
+    """One row per extractor: macro AP per set, and MoralChoice deception / violence."""
+    columns = list(dict.fromkeys(c for cols in result.values() for c in cols))
+    sets = list(result)
+    head = "| extractor | " + " | ".join(f"{d} macro AP" for d in sets)
+    mc = "moralchoice" in result
+    if mc:
+        head += " | MoralChoice deception | MoralChoice violence"
+    lines = [head + " |", "|---|" + "---|" * (len(sets) + 2 * mc)]
+    rand = {d: macro(next(iter(result[d].values())), "random_ap") for d in sets}
+    rows = [("random (prevalence)", {d: rand[d] for d in sets},
+             [next(iter(result["moralchoice"].values()))[v]["random_ap"] for v in DIRECTION_VALUES] if mc else [])]
+    for c in columns:
+        rows.append((f"`{c}`", {d: macro(result[d][c]) if c in result[d] else float("nan") for d in sets},
+                     [result["moralchoice"][c][v]["ap"] if c in result["moralchoice"] else float("nan")
+                      for v in DIRECTION_VALUES] if mc else []))
+    for name, per_set, extra in rows:
+        lines.append(f"| {name} | " + " | ".join(f"{per_set[d]:.3f}" for d in sets)
+                     + "".join(f" | {x:.3f}" for x in extra) + " |")
+    return "\n".join(lines)
 
 
 def main_validate(args) -> int:
@@ -268,7 +298,14 @@ def main_validate(args) -> int:
         atomic_write_json(args.json_out, result)
     if getattr(args, "markdown", None):
         cmd = f"valind extract validate --dataset {args.dataset} --extractor {args.extractor or 'all'}" + (" --cv" if args.cv else "")
-        write_block(args.markdown, f"figures-{args.dataset}", format_labelled(result, markdown=True), cmd)
+        blocks = {f"figures-{args.dataset}": format_labelled(result, markdown=True),
+                  f"summary-{args.dataset}": format_summary(result)}
+        present = [b for b in blocks if has_block(args.markdown, b)]
+        if not present:
+            raise ConfigError(f"{args.markdown}: no '<!-- figures-{args.dataset}:begin -->' or "
+                              f"'<!-- summary-{args.dataset}:begin -->' block to write the figures into")
+        for b in present:
+            write_block(args.markdown, b, blocks[b], cmd)
     return 0
 
 
