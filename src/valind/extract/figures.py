@@ -64,10 +64,23 @@ def measured_values(ds: LabelledSet) -> list[str] | None:
     return list(MORALCHOICE_VALUES) if ds.name == "moralchoice" else None
 
 
-def extractor_scores(extractor, ds: LabelledSet, cache=None) -> np.ndarray:
-    from .cache import cached_scores
+def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache_path=None) -> np.ndarray:
+    """Scores through the score cache; an ensemble reuses its members' cached scores (its weighted mean),
+    and the learned extractor its cached features, so measuring every extractor encodes each text once."""
+    from .cache import ScoreCache, cached_scores
+    from .ensemble import EnsembleExtractor
+    from .learned import LearnedExtractor
 
-    scores, _ = cached_scores(extractor, ds.prompts, ds.responses, cache)
+    if isinstance(extractor, EnsembleExtractor):
+        return sum(w * scores_via_cache(m, prompts, responses, cache_path) for m, w in extractor.members) / extractor.total_weight
+    if isinstance(extractor, LearnedExtractor) and cache_path:
+        return extractor.scores_from_features(extractor.featurizer.cached_features(list(responses)), responses)
+    cache = ScoreCache(cache_path, extractor.fingerprint()) if cache_path else None
+    try:
+        scores, _ = cached_scores(extractor, list(prompts), list(responses), cache)
+    finally:
+        if cache:
+            cache.close()
     return scores
 
 
@@ -76,22 +89,16 @@ def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: 
     """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`."""
     from ..values import load_values
     from .base import make_extractor
-    from .cache import ScoreCache
 
     values = [v for v in load_values().values() if v.name in names]
     sets = {d: load_dataset(d, names) for d in datasets}
     result: dict = {d: {} for d in datasets}
     for name in extractors:
         ex = make_extractor(name, values)
-        cache = ScoreCache(cache_path, ex.fingerprint()) if cache_path else None
-        try:
-            for d, ds in sets.items():
-                column = f"{name} (in-sample)" if name in FITTED else name
-                result[d][column] = ap_per_value(ds.labels, extractor_scores(ex, ds, cache), ds.value_names,
-                                                 measured_values(ds))
-        finally:
-            if cache:
-                cache.close()
+        for d, ds in sets.items():
+            column = f"{name} (in-sample)" if name in FITTED else name
+            scores = scores_via_cache(ex, ds.prompts, ds.responses, cache_path)
+            result[d][column] = ap_per_value(ds.labels, scores, ds.value_names, measured_values(ds))
         if cv and name in FITTED:
             result = _add_cv(result, values, ex, list(DATASETS), datasets)
     return result
@@ -185,11 +192,10 @@ def xor_direction(chosen_on: np.ndarray, rejected_on: np.ndarray) -> tuple[int, 
     return n, (float(rejected_on[xor].mean()) if n else float("nan"))
 
 
-def direction_figures(extractor, prompts, chosen, rejected, values: Sequence[str] = DIRECTION_VALUES, cache=None) -> dict:
-    from .cache import cached_scores
-
+def direction_figures(extractor, prompts, chosen, rejected, values: Sequence[str] = DIRECTION_VALUES,
+                      cache_path=None) -> dict:
     n = len(prompts)
-    scores, _ = cached_scores(extractor, list(prompts) + list(prompts), list(chosen) + list(rejected), cache)
+    scores = scores_via_cache(extractor, list(prompts) + list(prompts), list(chosen) + list(rejected), cache_path)
     sc, sr = scores[:n], scores[n:]
     out = {}
     for v in values:
@@ -313,7 +319,6 @@ def main_direction(args) -> int:
     from ..score import user_cache_path
     from ..values import load_values
     from .base import make_extractor
-    from .cache import ScoreCache
 
     values = list(load_values().values())
     datasets = list(PAIR_SETS) if args.dataset == "all" else [args.dataset]
@@ -323,12 +328,8 @@ def main_direction(args) -> int:
         prompts, chosen, rejected, path = load_pairs(d, args.limit)
         result[d] = {"_n": len(prompts), "_path": path}
         for name in extractors:
-            ex = make_extractor(name, values)
-            cache = ScoreCache(user_cache_path(), ex.fingerprint())
-            try:
-                result[d][name] = direction_figures(ex, prompts, chosen, rejected, cache=cache)
-            finally:
-                cache.close()
+            result[d][name] = direction_figures(make_extractor(name, values), prompts, chosen, rejected,
+                                                cache_path=user_cache_path())
     print(format_direction(result))
     if getattr(args, "json_out", None):
         from ..artifacts import atomic_write_json
