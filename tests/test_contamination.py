@@ -15,7 +15,7 @@ from importlib import resources
 
 import pytest
 
-from valind.extract.contamination import GUARDED_FILES, shared_runs, word_runs
+from valind.instruments.values.contamination import GUARDED_FILES, shared_runs, word_runs
 
 from conftest import SHARED_DATA
 
@@ -23,10 +23,10 @@ SHARED = SHARED_DATA / "labelled"
 
 
 def _gold_rows():
-    text = resources.files("valind").joinpath("data/gold/values_gold.jsonl").read_text(encoding="utf-8")
+    text = resources.files("valind").joinpath("instruments/values/data/values_dev.jsonl").read_text(encoding="utf-8")
     for line in text.splitlines():
         rec = json.loads(line)
-        yield f"values_gold.jsonl:{rec['id']}", [rec.get("prompt") or "", rec["response"]]
+        yield f"values_dev.jsonl:{rec['id']}", [rec.get("prompt") or "", rec["response"]]
 
 
 def _moralchoice_rows():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from valind.errors import ConfigError, InputError
-from valind.extract.figures import ap_per_value, macro, write_block, xor_direction
-from valind.extract.labelled import LabelledSet, concat, load_moralchoice, load_outside
-from valind.extract.train import Pool, cross_validated_scores, exemplar_set, fit_heads, group_folds, training_labels
+from valind.instruments.values.figures import ap_per_value, macro, write_block, xor_direction
+from valind.instruments.values.labelled import LabelledSet, concat, load_moralchoice, load_outside
+from valind.instruments.values.train import Pool, cross_validated_scores, exemplar_set, fit_heads, group_folds, training_labels
 from valind.values import builtin_values
 
 VALUES = list(builtin_values().values())
@@ -137,7 +137,7 @@ def test_cross_validated_scores_are_out_of_fold():
     ex = LabelledSet("exemplars", "y", ["e"], ["e"], [None], ["e"], np.array([[1.0]]), names)
     pool = Pool([ds], ex, {"outside": X, "exemplars": X[:1]})
     oof = cross_validated_scores(pool, refusal_discount=False)
-    from valind.extract.validate import average_precision
+    from valind.instruments.values.validate import average_precision
 
     assert np.isnan(oof[-1]).all()  # the exemplar row is never tested
     in_sample = fit_heads(pool.X, pool.Y, pool.weights, c=1e4)
@@ -172,8 +172,8 @@ def test_write_block_replaces_only_the_block(tmp_path):
 
 # ------------------------------------------------------------------ the shipped heads
 def test_shipped_heads_load_score_and_record_their_data():
-    from valind.extract.base import make_extractor
-    from valind.extract.learned import default_weights_file, load_heads
+    from valind.instruments.values.base import make_extractor
+    from valind.instruments.values.learned import default_weights_file, load_heads
 
     heads = load_heads(default_weights_file())
     assert heads["names"] == NAMES and heads["coef"].shape == (15, 768)
@@ -195,8 +195,8 @@ def test_fingerprint_changes_with_the_weights(tmp_path):
     from safetensors.numpy import load_file, save_file
     from safetensors import safe_open
 
-    from valind.extract.base import make_extractor
-    from valind.extract.learned import default_weights_file
+    from valind.instruments.values.base import make_extractor
+    from valind.instruments.values.learned import default_weights_file
 
     src = default_weights_file()
     with safe_open(str(src), framework="numpy") as fh:
@@ -217,8 +217,8 @@ def test_training_script_reproduces_the_shipped_heads(tmp_path, shared_data, mon
     """Retrain from the labelled sets: the same heads and thresholds as the shipped file."""
     from safetensors.numpy import load_file
 
-    from valind.extract.learned import default_weights_file
-    from valind.extract.train import train
+    from valind.instruments.values.learned import default_weights_file
+    from valind.instruments.values.train import train
 
     monkeypatch.setenv("VALIND_SHARED_DATA", str(shared_data))
     out = tmp_path / "heads.safetensors"
@@ -233,8 +233,8 @@ def test_training_script_reproduces_the_shipped_heads(tmp_path, shared_data, mon
 def test_direction_check_reads_pairs_and_counts_xor(tmp_path, monkeypatch, capsys):
     """PKU's layout (response: [safer, less safe]); the lexicon extractor, whose cues are known, tags violence."""
     from valind.cli import main as cli
-    from valind.extract.base import make_extractor
-    from valind.extract.figures import direction_figures, load_pairs
+    from valind.instruments.values.base import make_extractor
+    from valind.instruments.values.figures import direction_figures, load_pairs
 
     root = tmp_path / "shared"
     (root / "pku-saferlhf").mkdir(parents=True)

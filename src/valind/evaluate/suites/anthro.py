@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..judges.anthro import BEHAVIOURS
+from ...instruments.anthro.rules import BEHAVIOURS
 from ._data import limit_rows, load_suite_rows, pick
 from .base import Suite, SuiteItem, run_judge, suites
 

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 RUN = 5
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # The value extractors' hand-written files (definitions and exemplars, context anchors, lexicon).
-GUARDED = ("data/values.yaml", "data/anchors/context.yaml", "data/lexicons/values.yaml")
+GUARDED = ("data/values.yaml", "instruments/values/data/context.yaml", "instruments/values/data/lexicon.yaml")
 
 
 def word_runs(text: str, n: int = RUN) -> set[tuple[str, ...]]:

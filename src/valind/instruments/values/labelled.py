@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, InputError
+from ...errors import ConfigError, InputError
 
 DATASETS = ("moralchoice", "outside", "gold")
 SHARED_FILES = {"moralchoice": "labelled/moralchoice_dev.csv", "outside": "labelled/outside_labelled_dev.jsonl"}
@@ -177,7 +177,7 @@ def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
 
 def load_dataset(name: str, value_names: Sequence[str], path: str | None = None) -> LabelledSet:
     """A labelled set by name; the shared ones are found under ../shared/data (or $VALIND_SHARED_DATA)."""
-    from ..evaluate.suites._data import find_shared, shared_data_roots
+    from ...evaluate.suites._data import find_shared, shared_data_roots
     from .validate import DEFAULT_GOLD
 
     if name not in DATASETS:

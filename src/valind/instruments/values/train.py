@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..values import Value
+from ...values import Value
 from .labelled import DATASETS, LabelledSet, concat, load_dataset
 
 C = 1.0
@@ -157,7 +157,7 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
     """Fit the heads on the whole pool, thresholds from grouped CV; write a safetensors file. Returns its metadata."""
     from safetensors.numpy import save_file
 
-    from ..artifacts import atomic_path
+    from ...artifacts import atomic_path
     from .learned import FEATURES, feature_extractor
 
     extractor = extractor or feature_extractor()
@@ -180,7 +180,7 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
 
 
 def main(args) -> int:
-    from ..values import load_values
+    from ...values import load_values
     from .learned import default_weights_file
 
     out = getattr(args, "weights_out", None) or default_weights_file()

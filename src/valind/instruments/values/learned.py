@@ -5,7 +5,7 @@ Features of a response (768 numbers): the all-MiniLM-L6-v2 embedding of the whol
 by one sentence of a long reply still shows). A logistic head per value turns them into P(value).
 The heads are trained by `valind extract train` (`valind.extract.train`) on the labelled sets
 (MoralChoice dev, the outside-labelled dev set, the in-house development set) plus the values'
-exemplar sentences, and shipped as `data/weights/learned.safetensors` with the training data's
+exemplar sentences, and shipped as `instruments/values/data/learned.safetensors` with the training data's
 description and grouped cross-validation figures in its metadata.
 
 Refusals: a response that refuses does not do what it refuses, so the scores of the values that
@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..values import Value
+from ...errors import ConfigError
+from ...values import Value
 from .base import ValueExtractor, extractors
 from .embedding import REFUSAL_CUE, default_model_path, load_sentence_model, split_sentences
 
@@ -34,7 +34,7 @@ _RUNTIME_OPTIONS = {"device", "encode_batch_size"}
 
 
 def default_weights_file() -> Path:
-    return Path(str(resources.files("valind").joinpath("data", "weights", "learned.safetensors")))
+    return Path(str(resources.files("valind").joinpath("instruments", "values", "data", "learned.safetensors")))
 
 
 def load_heads(path: str | Path) -> dict:
@@ -89,7 +89,7 @@ class Featurizer:
 
     def cached_features(self, responses: Sequence[str]) -> np.ndarray:
         """`features` through the user's score cache (keyed by model and feature layout), for training and CV."""
-        from ..score import user_cache_path
+        from ...score import user_cache_path
         from .cache import ScoreCache
 
         model = Path(self.model_path or default_model_path()).name

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .labelled import DATASETS, MORALCHOICE_VALUES, LabelledSet, load_dataset
 from .validate import average_precision
 
@@ -87,7 +87,7 @@ def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequen
 def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: Sequence[str], cv: bool,
                      cache_path=None) -> dict:
     """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`."""
-    from ..values import load_values
+    from ...values import load_values
     from .base import make_extractor
 
     values = [v for v in load_values().values() if v.name in names]
@@ -152,8 +152,8 @@ def load_pairs(name: str, limit: int | None = None, seed: int = 0) -> tuple[list
     """(prompts, chosen = safer, rejected = less safe, path) of PKU-SafeRLHF or HH-RLHF harmless-base."""
     import gzip
 
-    from ..evaluate.suites._data import find_shared, shared_data_roots
-    from ..ingest.hh_rlhf import TranscriptError, split_pair
+    from ...evaluate.suites._data import find_shared, shared_data_roots
+    from ...ingest.hh_rlhf import TranscriptError, split_pair
 
     if name not in PAIR_SETS:
         raise ConfigError(f"direction-check: unknown dataset {name!r}; choose one of {', '.join(PAIR_SETS)}")
@@ -234,7 +234,7 @@ def format_direction(result: dict, markdown: bool = False) -> str:
 # ------------------------------------------------------------------ docs
 def stamp() -> str:
     """'commit abc1234 (+ local changes), 2026-01-01': which code produced a figure."""
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[4]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip() or "unknown"
@@ -256,7 +256,7 @@ def has_block(path: str | Path, name: str) -> bool:
 
 def write_block(path: str | Path, name: str, body: str, command: str) -> None:
     """Replace the text between `<!-- name:begin -->` and `<!-- name:end -->` in a Markdown file."""
-    from ..artifacts import atomic_write_text
+    from ...artifacts import atomic_write_text
 
     path = Path(path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -290,8 +290,8 @@ def format_summary(result: dict) -> str:
 
 
 def main_validate(args) -> int:
-    from ..score import user_cache_path
-    from ..values import load_values
+    from ...score import user_cache_path
+    from ...values import load_values
 
     names = [v.name for v in load_values().values()]
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
@@ -299,7 +299,7 @@ def main_validate(args) -> int:
     result = labelled_figures(names, datasets, extractors, args.cv, user_cache_path())
     print(format_labelled(result))
     if getattr(args, "json_out", None):
-        from ..artifacts import atomic_write_json
+        from ...artifacts import atomic_write_json
 
         atomic_write_json(args.json_out, result)
     if getattr(args, "markdown", None):
@@ -316,8 +316,8 @@ def main_validate(args) -> int:
 
 
 def main_direction(args) -> int:
-    from ..score import user_cache_path
-    from ..values import load_values
+    from ...score import user_cache_path
+    from ...values import load_values
     from .base import make_extractor
 
     values = list(load_values().values())
@@ -332,7 +332,7 @@ def main_direction(args) -> int:
                                                 cache_path=user_cache_path())
     print(format_direction(result))
     if getattr(args, "json_out", None):
-        from ..artifacts import atomic_write_json
+        from ...artifacts import atomic_write_json
 
         atomic_write_json(args.json_out, result)
     if getattr(args, "markdown", None):
