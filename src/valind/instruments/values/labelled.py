@@ -151,9 +151,11 @@ def load_outside(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
 
 def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
     """The in-house development set; rows sharing a prompt or a response form one group."""
+    from ...artifacts import data_path
     from .validate import load_gold
 
     names = list(value_names)
+    path = data_path(str(path))
     records = load_gold(path, names)
     parent = list(range(len(records)))
 
