@@ -150,10 +150,9 @@ def format_labelled(result: dict, markdown: bool = False) -> str:
 # ------------------------------------------------------------------ direction check
 def load_pairs(name: str, limit: int | None = None, seed: int = 0) -> tuple[list[str], list[str], list[str], str]:
     """(prompts, chosen = safer, rejected = less safe, path) of PKU-SafeRLHF or HH-RLHF harmless-base."""
-    import gzip
-
     from ...evaluate.suites._data import find_shared, shared_data_roots
-    from ...ingest.hh_rlhf import TranscriptError, split_pair
+    from ...ingest.hh_rlhf import read_pairs
+    from ...ingest.schema import prompt_text
 
     if name not in PAIR_SETS:
         raise ConfigError(f"direction-check: unknown dataset {name!r}; choose one of {', '.join(PAIR_SETS)}")
@@ -168,17 +167,10 @@ def load_pairs(name: str, limit: int | None = None, seed: int = 0) -> tuple[list
             chosen.append(rec["response"][0])
             rejected.append(rec["response"][1])
     else:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                try:
-                    msgs, c, r = split_pair(rec["chosen"], rec["rejected"])
-                except TranscriptError:
-                    continue  # 4 test rows have an empty reply: not a pair
-                users = [m["content"] for m in msgs if m["role"] == "user"]
-                prompts.append(users[-1] if users else "")
-                chosen.append(c)
-                rejected.append(r)
+        for msgs, c, r in read_pairs(path):
+            prompts.append(prompt_text(msgs))
+            chosen.append(c)
+            rejected.append(r)
     if limit and limit < len(prompts):
         keep = np.sort(np.random.default_rng(seed).choice(len(prompts), limit, replace=False))
         prompts, chosen, rejected = ([x[i] for i in keep] for x in (prompts, chosen, rejected))

@@ -16,7 +16,6 @@ Labels are a float matrix (rows x values): 1, 0, or NaN for unknown.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -61,6 +60,14 @@ def concat(sets: Sequence[LabelledSet], name: str = "pooled") -> LabelledSet:
                        np.vstack([s.labels for s in sets]), list(names))
 
 
+def _build(name: str, path: Path, rows: list[tuple], names: list[str]) -> LabelledSet:
+    """A LabelledSet from (id, group, prompt, response, labels) rows; an empty file is an error."""
+    if not rows:
+        raise InputError(str(path), None, None, "no rows")
+    ids, groups, prompts, responses, labels = (list(col) for col in zip(*rows))
+    return LabelledSet(name, str(path), ids, groups, prompts, responses, np.array(labels), names)
+
+
 def _yes_no(path: Path, row: int, field: str, value: str | None) -> float:
     """Yes 1.0, No 0.0, "No Agreement" (the dataset's annotators split) NaN."""
     if value == "Yes":
@@ -85,7 +92,7 @@ def load_moralchoice(path: str | Path, value_names: Sequence[str]) -> LabelledSe
     if not path.exists():
         raise InputError(str(path), None, None, "MoralChoice file not found")
     names = list(value_names)
-    ids, groups, prompts, responses, labels = [], [], [], [], []
+    rows = []
     with open(path, encoding="utf-8-sig", newline="") as fh:
         for row, rec in enumerate(csv.DictReader(fh), start=2):  # row 1 is the header
             for field in ("scenario_id", "context", "action1", "action2"):
@@ -100,14 +107,8 @@ def load_moralchoice(path: str | Path, value_names: Sequence[str]) -> LabelledSe
                 for v, label in known.items():
                     if v in names:
                         y[names.index(v)] = label
-                ids.append(f"{rec['scenario_id']}:a{a}")
-                groups.append(rec["scenario_id"])
-                prompts.append(rec["context"])
-                responses.append(rec[f"action{a}"])
-                labels.append(y)
-    if not ids:
-        raise InputError(str(path), None, None, "no rows")
-    return LabelledSet("moralchoice", str(path), ids, groups, prompts, responses, np.array(labels), names)
+                rows.append((f"{rec['scenario_id']}:a{a}", rec["scenario_id"], rec["context"], rec[f"action{a}"], y))
+    return _build("moralchoice", path, rows, names)
 
 
 def load_outside(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
@@ -115,38 +116,27 @@ def load_outside(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), None, None, "outside-labelled file not found")
+    from ...artifacts import iter_jsonl_records
+
     names = list(value_names)
-    ids, groups, prompts, responses, labels = [], [], [], [], []
-    with open(path, encoding="utf-8-sig") as fh:
-        for row, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(str(path), row, None, f"not valid JSON ({exc.msg})") from None
-            for field in ("id", "prompt", "response"):
-                if not isinstance(rec.get(field), str):
-                    raise InputError(str(path), row, field, "missing or not a string")
-            y = np.full(len(names), np.nan)
-            for field in ("values_a", "values_b"):
-                if not isinstance(rec.get(field), dict):
-                    raise InputError(str(path), row, field, "missing or not a mapping value -> 0/1")
-            for j, v in enumerate(names):
-                a, b = rec["values_a"].get(v), rec["values_b"].get(v)
-                for field, x in (("values_a", a), ("values_b", b)):
-                    if x not in (0, 1):
-                        raise InputError(str(path), row, f"{field}.{v}", f"expected 0 or 1, got {x!r}")
-                if a == b:
-                    y[j] = float(a)
-            ids.append(rec["id"])
-            groups.append(rec["prompt"])
-            prompts.append(rec["prompt"])
-            responses.append(rec["response"])
-            labels.append(y)
-    if not ids:
-        raise InputError(str(path), None, None, "no rows")
-    return LabelledSet("outside", str(path), ids, groups, prompts, responses, np.array(labels), names)
+    rows = []
+    for row, rec in iter_jsonl_records(path):
+        for field in ("id", "prompt", "response"):
+            if not isinstance(rec.get(field), str):
+                raise InputError(str(path), row, field, "missing or not a string")
+        for field in ("values_a", "values_b"):
+            if not isinstance(rec.get(field), dict):
+                raise InputError(str(path), row, field, "missing or not a mapping value -> 0/1")
+        y = np.full(len(names), np.nan)
+        for j, v in enumerate(names):
+            a, b = rec["values_a"].get(v), rec["values_b"].get(v)
+            for field, x in (("values_a", a), ("values_b", b)):
+                if x not in (0, 1):
+                    raise InputError(str(path), row, f"{field}.{v}", f"expected 0 or 1, got {x!r}")
+            if a == b:
+                y[j] = float(a)
+        rows.append((rec["id"], rec["prompt"], rec["prompt"], rec["response"], y))
+    return _build("outside", path, rows, names)
 
 
 def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
