@@ -9,8 +9,10 @@ exemplar sentences, and shipped as `instruments/values/data/learned.safetensors`
 description and grouped cross-validation figures in its metadata.
 
 Refusals: a response that refuses does not do what it refuses, so the scores of the values that
-need compliance (deception, violence) are multiplied by P(not a refusal) (option `refusal_discount`,
-default true), from the refusal detector shared with the embedding extractor.
+need compliance (deception, violence) are set to 0 when the project's refusal judge
+(`make_judge('refusal')`, the default one unless option `refusal_judge` names another) says the
+response refused (option `refusal_discount`, default true). The judge's name and code version are
+part of the fingerprint.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...values import Value
 from .base import ValueExtractor, extractors
-from .embedding import REFUSAL_CUE, default_model_path, load_sentence_model, split_sentences
+from .embedding import default_model_path, load_sentence_model, split_sentences
 
 FEATURES = "response+sentence_max"  # the feature layout the weights were fit on
 COMPLIANCE_VALUES = ("deception", "violence")  # expressed only by doing it, not by refusing it
@@ -114,20 +116,31 @@ def feature_extractor(**options) -> Featurizer:
     return Featurizer(options.get("model"), options.get("device"), int(options.get("encode_batch_size", 128)))
 
 
-def refusal_probability(responses: Sequence[str]) -> np.ndarray:
-    """P(the response refuses): the refusal cue shared with the embedding extractor, on the first 3 sentences."""
-    return np.array([0.95 if REFUSAL_CUE.search(" ".join(split_sentences(r or "", 3))) else 0.0 for r in responses])
+def refused(responses: Sequence[str], judge_name: str | None = None) -> np.ndarray:
+    """1.0 where the refusal judge says the response refused (fully or partly), else 0.0 (unjudgeable: 0)."""
+    from ..judges import make_judge
+
+    if len(responses) == 0:
+        return np.zeros(0)
+    fields = make_judge("refusal", judge_name).judge([None] * len(responses), list(responses))
+    return np.array([1.0 if f.get("refused") else 0.0 for f in fields])
+
+
+def refusal_judge_version(judge_name: str | None = None) -> list:
+    from .. import instruments_version
+    from ..judges import DEFAULT_JUDGES
+
+    return [judge_name or DEFAULT_JUDGES["refusal"], instruments_version("refusal")]
 
 
 def head_scores(feats: np.ndarray, coef: np.ndarray, intercept: np.ndarray, names: Sequence[str],
-                responses: Sequence[str], refusal_discount: bool = True) -> np.ndarray:
-    """P(value) per head; with `refusal_discount`, deception and violence times P(not a refusal)."""
+                refusals: np.ndarray | None = None) -> np.ndarray:
+    """P(value) per head; given `refusals` (1 = refused), deception and violence are zeroed where refused."""
     scores = 1.0 / (1.0 + np.exp(-(np.asarray(feats, dtype=np.float64) @ coef.T + intercept)))
-    if refusal_discount:
-        keep = 1.0 - refusal_probability(responses)
+    if refusals is not None:
         for j, name in enumerate(names):
             if name in COMPLIANCE_VALUES:
-                scores[:, j] *= keep
+                scores[:, j] *= 1.0 - refusals
     return scores
 
 
@@ -136,7 +149,7 @@ class LearnedExtractor(ValueExtractor):
     """Logistic heads per value on MiniLM features, trained on real labels (see module doc).
 
     Options: weights (a heads file; default the shipped one), model, device, encode_batch_size,
-    refusal_discount (default true).
+    refusal_discount (default true), refusal_judge (default: the default refusal judge).
     """
 
     default_threshold = 0.5
@@ -152,6 +165,7 @@ class LearnedExtractor(ValueExtractor):
         rows = [self.heads["names"].index(n) for n in self.value_names]
         self.coef, self.intercept = self.heads["coef"][rows], self.heads["intercept"][rows]
         self.refusal_discount = bool(options.get("refusal_discount", True))
+        self.refusal_judge = options.get("refusal_judge")
         self.featurizer = feature_extractor(**options)
 
     def fingerprint(self) -> str:
@@ -160,14 +174,16 @@ class LearnedExtractor(ValueExtractor):
         base["options"] = {k: v for k, v in self.options.items() if k not in _RUNTIME_OPTIONS}
         base["weights_sha256"] = self.heads["sha256"]
         base["model"] = Path(self.options.get("model") or default_model_path()).name
-        base["settings"] = [FEATURES, self.refusal_discount, REFUSAL_CUE.pattern]
+        base["settings"] = [FEATURES, self.refusal_discount,
+                            refusal_judge_version(self.refusal_judge) if self.refusal_discount else None]
         return json.dumps(base, sort_keys=True, default=str)
 
     def features(self, responses: Sequence[str]) -> np.ndarray:
         return self.featurizer.features(responses)
 
     def scores_from_features(self, feats: np.ndarray, responses: Sequence[str]) -> np.ndarray:
-        return head_scores(feats, self.coef, self.intercept, self.value_names, responses, self.refusal_discount)
+        refusals = refused(responses, self.refusal_judge) if self.refusal_discount else None
+        return head_scores(feats, self.coef, self.intercept, self.value_names, refusals)
 
     def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         if len(responses) == 0:

@@ -8,6 +8,8 @@ Training pool (every row whose label for a value is known):
   * each value's exemplar sentences in the values YAML: positive for their value, negative for the
     others, weight `EXEMPLAR_WEIGHT` (they carry the definition when real positives are few).
 One L2-regularised logistic regression per value (scikit-learn, lbfgs, balanced classes, C=`C`).
+Scores are then zeroed for deception and violence where the refusal judge says the response refused
+(as the extractor does), so the cross-validation figures and thresholds are those of the extractor.
 Thresholds: per value, the best F1 on the out-of-fold scores of grouped 5-fold cross-validation.
 The file records the data it was fit on (paths, row counts, SHA-256) and the cross-validation figures.
 
@@ -95,6 +97,16 @@ class Pool:
         self.origin = np.concatenate([np.full(len(s), s.name, dtype=object) for s in parts])
         self.responses = [r for s in parts for r in s.responses]
         self.names = exemplars.value_names
+        self._refusals: np.ndarray | None = None
+
+    @property
+    def refusals(self) -> np.ndarray:
+        """1.0 where the default refusal judge says the row's response refused (computed once)."""
+        from .learned import refused
+
+        if self._refusals is None:
+            self._refusals = refused(self.responses)
+        return self._refusals
 
     def rows_of(self, name: str) -> np.ndarray:
         return np.flatnonzero(self.origin == name)
@@ -112,8 +124,8 @@ def cross_validated_scores(pool: Pool, refusal_discount: bool = True, k: int = F
         train = np.r_[labelled[tr], exemplars]
         test = labelled[te]
         coef, icpt = fit_heads(pool.X[train], pool.Y[train], pool.weights[train])
-        scores[test] = head_scores(pool.X[test], coef, icpt, pool.names, [pool.responses[i] for i in test],
-                                   refusal_discount)
+        scores[test] = head_scores(pool.X[test], coef, icpt, pool.names,
+                                   pool.refusals[test] if refusal_discount else None)
     return scores
 
 
@@ -124,7 +136,7 @@ def transfer_scores(pool: Pool, target: str, refusal_discount: bool = True) -> n
     test = pool.rows_of(target)
     train = np.flatnonzero(pool.origin != target)
     coef, icpt = fit_heads(pool.X[train], pool.Y[train], pool.weights[train])
-    return head_scores(pool.X[test], coef, icpt, pool.names, [pool.responses[i] for i in test], refusal_discount)
+    return head_scores(pool.X[test], coef, icpt, pool.names, pool.refusals[test] if refusal_discount else None)
 
 
 def thresholds_from_cv(pool: Pool, oof: np.ndarray) -> np.ndarray:
@@ -158,7 +170,7 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
     from safetensors.numpy import save_file
 
     from ...artifacts import atomic_path
-    from .learned import FEATURES, feature_extractor
+    from .learned import FEATURES, feature_extractor, refusal_judge_version
 
     extractor = extractor or feature_extractor()
     pool = build_pool(values, extractor, sets)
@@ -172,7 +184,8 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
     meta = {"value_names": json.dumps(pool.names), "features": FEATURES, "model": "sentence-transformers/all-MiniLM-L6-v2",
             "C": str(C), "exemplar_weight": str(EXEMPLAR_WEIGHT), "folds": str(FOLDS), "seed": str(SEED),
             "trained_on": json.dumps(trained_on), "exemplar_rows": str(len(pool.exemplars)),
-            "not_trained": json.dumps(NOT_TRAINED), "command": "valind extract train"}
+            "not_trained": json.dumps(NOT_TRAINED), "refusal_judge": json.dumps(refusal_judge_version()),
+            "command": "valind extract train"}
     with atomic_path(out) as tmp:
         save_file({"coef": coef.astype(np.float32), "intercept": icpt.astype(np.float32),
                    "threshold": thresholds.astype(np.float32)}, str(tmp), metadata=meta)
