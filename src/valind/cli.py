@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--cv", action="store_true",
                            help="validate --dataset: also the learned extractor's grouped cross-validation and "
                                 "leave-one-dataset-out figures")
-            p.add_argument("--markdown", metavar="FILE", help="validate --dataset / direction-check: rewrite the "
-                                                               "figures block of this Markdown file")
+            p.add_argument("--markdown", metavar="FILE", action="append",
+                           help="validate --dataset / direction-check: rewrite the figures blocks of this Markdown "
+                                "file (repeatable)")
             p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs")
             p.add_argument("--weights-out", metavar="FILE",
                            help="train: where to write the heads (default: the shipped weights file)")

@@ -298,12 +298,13 @@ def main_validate(args) -> int:
         cmd = f"valind extract validate --dataset {args.dataset} --extractor {args.extractor or 'all'}" + (" --cv" if args.cv else "")
         blocks = {f"figures-{args.dataset}": format_labelled(result, markdown=True),
                   f"summary-{args.dataset}": format_summary(result)}
-        present = [b for b in blocks if has_block(args.markdown, b)]
-        if not present:
-            raise ConfigError(f"{args.markdown}: no '<!-- figures-{args.dataset}:begin -->' or "
-                              f"'<!-- summary-{args.dataset}:begin -->' block to write the figures into")
-        for b in present:
-            write_block(args.markdown, b, blocks[b], cmd)
+        for doc in args.markdown:
+            present = [b for b in blocks if has_block(doc, b)]
+            if not present:
+                raise ConfigError(f"{doc}: no '<!-- figures-{args.dataset}:begin -->' or "
+                                  f"'<!-- summary-{args.dataset}:begin -->' block to write the figures into")
+            for b in present:
+                write_block(doc, b, blocks[b], cmd)
     return 0
 
 
@@ -330,5 +331,6 @@ def main_direction(args) -> int:
     if getattr(args, "markdown", None):
         cmd = (f"valind extract direction-check --dataset {args.dataset} --extractor {args.extractor or 'all'}"
                + (f" --limit {args.limit}" if args.limit else ""))
-        write_block(args.markdown, f"direction-{args.dataset}", format_direction(result, markdown=True), cmd)
+        for doc in args.markdown:
+            write_block(doc, f"direction-{args.dataset}", format_direction(result, markdown=True), cmd)
     return 0
