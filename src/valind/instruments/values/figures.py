@@ -225,13 +225,13 @@ def format_direction(result: dict, markdown: bool = False) -> str:
 
 # ------------------------------------------------------------------ docs
 def stamp() -> str:
-    """'commit abc1234 (+ local changes), 2026-01-01': which code produced a figure."""
+    """'commit abc1234, 2026-01-01' (+ a note when src/ has uncommitted changes): which code produced a figure."""
     root = Path(__file__).resolve().parents[4]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip() or "unknown"
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "src"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()  # code, data, weights
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown", ""
     return f"commit {commit}{' (+ uncommitted changes)' if dirty else ''}, {datetime.date.today().isoformat()}"
