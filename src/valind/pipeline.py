@@ -19,9 +19,14 @@ def stage_module(name: str):
 
 def run_stage(ctx: RunContext, name: str) -> dict:
     """Run one stage (or skip it when fresh). Returns its manifest."""
+    from .generate.backends.base import release_engines
+
     t0 = time.time()
     log.info(f"[{name}] start")
-    manifest = stage_module(name).run(ctx)
+    try:
+        manifest = stage_module(name).run(ctx)
+    finally:
+        release_engines()  # no model stays in memory past its stage (training next may need every GPU)
     state = "skipped (up to date)" if manifest.get("_skipped") else f"done in {time.time() - t0:.1f}s"
     log.info(f"[{name}] {state} -> {ctx.run_dir / name}")
     return manifest

@@ -243,6 +243,9 @@ class QASuite(Suite):
         import lm_eval
         import torch
 
+        from ...generate.backends.base import release_engines
+
+        release_engines()  # lm-eval loads the model itself: free the engine an earlier suite left loaded
         tasks = self.lm_tasks()
         shots = self.options.get("num_fewshot")
         groups: dict[int | None, list[str]] = {}
