@@ -156,9 +156,12 @@ def _dispatch(args) -> int:
         from .context import RunContext
 
         cfg = _load(args)
+        from .locks import lock_run
+
         ctx = RunContext(config=cfg, run_dir=Path(args.out or cfg.output_dir), force=args.force,
                          progress=not args.no_progress)
-        run_stage(ctx, cmd)
+        with lock_run(ctx.run_dir):
+            run_stage(ctx, cmd)
         return 0
     if cmd == "report":
         return _call("valind.report.cli:main", args)

@@ -260,8 +260,7 @@ def failure_table(outcomes: list[JobOutcome]) -> str:
 def main(args) -> int:
     from ..cli import _load
     from ..context import RunContext
-    from ..pipeline import _dump_config, run_stage
-    from ..train.stage import plan_jobs
+    from ..locks import lock_run
 
     if args.max_retries < 0:
         from ..errors import ConfigError
@@ -270,6 +269,14 @@ def main(args) -> int:
     run_dir = Path(args.out or cfg.output_dir).resolve()
     ctx = RunContext(config=cfg, run_dir=run_dir, force=args.force, progress=not args.no_progress)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with lock_run(run_dir):  # the driver is the one writer of the run folder; tasks send their results here
+        return _drive(args, cfg, ctx, run_dir)
+
+
+def _drive(args, cfg, ctx, run_dir: Path) -> int:
+    from ..pipeline import _dump_config, run_stage
+    from ..train.stage import plan_jobs
+
     atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
     t0 = time.time()
     for name in PRE_STAGES:

@@ -41,7 +41,15 @@ def job_is_done(job: TrainJob) -> bool:
 
 
 def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
-    """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`."""
+    """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`, holding the job's
+    lock throughout: a second process asked to train the same job (a resubmitted Slurm task) stops at once."""
+    from ..locks import lock_job
+
+    with lock_job(job.out_dir):
+        return _run_job(job, accelerate_config)
+
+
+def _run_job(job: TrainJob, accelerate_config: str | None) -> dict:
     out = Path(job.out_dir)
     work = out.with_name(out.name + ".partial")
     if work.exists():
