@@ -49,6 +49,11 @@ def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
         return _run_job(job, accelerate_config)
 
 
+def accelerate_arguments(config_file: str, job_file: str | Path, work_dir: str | Path) -> list[str]:
+    """The arguments valind gives `accelerate launch` for one job (checked against accelerate's parser in tests)."""
+    return ["--config_file", str(config_file), "-m", "valind.train.worker", str(job_file), str(work_dir)]
+
+
 def _run_job(job: TrainJob, accelerate_config: str | None) -> dict:
     out = Path(job.out_dir)
     work = out.with_name(out.name + ".partial")
@@ -57,9 +62,8 @@ def _run_job(job: TrainJob, accelerate_config: str | None) -> dict:
     work.mkdir(parents=True)
     if accelerate_config:
         (work / "job.json").write_text(job.to_json())
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", accelerate_config,
-               "-m", "valind.train.worker", str(work / "job.json"), str(work)]
-        subprocess.run(cmd, check=True)
+        subprocess.run([sys.executable, "-m", "accelerate.commands.launch",
+                        *accelerate_arguments(accelerate_config, work / "job.json", work)], check=True)
         metrics = json.loads((work / "metrics.json").read_text())
     else:
         metrics = train_adapter(job, work)
