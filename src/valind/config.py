@@ -131,6 +131,11 @@ class ExtractorSpec(_Section):
     name: str = Field("ensemble", description="Extractor plug-in: ensemble (offline default: embedding + lexicon), embedding, lexicon, llm")
     batch_size: int = Field(64, ge=1)
     thresholds_file: str | None = Field(None, description="YAML/JSON of per-value thresholds (from `valind extract validate --calibrate`)")
+    context: Literal["last_turn", "conversation"] | None = Field(
+        None, description="What extractors read beside each response: the last user turn, or the whole conversation "
+                          "up to it (cut from the left to context_chars). Unset: conversation for the llm extractor, "
+                          "last_turn for the offline ones (measured: bench/RESULTS.md)")
+    context_chars: int = Field(4000, ge=100, description="Longest conversation context, in characters (kept: the end)")
     options: dict[str, Any] = Field(default_factory=dict, description="Extractor-specific options")
 
 

@@ -65,11 +65,14 @@ def _read_template(path: str | None, default_name: str, required: set[str]) -> s
     return text
 
 
-def _clip(text: str | None, limit: int) -> str:
+def _clip(text: str | None, limit: int, keep_end: bool = False) -> str:
+    """Text cut to `limit` characters: a response keeps its start, a conversation its end (the latest turns)."""
     if text is None or not str(text).strip():
         return _NO_PROMPT
     text = str(text)
-    return text if len(text) <= limit else text[:limit] + " [...]"
+    if len(text) <= limit:
+        return text
+    return "[...] " + text[len(text) - limit:] if keep_end else text[:limit] + " [...]"
 
 
 def _token_word(token: str) -> str:
@@ -160,14 +163,14 @@ class LLMExtractor(ValueExtractor):
     def listing_prompt(self, prompt: str | None, response: str) -> str:
         limit = self.options["max_chars"]
         block = "\n".join(f"- {v.name}: {' '.join(v.definition.split())}" for v in self.values)
-        return Template(self.list_template).safe_substitute(values=block, prompt=_clip(prompt, limit),
+        return Template(self.list_template).safe_substitute(values=block, prompt=_clip(prompt, limit, keep_end=True),
                                                             response=_clip(response, limit))
 
     def yes_no_prompt(self, value: Value, prompt: str | None, response: str) -> str:
         limit = self.options["max_chars"]
         return Template(self.yes_no_template).safe_substitute(
             value=value.name, definition=" ".join(value.definition.split()),
-            prompt=_clip(prompt, limit), response=_clip(response, limit))
+            prompt=_clip(prompt, limit, keep_end=True), response=_clip(response, limit))
 
     @staticmethod
     def _retry_conversation(first_message: str, reply: str, reason: str) -> list[dict]:
