@@ -155,8 +155,9 @@ def main() -> int:
              "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_gb']:.1f} | {r['plan_gb']:.1f} | {r['engines']} |")
-    lines += ["", "DPO per adapter (loss first -> last, steps): " + "; ".join(
-        f"{m['value']} {m['first_loss']:.4f} -> {m['last_loss']:.4f} ({m['steps']})" for m in train)]
+    lines += ["", "DPO per adapter at the paper's learning rate (loss first -> last, steps, LoRA tensors changed): "
+              + "; ".join(f"{m['value']} {m['first_loss']:.4f} -> {m['last_loss']:.4f} ({m['steps']}, "
+                          f"{m['lora_tensors_changed']})" for m in train)]
     text = "## GPU check: the paper pipeline on a random-weight model\n\n" + "\n".join(lines)
     print(text)
     write_section("gpu_paper_pipeline" if cuda else "gpu_paper_pipeline_cpu_dry_run", text)

@@ -169,7 +169,7 @@ class TrainingSpec(_Section):
     precompute_ref_logprobs: bool = Field(True, description="DPO: compute the reference log-probs once per (model, subset) "
                                           "and reuse them across epochs, seeds and sweep points")
     trl_overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Further TRL options valind does not name (e.g. warmup_ratio, lr_scheduler_type, "
+        default_factory=dict, description="Further TRL options valind does not name (e.g. warmup_steps, lr_scheduler_type, "
                                           "weight_decay, loss_type, gradient_checkpointing), checked against the installed "
                                           "DPOConfig / SFTConfig fields")
 
