@@ -41,7 +41,8 @@ class _Instant:
         return [Completion(text='{"values": ["empathy"]}') for _ in conversations]
 
 
-def _pairs(n: int):
+def _pairs(n: int | None = None) -> list[tuple[list[dict], str, str]]:
+    """(prompt messages, chosen, rejected) of the first n HH-RLHF harmless-base test pairs (all when n is None)."""
     from valind.ingest.hh_rlhf import TranscriptError, split_pair
 
     out = []
@@ -52,7 +53,7 @@ def _pairs(n: int):
                 out.append(split_pair(row["chosen"], row["rejected"]))
             except TranscriptError:
                 continue
-            if len(out) >= n:
+            if n is not None and len(out) >= n:
                 break
     return out
 
@@ -108,20 +109,12 @@ def _prefix_cached(sent: list[list[int]], block: int = 16) -> int:
 def context_effect() -> list[dict]:
     from valind.extract import make_extractor
     from valind.extract.validate import average_precision
-    from valind.ingest.hh_rlhf import TranscriptError, split_pair
     from valind.ingest.schema import conversation_text
     from valind.values import load_values
 
     rows = [json.loads(line) for line in open(SHARED / "labelled" / "outside_labelled_dev.jsonl", encoding="utf-8")]
     rows = [r for r in rows if r["source"].startswith("hh")]
-    transcripts = []
-    with gzip.open(SHARED / "hh-rlhf" / "harmless-base-test.jsonl.gz", "rt", encoding="utf-8") as fh:
-        for line in fh:
-            t = json.loads(line)
-            try:
-                transcripts.append(split_pair(t["chosen"], t["rejected"]))
-            except TranscriptError:
-                continue
+    transcripts = _pairs()
     context = []
     for r in rows:
         match = next((msgs for msgs, c, rj in transcripts if r["response"].strip() in (c.strip(), rj.strip())

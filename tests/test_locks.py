@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from valind.locks import RUN_LOCK, LockedError, lock_job, lock_run
+from valind.locks import RUN_LOCK, LockedError, lock_run
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
