@@ -154,7 +154,8 @@ def main() -> int:
              "| stage | seconds | peak GPU memory (GB) | `valind plan` estimate (GB) | engines opened |",
              "|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['stage']} | {r['seconds']:.1f} | {r['peak_gb']:.1f} | {r['plan_gb']:.1f} | {r['engines']} |")
+        gb = [("-" if x != x else f"{x:.1f}") for x in (r["peak_gb"], r["plan_gb"])]  # NaN: not measured here
+        lines.append(f"| {r['stage']} | {r['seconds']:.1f} | {gb[0]} | {gb[1]} | {r['engines']} |")
     lines += ["", "DPO per adapter at the paper's learning rate (loss first -> last, steps, LoRA tensors changed): "
               + "; ".join(f"{m['value']} {m['first_loss']:.4f} -> {m['last_loss']:.4f} ({m['steps']}, "
                           f"{m['lora_tensors_changed']})" for m in train)]
