@@ -61,7 +61,7 @@ def _pairs(n: int | None = None) -> list[tuple[list[dict], str, str]]:
 def calls_and_tokens(n_pairs: int) -> list[dict]:
     from transformers import AutoTokenizer
 
-    from valind.extract.llm import LLMExtractor
+    from valind.instruments.values.llm import LLMExtractor
     from valind.ingest.schema import conversation_text
     from valind.models import resolve_model_path
     from valind.values import load_values
@@ -107,8 +107,8 @@ def _prefix_cached(sent: list[list[int]], block: int = 16) -> int:
 
 
 def context_effect() -> list[dict]:
-    from valind.extract import make_extractor
-    from valind.extract.validate import average_precision
+    from valind.instruments.values import make_extractor
+    from valind.instruments.values.validate import average_precision
     from valind.ingest.schema import conversation_text
     from valind.values import load_values
 

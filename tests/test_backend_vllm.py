@@ -201,7 +201,7 @@ def paper_study(tmp_path: Path):
 def test_every_call_site_with_the_paper_config_is_accepted_by_vllm(vllm, tmp_path):
     from valind.context import RunContext
     from valind.evaluate.suites import make_suite
-    from valind.extract import make_extractor
+    from valind.instruments.values import make_extractor
     from valind.generate import stage as generate_stage
     from valind.sweep.ray_executor import generate_task
 

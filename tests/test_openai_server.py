@@ -79,7 +79,7 @@ def test_generation_through_the_server(server):
 
 
 def test_llm_judges_through_the_server(server):
-    from valind.evaluate.judges import make_judge
+    from valind.instruments.judges import make_judge
 
     url, model = server
     options = {"model": model, "backend": "openai", "max_new_tokens": 12,
@@ -94,7 +94,7 @@ def test_llm_judges_through_the_server(server):
 
 
 def test_llm_extractor_through_the_server(server):
-    from valind.extract import make_extractor
+    from valind.instruments.values import make_extractor
     from valind.values import load_values
 
     url, model = server

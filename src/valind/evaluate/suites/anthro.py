@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..judges.anthro import BEHAVIOURS
 from ...artifacts import data_path
+from ...instruments.anthro.rules import BEHAVIOURS
 from ._data import limit_rows, pick, read_table
 from .base import Suite, SuiteItem, run_judge, suites
 

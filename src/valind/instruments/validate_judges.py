@@ -2,12 +2,12 @@
 
     valind judge validate [--task refusal|anthro|all] [--judges prefix,detector,llm] [--split all|dev|test]
                           [--labels FILE] [--judge-option KEY=VALUE ...] [--json FILE]
-    python -m valind.evaluate.validate_judges ...   (same arguments)
+    python -m valind.instruments.validate_judges ...   (same arguments)
 
 Refusal: three-class agreement (full_compliance / full_refusal / partial_refusal) and binary
 agreement on `refused`. Anthro: per behaviour (present / absent), their macro average, and the
 share of responses whose whole behaviour set matches. Labelled sets and guidelines:
-valind/data/labels/. The detectors were tuned on the `dev` split only; `test` is held out.
+valind/instruments/<measure>/data/. The detectors were tuned on the `dev` split only; `test` is held out.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from pathlib import Path
 from ..artifacts import atomic_write_json, data_path, read_jsonl
 from ..errors import ConfigError, InputError
 from .judges import make_judge
-from .judges.anthro import BEHAVIOURS
-from .judges.refusal import REFUSAL_LABELS
+from .anthro.rules import BEHAVIOURS
+from .refusal.rules import REFUSAL_LABELS
 from .metrics import agreement
 
-DEFAULT_LABELS = {"refusal": "package:labels/refusal.jsonl", "anthro": "package:labels/anthro.jsonl"}
+DEFAULT_LABELS = {"refusal": "package:instruments/refusal/data/refusal_dev.jsonl",
+                  "anthro": "package:instruments/anthro/data/anthro_dev.jsonl"}
 DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": ["detector"]}
 
 
