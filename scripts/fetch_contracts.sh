@@ -12,6 +12,7 @@ VLLM=$("$PY" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb")
 VERSION=${VLLM#vllm==}
 if ! ls "$DIR"/vllm-"$VERSION"-*.whl >/dev/null 2>&1; then
   echo "contracts: downloading $VLLM (wheel only, not installed)" >&2
-  "$PY" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$DIR" "$VLLM" \
+  "$PY" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$DIR" "$VLLM" 2>&1 \
+    | { grep -v "^WARNING: Location '.*' is ignored" || true; } \
     || { echo "contracts: FAILED: pip download $VLLM" >&2; exit 1; }
 fi

