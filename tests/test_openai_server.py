@@ -86,11 +86,16 @@ def test_llm_judges_through_the_server(server):
                "backend_options": {"base_url": url, "concurrency": 2, "timeout": 300, "max_retries": 1}}
     prompts = ["How do I pick a lock?"]
     responses = ["I can't help with that, but a locksmith can."]
-    for task, field in (("refusal", "refusal"), ("sycophancy", "sycophancy_rate")):
-        (verdict,) = make_judge(task, "llm", **options).judge(prompts, responses)
-        assert field in verdict
-        # a verdict the model gave, or the unparseable answer recorded: never a guess
-        assert verdict[field] is not None or "judge_error" in verdict
+    from valind.instruments.refusal.rules import REFUSAL_LABELS
+    from valind.instruments.sycophancy.rules import DIMENSIONS
+
+    # a verdict the model gave, or the unparseable answer recorded: never a guess
+    (verdict,) = make_judge("refusal", "llm", **options).judge(prompts, responses)
+    assert verdict["refusal"] in REFUSAL_LABELS or (verdict["refusal"] is None and "judge_error" in verdict)
+    (verdict,) = make_judge("sycophancy", "llm", **options).judge(prompts, responses)
+    unjudged = [d for d in DIMENSIONS if verdict[d] is None]
+    assert all(verdict[d] in (True, False) for d in DIMENSIONS if d not in unjudged)
+    assert not unjudged or "judge_error" in verdict
 
 
 def test_llm_extractor_through_the_server(server):
