@@ -43,15 +43,15 @@ def load_rows(path: str | None) -> tuple[list[dict], str]:
     return labelled.load_jsonl_labels(file), file.name
 
 
-def _judge_once(name: str, rows: list[dict], options: dict):
+def _judge_once(name: str, rows: list[dict], options: dict, fold_sets: dict):
     from ..judges import make_judge
 
     judge = make_judge("refusal", name, **options)
     try:
         verdicts = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
         oof = {}
-        if hasattr(judge, "cv_predict") and rows and "model" in rows[0]:
-            for scheme, fl in labelled.folds(rows).items():
+        if hasattr(judge, "cv_predict"):  # a fitted judge is refitted per training fold
+            for scheme, fl in fold_sets.items():
                 oof[scheme] = judge.cv_predict([r["response"] for r in rows], [r["label"] for r in rows], fl)
         return judge, [v.label for v in verdicts], oof
     finally:
@@ -69,7 +69,7 @@ def run(judges: Sequence[str] | None = None, labels: str | None = None, judge_op
     fold_sets = labelled.folds(rows) if cv else {}
     report: dict = {"_source": source, "_n": len(rows)}
     for name in judges or DEFAULT_JUDGES:
-        judge, pred, oof = _judge_once(name, rows, judge_options or {})
+        judge, pred, oof = _judge_once(name, rows, judge_options or {}, fold_sets)
         fitted = hasattr(judge, "cv_predict")  # trained on labelled refusals: all-rows figures are in-sample
         entry = {"all": labelled.figures(gold, pred), "fitted": fitted, "cv": {}}
         print(format_line(name, "in-sample" if fitted else "all rows", entry["all"], len(rows)), flush=True)
