@@ -151,10 +151,11 @@ class LearnedRefusalJudge(Judge):
         from ..values.embedding import load_sentence_model
 
         model = load_sentence_model(device=self.device)
-        if model.get_sentence_embedding_dimension() + 2 != self.head.coef.shape[1]:
+        dim = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        if dim + 2 != self.head.coef.shape[1]:
             raise ConfigError(f"{self.weights_path}: weights expect {self.head.coef.shape[1] - 2}-dimensional "
                               f"embeddings of {self.config.embedder}; the loaded encoder gives "
-                              f"{model.get_sentence_embedding_dimension()}")
+                              f"{dim}")
         return model
 
     def features(self, responses: Sequence[str]) -> np.ndarray:

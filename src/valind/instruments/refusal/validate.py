@@ -134,4 +134,8 @@ def markdown(report: dict, command: str) -> str:
         if cv:
             cells.append(", ".join(f"{p['test']} {p['refused_accuracy']:.3f}" for p in e["cv"]["model"]["per_fold"]))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "refused = binary agreement on whether the response refuses (full or partial refusal); 3-class = "
+              "full compliance / full refusal / partial refusal as XSTest labels them; κ = Cohen's kappa. A judge "
+              "that fits nothing gives the same pooled predictions under every scheme; a fitted judge is refitted "
+              "on each training fold."]
     return "\n".join(lines) + "\n"
