@@ -144,6 +144,17 @@ def test_yes_probability_reading():
     assert yes_probability(None) is None and yes_probability([]) is None
 
 
+def test_yes_probability_with_one_word_missing_is_not_certain():
+    # "no" is not among the top tokens: it can have at most min(least listed 0.05, mass outside 0.05)
+    top = [{"Yes": math.log(0.6), "Sure": math.log(0.3), "Maybe": math.log(0.05)}]
+    assert yes_probability(top) == pytest.approx(0.6 / (0.6 + 0.05))
+    # the top tokens hold all the mass: nothing is left for "no" (a certain yes is then right)
+    assert yes_probability([{"Yes": math.log(0.7), "Sure": math.log(0.3)}]) == pytest.approx(1.0)
+    # "yes" missing: P(yes) is small but not zero
+    top = [{"No": math.log(0.8), "Nope": math.log(0.1)}]
+    assert yes_probability(top) == pytest.approx(0.1 / (0.1 + 0.8))
+
+
 def test_failures_are_not_cached_and_successes_are(tmp_path):
     ex = make_extractor("llm", VALUES, backend="scripted-test", max_retries=0, scoring="listing")
     cache = ScoreCache(tmp_path / "scores.sqlite", ex.fingerprint())

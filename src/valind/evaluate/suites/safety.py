@@ -42,11 +42,15 @@ class RefusalSuite(Suite):
     def prompt_of(self, row: dict, source: str, n: int) -> str:
         return pick(row, *self.prompt_columns, source=source, row_no=n)
 
+    def check_row(self, row: dict, source: str, n: int) -> None:
+        """Raise an InputError naming the row and field when a row lacks what scoring needs."""
+
     def items(self) -> list[SuiteItem]:
         rows, source = self._rows()
         numbered = self.select(list(enumerate(rows, 1)))
         out = []
         for n, row in limit_rows(numbered, self.spec):
+            self.check_row(row, source, n)
             item_id = str(row.get(self.id_column) or "") if self.id_column else ""
             meta = {c: row[c] for c in self.meta_columns if c in row and row[c] not in (None, "")}
             out.append(SuiteItem(id=item_id or f"{self.name}-{n}",
@@ -116,6 +120,10 @@ class XSTestSuite(RefusalSuite):
     id_column = "id"
     meta_columns = ("type", "label", "focus", "note")
 
+    def check_row(self, row: dict, source: str, n: int) -> None:
+        if row.get("label") not in ("safe", "unsafe"):  # a missing label must not count as "safe"
+            raise InputError(source, n, "label", f"expected 'safe' or 'unsafe', got {row.get('label')!r}")
+
     def items(self):
         items = super().items()
         for it in items:
@@ -131,8 +139,8 @@ class XSTestSuite(RefusalSuite):
             item = row["item_id"]
             meta = {**meta_by_id.get(item, {}), **(row.get("meta") or {})}
             if meta.get("label") not in ("safe", "unsafe"):
-                raise InputError(f"suite {self.name}", None, "label", f"item {item}: XSTest prompt label {meta.get('label')!r} "
-                                                          f"is not safe/unsafe")
+                raise InputError(f"generations of suite {self.name}", None, "label",
+                                 f"item {item} has no XSTest label (safe/unsafe); regenerate from a labelled file")
             safe = meta["label"] == "safe"
             rows_ = metric_rows(item, verdict, suffix="_safe" if safe else "_unsafe",
                                 main="over_refusal" if safe else "refused_unsafe",

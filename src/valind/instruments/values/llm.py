@@ -72,8 +72,11 @@ def _token_word(token: str) -> str:
 def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None:
     """P(yes) / (P(yes) + P(no)) at the first answer position whose likeliest token is not blank.
 
-    Token variants (" Yes", "yes", "YES.") are summed. None when the position
-    offers neither word among its alternatives, or no probabilities were given.
+    Token variants (" Yes", "yes", "YES.") are summed. When only one of the two words is among
+    the alternatives, the other is given the most probability it can have without being listed
+    (the smaller of the least likely listed token and the mass outside the list), so a missing
+    "no" lowers P(yes) below 1 instead of making it certain. None when the position offers neither
+    word, or no probabilities were given.
     """
     for position in top_logprobs or []:
         if not position:
@@ -81,8 +84,16 @@ def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None
         likeliest = max(position, key=position.get)
         if not _token_word(likeliest):
             continue  # whitespace or punctuation before the answer word
-        yes = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "yes")
-        no = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "no")
+        probs = {tok: math.exp(lp) for tok, lp in position.items()}
+        yes = sum(p for tok, p in probs.items() if _token_word(tok) == "yes")
+        no = sum(p for tok, p in probs.items() if _token_word(tok) == "no")
+        if yes + no == 0:
+            return None
+        unlisted = min(min(probs.values()), max(0.0, 1.0 - sum(probs.values())))
+        if no == 0:
+            no = unlisted
+        elif yes == 0:
+            yes = unlisted
         return yes / (yes + no) if yes + no > 0 else None
     return None
 
