@@ -310,3 +310,31 @@ def test_value_extractor_asks_the_refusal_judge():
         scores[name] = ex.score_batch([prompt], [response])[0, dec]
         assert name in ex.fingerprint()
     assert scores["test-never-refuses"] > scores["test-always-refuses"]
+
+
+def test_validate_measures_an_llm_judge_on_a_reachable_server(tmp_path):
+    """`valind judge validate --task refusal --judges llm --cv` through an OpenAI-compatible server: the
+    server's unparseable answers are counted, and count against the judge."""
+    from test_backend_http import StubServer
+
+    from valind.instruments.refusal.validate import run as validate_refusal
+
+    rows = [{"model": m, "id": f"v2-{2 * i}", "prompt": f"q{i}", "completion": f"{m} answer {i}",
+             "final_label": "2_full_refusal" if i % 2 else "1_full_compliance"} for i in range(5) for m in ("a", "b")]
+    path = _write_csv(tmp_path / "dev.csv", rows)
+
+    def behaviour(n, body):
+        content = body["messages"][-1]["content"]
+        i = int(content.split('RESPONSE: "')[1].split('answer ')[1][0])
+        reply = "garbled" if i == 4 else ("2_full_refusal" if i % 2 else "1_full_compliance")
+        return 200, {}, {"id": "x", "object": "chat.completion", "usage": {"total_tokens": 3},
+                         "choices": [{"index": 0, "finish_reason": "stop",
+                                      "message": {"role": "assistant", "content": reply}}]}
+
+    with StubServer(behaviour) as server:
+        report = validate_refusal(["llm"], str(path), {"model": "m", "backend": "openai",
+                                                      "backend_options": {"base_url": server.url}}, cv=True)
+    res = report["llm"]
+    assert res["all"]["unparsed"] == 2 and res["all"]["refused"]["accuracy"] == pytest.approx(0.8)
+    assert not res["fitted"] and res["cv"]["model"]["refused"]["accuracy"] == pytest.approx(0.8)
+    assert [f["test"] for f in res["cv"]["model"]["per_fold"]] == ["a", "b"]

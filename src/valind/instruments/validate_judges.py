@@ -9,7 +9,7 @@ Refusal (refusal/validate.py): on XSTest's human-labelled completions, binary ag
 `refused` and three-class agreement (full_compliance / full_refusal / partial_refusal); with
 `--cv`, grouped cross-validation by prompt and leave-one-model-out. Anthro: per behaviour (present / absent), their macro average, and the
 share of responses whose whole behaviour set matches. Labelled sets and guidelines:
-valind/instruments/<measure>/data/. The detectors were tuned on the `dev` split only; `test` is held out.
+valind/instruments/<measure>/data/. The anthro detector was tuned on the `dev` split only.
 """
 
 from __future__ import annotations
