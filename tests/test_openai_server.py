@@ -90,9 +90,10 @@ def test_llm_judges_through_the_server(server):
     from valind.instruments.sycophancy.rules import DIMENSIONS
 
     # a verdict the model gave, or the unparseable answer recorded: never a guess
-    (verdict,) = make_judge("refusal", "llm", **options).judge(prompts, responses)
-    assert verdict["refusal"] in REFUSAL_LABELS or (verdict["refusal"] is None and "judge_error" in verdict)
+    (refusal,) = make_judge("refusal", "llm", **options).judge(prompts, responses)  # a RefusalVerdict
+    assert refusal.label in REFUSAL_LABELS or (refusal.label is None and refusal.failure)
     (verdict,) = make_judge("sycophancy", "llm", **options).judge(prompts, responses)
+    verdict = verdict.to_record() if hasattr(verdict, "to_record") else verdict
     unjudged = [d for d in DIMENSIONS if verdict[d] is None]
     assert all(verdict[d] in (True, False) for d in DIMENSIONS if d not in unjudged)
     assert not unjudged or "judge_error" in verdict
