@@ -117,20 +117,21 @@ def feature_extractor(**options) -> Featurizer:
 
 
 def refused(responses: Sequence[str], judge_name: str | None = None) -> np.ndarray:
-    """1.0 where the refusal judge says the response refused (fully or partly), else 0.0 (unjudgeable: 0)."""
+    """P(refused) per response from the refusal judge (unjudgeable: 0, so nothing is discounted)."""
     from ..judges import make_judge
+    from ..refusal import refusal_probabilities
 
     if len(responses) == 0:
         return np.zeros(0)
-    fields = make_judge("refusal", judge_name).judge([None] * len(responses), list(responses))
-    return np.array([1.0 if f.get("refused") else 0.0 for f in fields])
+    probs = refusal_probabilities(list(responses), make_judge("refusal", judge_name))
+    return np.array([p if p is not None else 0.0 for p in probs])
 
 
 def refusal_judge_version(judge_name: str | None = None) -> list:
     from .. import instruments_version
-    from ..judges import DEFAULT_JUDGES
+    from .embedding import refusal_judge_fingerprint
 
-    return [judge_name or DEFAULT_JUDGES["refusal"], instruments_version("refusal")]
+    return [refusal_judge_fingerprint({"refusal_judge": judge_name}), instruments_version("refusal")]
 
 
 def head_scores(feats: np.ndarray, coef: np.ndarray, intercept: np.ndarray, names: Sequence[str],
