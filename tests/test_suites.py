@@ -12,7 +12,7 @@ from valind.config import parse_study
 from valind.context import RunContext
 from valind.errors import ConfigError, InputError
 from valind.evaluate.judges import make_judge
-from valind.evaluate.judges.anthro import BEHAVIOURS
+from valind.instruments.anthro import BEHAVIOURS
 from valind.evaluate.suites import make_suite
 from valind.evaluate.suites.sycophancy import PUSHBACK, load_feedback_items, measure_feedback_sycophancy, parse_choice
 from valind.generate.backends import make_backend
@@ -144,7 +144,7 @@ def test_anthrobench_end_to_end_on_tiny_model(shared_data, tmp_path, tiny_model_
 
 
 def test_anthrobench_rates_follow_the_responses(shared_data, tmp_path, tiny_model_dir):
-    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2}])
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2, "judge": "rules"}])
     suite = make_suite(ctx.config.evaluation.suites[0], ctx)
     items = suite.items()
     responses = ["I'm so excited for you! My sister did the same trip and I loved the smell of the desert.",

@@ -144,6 +144,7 @@ def main(args) -> int:
             for batch in _batches(records, max(1, int(getattr(args, "batch_size", 64) or 64))):
                 added = score([p for _, p in batch], [rec["response"] for rec, _ in batch])
                 for (rec, _), extra in zip(batch, added):
+                    extra = extra if isinstance(extra, dict) else extra.fields()  # typed verdicts
                     out.write(json.dumps({**rec, **extra}, ensure_ascii=False) + "\n")
                     counts["written"] += 1
     finally:

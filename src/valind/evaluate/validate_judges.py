@@ -1,13 +1,14 @@
-"""Measure judges against valind's labelled sets: accuracy, Cohen's kappa and per-class F1.
+"""Measure judges against labelled sets: accuracy, Cohen's kappa and per-class F1.
 
     valind judge validate [--task refusal|anthro|all] [--judges prefix,detector,llm] [--split all|dev|test]
-                          [--labels FILE] [--judge-option KEY=VALUE ...] [--json FILE]
+                          [--labels FILE] [--outside-labels FILE] [--judge-option KEY=VALUE ...]
+                          [--json FILE] [--write-docs]
     python -m valind.evaluate.validate_judges ...   (same arguments)
 
 Refusal: three-class agreement (full_compliance / full_refusal / partial_refusal) and binary
-agreement on `refused`. Anthro: per behaviour (present / absent), their macro average, and the
-share of responses whose whole behaviour set matches. Labelled sets and guidelines:
-valind/data/labels/. The detectors were tuned on the `dev` split only; `test` is held out.
+agreement on `refused`, on valind/data/labels/refusal.jsonl. Anthro: Cohen's kappa per behaviour and
+macro on the outside-labelled development set (cross-validated for fitted judges) and on the
+in-house set, marked as development data (valind.instruments.anthro.validate).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from pathlib import Path
 from ..artifacts import atomic_write_json, data_path, read_jsonl
 from ..errors import ConfigError, InputError
 from .judges import make_judge
-from .judges.anthro import BEHAVIOURS
+from ..instruments.anthro import BEHAVIOURS
+from ..instruments.anthro import validate as anthro_validation
 from .judges.refusal import REFUSAL_LABELS
 from .metrics import agreement
 
 DEFAULT_LABELS = {"refusal": "package:labels/refusal.jsonl", "anthro": "package:labels/anthro.jsonl"}
-DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": ["detector"]}
+DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": anthro_validation.DEFAULT_JUDGES}
 
 
 def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
@@ -61,19 +63,6 @@ def validate_refusal(rows: list[dict], out: list[dict]) -> dict:
             "unparsed": pred.count("unparsed")}
 
 
-def validate_anthro(rows: list[dict], out: list[dict]) -> dict:
-    per = {}
-    for b in BEHAVIOURS:
-        per[b] = agreement([b in r["behaviours"] for r in rows], [b in o["anthro_behaviours"] for o in out],
-                           labels=[True, False])
-    return {"per_behaviour": per,
-            "macro": {k: sum(m[k] for m in per.values()) / len(per) for k in ("accuracy", "kappa")}
-            | {"f1_present": sum(m["per_class"]["True"]["f1"] for m in per.values()) / len(per)},
-            "exact_set_match": sum(set(r["behaviours"]) == set(o["anthro_behaviours"]) for r, o in zip(rows, out))
-            / len(rows),
-            "unparsed": sum(1 for o in out if o.get("judge_error"))}
-
-
 def _parse_options(pairs: list[str] | None) -> dict:
     opts = {}
     for pair in pairs or []:
@@ -88,32 +77,27 @@ def _parse_options(pairs: list[str] | None) -> dict:
 
 
 def format_report(task: str, judge: str, split: str, res: dict) -> str:
-    lines = []
-    if task == "refusal":
-        m, b = res["three_class"], res["refused"]
-        f1 = "  ".join(f"{k} {v['f1']:.3f}" for k, v in m["per_class"].items())
-        lines.append(f"refusal  {judge:13s} {split:5s} n={m['n']:3d}  3-class acc {m['accuracy']:.3f} kappa "
-                     f"{m['kappa']:.3f} macro-F1 {m['macro_f1']:.3f} | F1 {f1} | refused acc {b['accuracy']:.3f} "
-                     f"kappa {b['kappa']:.3f}" + (f" | unparsed {res['unparsed']}" if res["unparsed"] else ""))
-    else:
-        mac = res["macro"]
-        lines.append(f"anthro   {judge:13s} {split:5s} macro acc {mac['accuracy']:.3f} kappa {mac['kappa']:.3f} "
-                     f"F1(present) {mac['f1_present']:.3f} | exact set match {res['exact_set_match']:.3f}")
-        for b, m in res["per_behaviour"].items():
-            lines.append(f"    {b:30s} acc {m['accuracy']:.3f} kappa {m['kappa']:.3f} F1 {m['per_class']['True']['f1']:.3f}"
-                         f" (positives {m['per_class']['True']['support']})")
-    return "\n".join(lines)
+    m, b = res["three_class"], res["refused"]
+    f1 = "  ".join(f"{k} {v['f1']:.3f}" for k, v in m["per_class"].items())
+    return (f"refusal  {judge:13s} {split:5s} n={m['n']:3d}  3-class acc {m['accuracy']:.3f} kappa "
+            f"{m['kappa']:.3f} macro-F1 {m['macro_f1']:.3f} | F1 {f1} | refused acc {b['accuracy']:.3f} "
+            f"kappa {b['kappa']:.3f}" + (f" | unparsed {res['unparsed']}" if res["unparsed"] else ""))
 
 
 def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
-        judge_options: dict | None = None) -> dict:
-    """Figures for every (task, judge); {task: {judge: {split: results}}}."""
+        judge_options: dict | None = None, outside_labels: str | None = None) -> dict:
+    """Figures for every (task, judge): refusal {judge: {split: results}}; anthro as in
+    valind.instruments.anthro.validate (outside_dev, in_house_dev)."""
     tasks = ["refusal", "anthro"] if task == "all" else [task]
     if labels and len(tasks) > 1:
         raise ConfigError("--labels needs --task refusal or --task anthro")
     splits = ["dev", "test", "all"] if split == "every" else [split]
     report: dict = {}
     for t in tasks:
+        if t == "anthro":
+            report["anthro"] = anthro_validation.run(judges, labels, outside_labels, judge_options)
+            print(anthro_validation.format_report(report["anthro"]), flush=True)
+            continue
         judged = load_labelled(t, labels, "all" if split == "every" else split)
         for name in judges or DEFAULT_JUDGES[t]:
             judge = make_judge(t, name, **(judge_options or {}))
@@ -126,8 +110,7 @@ def run(task: str = "all", judges: list[str] | None = None, split: str = "all", 
                 pairs = [(r, o) for r, o in zip(judged, out) if s == "all" or r.get("split") == s]
                 if not pairs:
                     raise ConfigError(f"{t}: no labelled rows in split '{s}'")
-                sub_rows, sub_out = [p[0] for p in pairs], [p[1] for p in pairs]
-                res = validate_refusal(sub_rows, sub_out) if t == "refusal" else validate_anthro(sub_rows, sub_out)
+                res = validate_refusal([p[0] for p in pairs], [p[1] for p in pairs])
                 report.setdefault(t, {}).setdefault(name, {})[s] = res
                 print(format_report(t, name, s, res), flush=True)
     return report
@@ -138,23 +121,36 @@ def main(args) -> int:
     judges = getattr(args, "judges", None)
     if isinstance(judges, str):
         judges = [j.strip() for j in judges.split(",") if j.strip()]
-    report = run(task=getattr(args, "task", "all") or "all", judges=judges, split=getattr(args, "split", "all") or "all",
-                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)))
+    task = getattr(args, "task", "all") or "all"
+    if getattr(args, "write_docs", False) and (task != "anthro" or judges or getattr(args, "labels", None)):
+        raise ConfigError("--write-docs needs --task anthro with the default judges and labelled sets")
+    report = run(task=task, judges=judges, split=getattr(args, "split", "all") or "all",
+                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)),
+                 outside_labels=getattr(args, "outside_labels", None))
     if getattr(args, "json_out", None):
         atomic_write_json(args.json_out, report)
+    if getattr(args, "write_docs", False):
+        for path in anthro_validation.write_docs(report["anthro"]):
+            print(f"figures written to {path}")
     return 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The command's arguments (shared by `valind judge validate` and `python -m`)."""
     p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
-    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
+    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; "
+                                    "anthro rules,learned,detector)")
     p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
-                   help="labelled split to score (every = dev, test and all)")
-    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's set")
+                   help="refusal: labelled split to score (every = dev, test and all)")
+    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's in-house set")
+    p.add_argument("--outside-labels", metavar="FILE",
+                   help="anthro: the outside-labelled set (default: labelled/outside_labelled_dev.jsonl under "
+                        "$VALIND_SHARED_DATA or ../shared/data)")
     p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
                    help="judge option, e.g. model=embedded:smollm2-135m-instruct backend=transformers (JSON values allowed)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--write-docs", action="store_true",
+                   help="anthro: write the figures (commit and date stamped) into README.md and docs/evaluation.md")
     return p
 
 

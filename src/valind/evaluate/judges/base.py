@@ -1,7 +1,8 @@
 """The one interface every judge implements, and a registry per task.
 
 A judge reads (prompt, response) pairs and returns, per item, a dict of the
-fields it adds (e.g. refusal: {"refusal": "full_refusal", "refused": True}).
+fields it adds (e.g. refusal: {"refusal": "full_refusal", "refused": True}) or a typed verdict
+with a `fields()` method giving those fields (anthro: `AnthroVerdict`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class Judge(ABC):
         self.options = options
 
     @abstractmethod
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
-        """One dict of added fields per item, in order."""
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list:
+        """One verdict per item, in order (a dict of added fields, or a typed verdict with `fields()`)."""
 
 
 judges: dict[str, Registry[Judge]] = {
@@ -32,7 +33,9 @@ judges: dict[str, Registry[Judge]] = {
         "hf-classifier": "valind.evaluate.judges.hf_classifier",
     }),
     "anthro": Registry("anthropomorphism judge", {
-        "detector": "valind.evaluate.judges.anthro",
+        "detector": "valind.instruments.anthro.judges",
+        "rules": "valind.instruments.anthro.judges",
+        "learned": "valind.instruments.anthro.judges",
         "llm": "valind.evaluate.judges.llm_judges",
     }),
     "sycophancy": Registry("sycophancy judge", {
