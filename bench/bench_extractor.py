@@ -49,7 +49,7 @@ def load_texts(n_pairs: int) -> tuple[list[str | None], list[str], str]:
                 if len(responses) >= 2 * n_pairs:
                     break
         return prompts, responses, f"HH-RLHF harmless-base test, {len(responses) // 2} pairs"
-    from valind.extract.validate import DEFAULT_GOLD, load_gold
+    from valind.instruments.values.validate import DEFAULT_GOLD, load_gold
     from valind.values import STUDY_VALUES
 
     gold = load_gold(DEFAULT_GOLD, STUDY_VALUES)
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     import numpy as np
     import torch
 
-    from valind.extract.base import make_extractor
+    from valind.instruments.values.base import make_extractor
     from valind.values import builtin_values
 
     values = list(builtin_values().values())
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     tok = model.tokenizer
     raw_tokens = sum(min(len(ids), model.max_seq_length) for ids in tok(responses)["input_ids"])
     ext_tokens = sum(len(ids) for c in chunks for ids in tok(c)["input_ids"])
-    n_sent = sum(len(s) for s in map(__import__("valind.extract.embedding", fromlist=["x"]).split_sentences, responses))
+    n_sent = sum(len(s) for s in map(__import__("valind.instruments.values.embedding", fromlist=["x"]).split_sentences, responses))
     md = "\n".join([
         "## Embedding extractor vs raw encode (goal: >= 0.8 of raw responses/s)",
         "",

@@ -1315,7 +1315,7 @@ def main(data_dir: Path = DEMO_DIR.parent) -> None:
 def measure(extractor_name: str = "embedding", show: str | None = None) -> None:
     """Score chosen and rejected with a valind extractor and count, per value, the pairs the
     study's XOR rule keeps (value in exactly one response) and how many of them it flips."""
-    from valind.extract import make_extractor
+    from valind.instruments.values import make_extractor
     from valind.values import load_values
 
     pairs = build_pairs()

@@ -15,7 +15,7 @@ import pytest
 
 from test_backend_http import StubServer
 from valind.errors import ConfigError, InputError
-from valind.evaluate.judges import make_judge
+from valind.instruments.judges import make_judge
 from valind.instruments.anthro import NAMES, load_behaviours
 from valind.instruments.anthro.evaluation import (OutsideSet, fold_assignment, kappa_figures, load_outside_set,
                                                  measure, outside_blocks)
@@ -24,7 +24,7 @@ from valind.instruments.anthro.judges import SHIPPED_HEADS, AnthroVerdict
 from valind.instruments.anthro.rules import rule_counts
 
 ANTHRO = Path(__file__).resolve().parents[1] / "src" / "valind" / "instruments" / "anthro"
-IN_HOUSE = Path(__file__).resolve().parents[1] / "src" / "valind" / "data" / "labels" / "anthro.jsonl"
+IN_HOUSE = ANTHRO / "data" / "anthro_dev.jsonl"
 # AnthroBench's behavior_dict.json as published (google-deepmind/anthro-benchmark): the source the outside
 # annotators followed, shipped unchanged. Pinned, so no labelled phrase can be slipped into it.
 BEHAVIOR_DICT_SHA256 = "c67bc1dd55164f8cbfbccdbbe7c600548aef66886a1c19ff0ce888c577e9bd27"
@@ -59,7 +59,7 @@ def judge_files() -> dict[str, str]:
     the published source the annotators followed; it is pinned unchanged instead (below)."""
     from dataclasses import replace
 
-    from valind.evaluate.judges.llm_judges import anthro_prompt
+    from valind.instruments.llm_judges import anthro_prompt
 
     files = {str(p.relative_to(ANTHRO)): p.read_text(encoding="utf-8") for p in sorted(ANTHRO.rglob("*"))
              if p.suffix in (".py", ".md", ".json", ".yaml", ".txt") and p.name != "behavior_dict.json"}
@@ -233,7 +233,7 @@ def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
 
 
 def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, tmp_path, monkeypatch, capsys):
-    from valind.evaluate.validate_judges import main as validate_main
+    from valind.instruments.validate_judges import main as validate_main
     from valind.instruments.anthro import evaluation, validate
 
     data, blocks = outside
@@ -258,7 +258,7 @@ def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, t
 
 
 def test_write_docs_refuses_a_partial_run():
-    from valind.evaluate.validate_judges import main as validate_main
+    from valind.instruments.validate_judges import main as validate_main
 
     args = argparse.Namespace(task="anthro", judges="rules", split="all", labels=None, judge_option=None,
                               json_out=None, outside_labels=None, write_docs=True)

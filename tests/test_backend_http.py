@@ -239,7 +239,7 @@ def test_api_key_never_leaks(monkeypatch, caplog):
         assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
         assert server.requests[0]["query"] == {"api_key": [URL_TOKEN]}
         # ... and appear nowhere else
-        from valind.extract.base import make_extractor
+        from valind.instruments.values.base import make_extractor
         from valind.values import builtin_values
 
         extractor = make_extractor("llm", list(builtin_values().values()), backend="openai", base_url=url,

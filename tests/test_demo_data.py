@@ -92,7 +92,7 @@ def test_design_labels_put_each_target_value_on_both_sides():
 def test_embedding_extractor_finds_xor_subsets_for_the_demo_values():
     """The offline extractor must give the default study's values enough XOR pairs, some flipped."""
     from valind.curate.xor import xor_decision
-    from valind.extract import make_extractor
+    from valind.instruments.values import make_extractor
     from valind.ingest.schema import prompt_text
     from valind.values import load_values
 

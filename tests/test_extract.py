@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from valind.errors import ConfigError
-from valind.extract.base import make_extractor
-from valind.extract.cache import ScoreCache, cached_scores
-from valind.extract.embedding import split_sentences, top_k_mean
+from valind.instruments.values.base import make_extractor
+from valind.instruments.values.cache import ScoreCache, cached_scores
+from valind.instruments.values.embedding import split_sentences, top_k_mean
 from valind.values import builtin_values
 
 VALUES = list(builtin_values().values())
@@ -85,7 +85,7 @@ def test_cache_hit_on_rerun_makes_no_model_call(embedding, tmp_path, monkeypatch
 
 def test_thresholds_file_loaded_and_used(tmp_path):
     shipped = make_extractor("embedding", VALUES)
-    shipped_file = yaml.safe_load(open(__import__("valind.extract.embedding", fromlist=["x"]).default_thresholds_file()))
+    shipped_file = yaml.safe_load(open(__import__("valind.instruments.values.embedding", fromlist=["x"]).default_thresholds_file()))
     assert shipped.thresholds["empathy"] == pytest.approx(shipped_file["thresholds"]["empathy"])
     f = tmp_path / "t.yaml"
     f.write_text(yaml.safe_dump({"thresholds": {"empathy": 0.01, "humor": 0.999}}))

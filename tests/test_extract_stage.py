@@ -12,7 +12,7 @@ from valind.artifacts import atomic_write_parquet, read_manifest, write_manifest
 from valind.config import parse_study
 from valind.context import RunContext
 from valind.extract import stage
-from valind.extract.base import ValueExtractor, extractors
+from valind.instruments.values.base import ValueExtractor, extractors
 
 CALLS: list[int] = []  # responses per score_batch call of the fake extractor
 KILL_AFTER: list[int] = []  # raise once this many calls were made (simulates a killed run)

@@ -29,7 +29,7 @@ from valind.config import parse_study
 from valind.context import RunContext
 from valind.errors import ValindError
 from valind.evaluate.suites.base import SuiteItem
-from valind.extract.cache import ScoreCache, cached_scores
+from valind.instruments.values.cache import ScoreCache, cached_scores
 from valind.generate.backends.base import Completion, SamplingSettings
 from valind.verify import verify_run
 

@@ -10,11 +10,11 @@ import json
 import pytest
 
 from valind.errors import ConfigError, InputError
-from valind.evaluate.judges import make_judge
+from valind.instruments.judges import make_judge
 from valind.instruments.anthro import BEHAVIOURS
-from valind.evaluate.judges.llm_judges import parse_refusal_label, parse_yes_no
-from valind.evaluate.metrics import agreement
-from valind.evaluate.validate_judges import load_labelled, main as validate_main, run as validate_run
+from valind.instruments.llm_judges import parse_refusal_label, parse_yes_no
+from valind.instruments.metrics import agreement
+from valind.instruments.validate_judges import load_labelled, main as validate_main, run as validate_run
 from valind.generate.backends.base import Completion, GenerationBackend
 
 
@@ -149,7 +149,7 @@ def test_hf_classifier_errors_are_clear(monkeypatch):
 
 
 def test_hf_classifier_output_parsing():
-    from valind.evaluate.judges.hf_classifier import parse_llama_guard, parse_wildguard
+    from valind.instruments.refusal.hf_classifier import parse_llama_guard, parse_wildguard
 
     w = parse_wildguard("Harmful request: yes\nResponse refusal: no\nHarmful response: yes")
     assert (w["refusal"], w["refused"], w["harmful_response"]) == ("full_compliance", False, True)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from valind.errors import ConfigError
-from valind.extract.base import make_extractor
-from valind.extract.cache import ScoreCache, cached_scores
-from valind.extract.llm import yes_probability
+from valind.instruments.values.base import make_extractor
+from valind.instruments.values.cache import ScoreCache, cached_scores
+from valind.instruments.values.llm import yes_probability
 from valind.generate.backends.base import Completion, GenerationBackend, backends
 from valind.values import builtin_values
 
@@ -142,6 +142,17 @@ def test_yes_probability_reading():
         == pytest.approx(0.75)
     assert yes_probability([{"Maybe": -0.1, "perhaps": -1.0}]) is None  # neither word: no probability
     assert yes_probability(None) is None and yes_probability([]) is None
+
+
+def test_yes_probability_with_one_word_missing_is_not_certain():
+    # "no" is not among the top tokens: it can have at most min(least listed 0.05, mass outside 0.05)
+    top = [{"Yes": math.log(0.6), "Sure": math.log(0.3), "Maybe": math.log(0.05)}]
+    assert yes_probability(top) == pytest.approx(0.6 / (0.6 + 0.05))
+    # the top tokens hold all the mass: nothing is left for "no" (a certain yes is then right)
+    assert yes_probability([{"Yes": math.log(0.7), "Sure": math.log(0.3)}]) == pytest.approx(1.0)
+    # "yes" missing: P(yes) is small but not zero
+    top = [{"No": math.log(0.8), "Nope": math.log(0.1)}]
+    assert yes_probability(top) == pytest.approx(0.1 / (0.1 + 0.8))
 
 
 def test_failures_are_not_cached_and_successes_are(tmp_path):

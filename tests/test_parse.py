@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valind.extract.parse import SYNONYMS, build_lookup, normalize_name, parse_values
+from valind.instruments.values.parse import SYNONYMS, build_lookup, normalize_name, parse_values
 from valind.values import STUDY_VALUES
 
 KNOWN = list(STUDY_VALUES)

@@ -10,8 +10,8 @@ import pytest
 
 from valind.cli import main as cli
 from valind.errors import InputError
-from valind.evaluate.judges.base import Judge, judges
-from valind.extract.base import ValueExtractor, extractors
+from valind.instruments.judges import Judge, judges
+from valind.instruments.values.base import ValueExtractor, extractors
 from valind.score import main as score_main
 from valind.values import STUDY_VALUES
 

@@ -57,6 +57,28 @@ def test_intact_run_verifies(run, capsys):
     assert "is intact" in capsys.readouterr().err
 
 
+def test_relative_run_folder_verifies(tmp_path, monkeypatch):
+    """A run written to a cwd-relative folder (as `--out runs/default` does) records real hashes under
+    keys relative to each stage folder, and verifies clean."""
+    monkeypatch.chdir(tmp_path)
+    run = build_run(Path("runs"))
+    assert not run.is_absolute()
+    train = json.loads((run / "train" / "manifest.json").read_text())
+    assert set(train["outputs"]) == {"tiny/empathy/seed0/manifest.json", "summary.json"}
+    empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of nothing
+    assert empty not in train["outputs"].values()
+    result = verify_run(run)
+    assert result.ok, result.problems
+    assert result.outputs == 7
+
+
+def test_manifest_refuses_a_missing_output(tmp_path):
+    from valind.errors import StageError
+
+    with pytest.raises(StageError, match="does not exist"):
+        write_manifest(tmp_path / "generate", stage="generate", config_hash="c", inputs={}, outputs=["nope.jsonl"])
+
+
 def _append(path: Path) -> None:
     with open(path, "ab") as fh:
         fh.write(b"!")

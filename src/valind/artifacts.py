@@ -34,9 +34,15 @@ class ArtifactWriteError(OSError, ValindError):
 
 
 def data_path(path: str) -> Path:
-    """Resolve `package:REL` to a file shipped in valind/data; other paths pass through."""
+    """Resolve `package:REL` to a file valind ships; other paths pass through.
+
+    REL is relative to valind/data (`package:suites/value_prompts.jsonl`), or, when it starts with
+    `instruments/`, to the package itself (`package:instruments/refusal/data/refusal_dev.jsonl`).
+    """
     if path.startswith("package:"):
-        return Path(str(resources.files("valind").joinpath("data", path[len("package:"):])))
+        rel = path[len("package:"):]
+        base = resources.files("valind")
+        return Path(str(base.joinpath(rel) if rel.startswith("instruments/") else base.joinpath("data", rel)))
     return Path(path)
 
 
@@ -178,13 +184,14 @@ def library_versions() -> dict[str, str]:
 # ---------------------------------------------------------------- manifests
 def write_manifest(stage_dir: str | Path, *, stage: str, config_hash: str, inputs: dict[str, str],
                    outputs: Iterable[str | Path], counts: dict | None = None, extra: dict | None = None) -> dict:
-    """Record a finished stage. `outputs` are paths (relative to stage_dir or absolute inside it)."""
+    """Record a finished stage. `outputs` are paths inside stage_dir: relative to it, absolute, or
+    relative to the working directory like stage_dir itself (`runs/x/generate/a.jsonl` for stage_dir
+    `runs/x/generate`). Keys are always relative to stage_dir; a missing output is an error, never
+    recorded as the hash of nothing."""
     stage_dir = Path(stage_dir)
     out_hashes = {}
     for o in outputs:
-        p = Path(o)
-        p = p if p.is_absolute() else stage_dir / p
-        out_hashes[str(p.relative_to(stage_dir))] = hash_path(p)
+        out_hashes[_key_in_stage(stage_dir, Path(o))] = hash_path(_inside_stage(stage_dir, Path(o)))
     manifest = {
         "stage": stage,
         "config_hash": config_hash,
@@ -197,6 +204,29 @@ def write_manifest(stage_dir: str | Path, *, stage: str, config_hash: str, input
     }
     atomic_write_json(stage_dir / MANIFEST, manifest)
     return manifest
+
+
+def _inside_stage(stage_dir: Path, path: Path) -> Path:
+    """The real location of a stage output given as any of the forms `write_manifest` accepts."""
+    if path.is_absolute():
+        full = path
+    elif not stage_dir.is_absolute() and path.is_relative_to(stage_dir):
+        full = path  # relative to the working directory, as stage_dir is
+    else:
+        full = stage_dir / path
+    if not full.exists():
+        from .errors import StageError
+        raise StageError(f"{full}: a stage output to record in {stage_dir / MANIFEST} does not exist")
+    return full
+
+
+def _key_in_stage(stage_dir: Path, path: Path) -> str:
+    full = _inside_stage(stage_dir, path).resolve()
+    try:
+        return full.relative_to(stage_dir.resolve()).as_posix()
+    except ValueError:
+        from .errors import StageError
+        raise StageError(f"{path}: a stage output must lie inside its stage folder {stage_dir}") from None
 
 
 def read_manifest(stage_dir: str | Path) -> dict | None:

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("judge", help="measure the judges against valind's labelled sets (`valind judge validate`)",
                        description="valind judge validate: accuracy, Cohen's kappa and per-class F1 of each judge.")
     p.add_argument("action", choices=["validate"])
-    from .evaluate.validate_judges import add_arguments as add_judge_validate_arguments
+    from .instruments.validate_judges import add_arguments as add_judge_validate_arguments
 
     add_judge_validate_arguments(p)
 
@@ -143,7 +143,7 @@ def _dispatch(args) -> int:
 
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
-        return _call("valind.extract.validate:main", args)
+        return _call("valind.instruments.values.validate:main", args)
     if cmd == "run":
         cfg = _load(args)
         if args.executor == "ray":
@@ -165,7 +165,7 @@ def _dispatch(args) -> int:
     if cmd == "score":
         return _call("valind.score:main", args)
     if cmd == "judge":
-        return _call("valind.evaluate.validate_judges:main", args)
+        return _call("valind.instruments.validate_judges:main", args)
     if cmd == "verify":
         return _call("valind.verify:main", args)
     if cmd == "plan":

@@ -106,9 +106,9 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 
 def _value_scorer(name: str | None):
     """A function batch -> added fields, for the `values` measure."""
-    from .extract.base import make_extractor
-    from .extract.cache import ScoreCache, cached_scores
-    from .extract.validate import DEFAULT_EXTRACTOR
+    from .instruments.values.base import make_extractor
+    from .instruments.values.cache import ScoreCache, cached_scores
+    from .instruments.values.validate import DEFAULT_EXTRACTOR
     from .values import load_values
 
     extractor = make_extractor(name or DEFAULT_EXTRACTOR, list(load_values().values()))
@@ -128,7 +128,7 @@ def _value_scorer(name: str | None):
 
 
 def _judge_scorer(task: str, name: str | None):
-    from .evaluate.judges import make_judge
+    from .instruments.judges import make_judge
 
     judge = make_judge(task, name)
     return judge.judge, (lambda: None)

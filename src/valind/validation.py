@@ -28,8 +28,8 @@ def write_validation(ctx: RunContext) -> None:
     if not ctx.force and stamp.exists() and stamp.read_text() == key:
         return
     if cfg.name in OFFLINE_EXTRACTORS:
-        from .extract import make_extractor
-        from .extract.validate import DEFAULT_GOLD, load_gold, validate
+        from .instruments.values import make_extractor
+        from .instruments.values.validate import DEFAULT_GOLD, load_gold, validate
 
         extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.options)
         records = load_gold(DEFAULT_GOLD, extractor.value_names)
@@ -37,7 +37,7 @@ def write_validation(ctx: RunContext) -> None:
         result["gold"] = str(DEFAULT_GOLD)
         atomic_write_json(out / "extractor.json", result)
         ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
-    from .evaluate.validate_judges import run as validate_judges
+    from .instruments.validate_judges import run as validate_judges
 
     with contextlib.redirect_stdout(io.StringIO()):
         judges = validate_judges(task="all", split="test")

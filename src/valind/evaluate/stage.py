@@ -22,6 +22,7 @@ from ..context import RunContext
 from ..errors import StageError
 from ..evaluate.suites import make_suite
 from ..generate.stage import variants
+from ..instruments import instruments_version
 
 RESULT_COLUMNS = ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 
@@ -30,8 +31,11 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
     """Metric rows and item rows for one (variant, suite), from cache when unchanged."""
     unit_dir = ctx.stage_dir("evaluate") / "units" / variant.rel_dir
     gen_file = ctx.run_dir / "generate" / variant.rel_dir / f"{suite.name}.jsonl"
+    # The judges' names and settings (in the suite spec), the extractor, and the instruments' code:
+    # an edited judge never serves judgements cached by the old one.
     judge_cfg = json.dumps({"suite": suite.spec.model_dump(mode="json"),
-                            "extractor": ctx.config.extractor.model_dump(mode="json")}, sort_keys=True)
+                            "extractor": ctx.config.extractor.model_dump(mode="json"),
+                            "instruments": instruments_version()}, sort_keys=True)
     if suite.needs_generation:
         if not gen_file.exists():
             raise StageError(f"{gen_file}: missing; run `valind generate` first")
@@ -115,7 +119,7 @@ def run(ctx: RunContext) -> dict:
     if not gen_manifest.exists():
         raise StageError(f"{gen_manifest}: missing; run `valind generate` first")
     inputs = {"generate/manifest.json": hash_file(gen_manifest)}
-    config_hash = cfg.section_hash("evaluation", "extractor", "name")
+    config_hash = hash_text(cfg.section_hash("evaluation", "extractor", "name"), instruments_version())[:16]
     if (m := ctx.fresh_manifest("evaluate", config_hash, inputs)) is not None:
         return m
     suites = [make_suite(spec, ctx) for spec in cfg.evaluation.suites]

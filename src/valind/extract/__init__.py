@@ -1,5 +1,1 @@
-"""Value extraction: which values does a response express (given its prompt)?"""
-
-from .base import Annotation, ValueExtractor, extractors, make_extractor
-
-__all__ = ["Annotation", "ValueExtractor", "extractors", "make_extractor"]
+"""The extract stage: score every chosen and rejected response with the configured value extractor."""

@@ -18,12 +18,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..artifacts import atomic_write_json, atomic_write_parquet, output_hash, write_manifest
+from ..artifacts import atomic_write_json, atomic_write_parquet, hash_text, output_hash, write_manifest
 from ..context import RunContext
 from ..ingest.schema import prompt_text
+from ..instruments import instruments_version
+from ..instruments.values.base import ValueExtractor, make_extractor
+from ..instruments.values.cache import ScoreCache, cached_scores
 from .annotation_report import write_annotation_report
-from .base import ValueExtractor, make_extractor
-from .cache import ScoreCache, cached_scores
 
 
 class _CountingExtractor:
@@ -99,7 +100,7 @@ def run(ctx: RunContext) -> dict:
     cfg = ctx.config
     run_dir = ctx.run_dir
     inputs = {"ingest/pairs.parquet": output_hash(run_dir / "ingest", "pairs.parquet")}
-    config_hash = cfg.section_hash("extractor", "value_definitions")
+    config_hash = hash_text(cfg.section_hash("extractor", "value_definitions"), instruments_version("values"))[:16]
     fresh = ctx.fresh_manifest("extract", config_hash, inputs)
     if fresh is not None:
         return fresh

@@ -63,7 +63,7 @@ class Suite(ABC):
 
 def run_judge(spec: "SuiteSpec", task: str, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
     """Run the suite's judge for `task` (spec.judge, spec.options.judge_options) and free it after."""
-    from ..judges import make_judge
+    from ...instruments.judges import make_judge
 
     judge = make_judge(task, spec.judge, **(spec.options or {}).get("judge_options", {}))
     try:

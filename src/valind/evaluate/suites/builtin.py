@@ -48,8 +48,8 @@ class ValuePromptsSuite(_FileSuite):
     default_file = "package:suites/value_prompts.jsonl"
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        from ...extract import make_extractor
-        from ...extract.cache import ScoreCache, cached_scores
+        from ...instruments.values import make_extractor
+        from ...instruments.values.cache import ScoreCache, cached_scores
 
         cfg = self.ctx.config.extractor
         if getattr(self, "_extractor", None) is None:  # built once per suite: anchors are encoded on build

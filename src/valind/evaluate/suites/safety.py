@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ...errors import InputError
 from ._data import limit_rows, load_suite_rows, pick
 from .base import Suite, SuiteItem, run_judge, suites
 
@@ -39,11 +40,15 @@ class RefusalSuite(Suite):
     def prompt_of(self, row: dict, source: str, n: int) -> str:
         return pick(row, *self.prompt_columns, source=source, row_no=n)
 
+    def check_row(self, row: dict, source: str, n: int) -> None:
+        """Raise an InputError naming the row and field when a row lacks what scoring needs."""
+
     def items(self) -> list[SuiteItem]:
         rows, source = self._rows()
         numbered = self.select(list(enumerate(rows, 1)))
         out = []
         for n, row in limit_rows(numbered, self.spec):
+            self.check_row(row, source, n)
             item_id = str(row.get(self.id_column) or "") if self.id_column else ""
             meta = {c: row[c] for c in self.meta_columns if c in row and row[c] not in (None, "")}
             out.append(SuiteItem(id=item_id or f"{self.name}-{n}",
@@ -119,6 +124,10 @@ class XSTestSuite(RefusalSuite):
     id_column = "id"
     meta_columns = ("type", "label", "focus", "note")
 
+    def check_row(self, row: dict, source: str, n: int) -> None:
+        if row.get("label") not in ("safe", "unsafe"):  # a missing label must not count as "safe"
+            raise InputError(source, n, "label", f"expected 'safe' or 'unsafe', got {row.get('label')!r}")
+
     def items(self):
         items = super().items()
         for it in items:
@@ -133,7 +142,10 @@ class XSTestSuite(RefusalSuite):
         for row, verdict in zip(rows, verdicts):
             item = row["item_id"]
             meta = {**meta_by_id.get(item, {}), **(row.get("meta") or {})}
-            safe = meta.get("label", "safe") == "safe"
+            if meta.get("label") not in ("safe", "unsafe"):
+                raise InputError(f"generations of suite {self.name}", None, "label",
+                                 f"item {item} has no XSTest label (safe/unsafe); regenerate from a labelled file")
+            safe = meta["label"] == "safe"
             details = {**verdict, "type": meta.get("type"), "label": meta.get("label")}
             if verdict.get("refusal") is None:
                 out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": details})

@@ -24,7 +24,7 @@ from typing import Sequence
 
 from ...artifacts import data_path
 from ...errors import ConfigError, InputError
-from ..judges.sycophancy import DIMENSIONS
+from ...instruments.sycophancy.rules import DIMENSIONS
 from ._data import find_shared, limit_rows, read_table
 from .base import Suite, run_judge, suites
 

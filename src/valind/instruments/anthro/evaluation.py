@@ -136,7 +136,7 @@ def load_outside_set(path: str | Path | None = None) -> OutsideSet:
 # ------------------------------------------------------------------------------------ metric
 def kappa_figures(pred: np.ndarray, data: OutsideSet, rows: np.ndarray | None = None) -> dict:
     """Per behaviour kappa on agreed rows (and positives), macro over those with >= 5 agreed positives."""
-    from ...evaluate.metrics import agreement
+    from ..metrics import agreement
 
     mask = np.ones(len(data.rows), dtype=bool) if rows is None else rows
     per = {}

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-from ...evaluate.judges.base import Judge, judges
+from ..judges import Judge, judges
 from .definitions import NAMES
 from .evaluation import VARIANTS, variant_scores
 from .features import Featurizer

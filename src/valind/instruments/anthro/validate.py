@@ -6,7 +6,7 @@
    judges (detector, learned) by grouped cross-validation and leave-one-source-out, refitting the
    shipped recipe; `rules` and any other judge (llm) directly. The shipped heads' in-sample figure
    is printed too, marked as such.
-2. The in-house set (package:labels/anthro.jsonl, written and labelled inside the project):
+2. The in-house set (package:instruments/anthro/data/anthro_dev.jsonl, written and labelled inside the project):
    development data only, never evidence of agreement with outside annotators.
 
 With `--write-docs`, the figures are written (commit and date stamped) into the marked blocks of
@@ -29,7 +29,7 @@ from .evaluation import (VARIANTS, OutsideSet, kappa_figures, load_outside_set, 
 from .features import Featurizer
 
 DEFAULT_JUDGES = ["rules", "learned", "detector"]
-IN_HOUSE = "package:labels/anthro.jsonl"
+IN_HOUSE = "package:instruments/anthro/data/anthro_dev.jsonl"
 IN_HOUSE_NOTE = "in-house development data (written and labelled inside the project; not an outside measure)"
 _REPO = Path(__file__).resolve().parents[4]
 
@@ -41,7 +41,7 @@ def _verdict_matrix(verdicts) -> tuple[np.ndarray, int]:
 
 
 def _judge(name: str, options: dict, prompts, responses):
-    from ...evaluate.judges import make_judge
+    from ..judges import make_judge
 
     judge = make_judge("anthro", name, **options)
     try:
@@ -74,7 +74,7 @@ def validate_outside(data: OutsideSet, judges: list[str], options: dict) -> dict
 
 def validate_in_house(path: str | None, judges: list[str], options: dict) -> dict:
     """Figures on the in-house labelled set (one label per response)."""
-    from ...evaluate.validate_judges import load_labelled
+    from ..validate_judges import load_labelled
 
     rows = load_labelled("anthro", path, "all")
     gold = np.array([[b in r["behaviours"] for b in NAMES] for r in rows], dtype=int)

@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..values import Value
+from ...errors import ConfigError
+from ...values import Value
 from .base import ValueExtractor, extractors
 from .embedding import default_thresholds_file, load_thresholds
 

@@ -3,12 +3,13 @@
     valind judge validate [--task refusal|anthro|all] [--judges prefix,detector,llm] [--split all|dev|test]
                           [--labels FILE] [--outside-labels FILE] [--judge-option KEY=VALUE ...]
                           [--json FILE] [--write-docs]
-    python -m valind.evaluate.validate_judges ...   (same arguments)
+    python -m valind.instruments.validate_judges ...   (same arguments)
 
 Refusal: three-class agreement (full_compliance / full_refusal / partial_refusal) and binary
-agreement on `refused`, on valind/data/labels/refusal.jsonl. Anthro: Cohen's kappa per behaviour and
-macro on the outside-labelled development set (cross-validated for fitted judges) and on the
-in-house set, marked as development data (valind.instruments.anthro.validate).
+agreement on `refused`, on instruments/refusal/data/refusal_dev.jsonl (the detector was tuned on its
+`dev` split only). Anthro: Cohen's kappa per behaviour and macro on the outside-labelled development
+set (cross-validated for fitted judges) and on the in-house set, marked as development data
+(valind.instruments.anthro.validate).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pathlib import Path
 from ..artifacts import atomic_write_json, data_path, read_jsonl
 from ..errors import ConfigError, InputError
 from .judges import make_judge
-from ..instruments.anthro import BEHAVIOURS
-from ..instruments.anthro import validate as anthro_validation
-from .judges.refusal import REFUSAL_LABELS
+from .anthro import BEHAVIOURS
+from .anthro import validate as anthro_validation
+from .refusal.rules import REFUSAL_LABELS
 from .metrics import agreement
 
-DEFAULT_LABELS = {"refusal": "package:labels/refusal.jsonl", "anthro": "package:labels/anthro.jsonl"}
+DEFAULT_LABELS = {"refusal": "package:instruments/refusal/data/refusal_dev.jsonl",
+                  "anthro": "package:instruments/anthro/data/anthro_dev.jsonl"}
 DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": anthro_validation.DEFAULT_JUDGES}
 
 

@@ -85,7 +85,7 @@ class ScoreCache:
             with self.db:
                 self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", rows)
         except sqlite3.OperationalError as exc:  # a full disk, a read-only folder: name the file and why
-            from ..artifacts import ArtifactWriteError
+            from ...artifacts import ArtifactWriteError
 
             code = errno.ENOSPC if getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" else errno.EIO
             raise ArtifactWriteError(code, f"could not write the score cache {self.path}: {exc}") from exc

@@ -4,7 +4,7 @@ Two passes (docs/backends.md has the full description):
 
 1. Listing. The model reads the prompt template (the value definitions, the
    user's request, the response) and answers `{"values": [...]}`, parsed by
-   `valind.extract.parse` rules. A rejected reply is retried up to
+   `valind.instruments.values.parse` rules. A rejected reply is retried up to
    `max_retries` times, each retry showing the model its reply and why it was
    rejected (sampled at `retry_temperature`). If every attempt is rejected the
    item is a failure: all scores 0, the reason and the raw reply kept in
@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import json
 import math
-from importlib import resources
+
 from pathlib import Path
 from string import Template
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..generate.backends.base import GenerationBackend, SamplingSettings, make_backend
-from ..values import Value
+from ...errors import ConfigError
+from .. import instrument_file
+from ...generate.backends.base import GenerationBackend, SamplingSettings, make_backend
+from ...values import Value
 from .base import ValueExtractor, extractors
 from .parse import ParseResult, build_lookup, parse_values
 
@@ -48,8 +49,8 @@ def _read_template(path: str | None, default_name: str, required: set[str]) -> s
         text = p.read_text(encoding="utf-8")
         source = str(p)
     else:
-        text = resources.files("valind").joinpath("data", "prompts", default_name).read_text(encoding="utf-8")
-        source = f"valind/data/prompts/{default_name}"
+        text = instrument_file("values", "prompts", default_name).read_text(encoding="utf-8")
+        source = f"valind/instruments/values/data/prompts/{default_name}"
     missing = required - set(Template(text).get_identifiers())
     if missing:
         raise ConfigError(f"{source}: the prompt template lacks the placeholder(s) "
@@ -71,8 +72,11 @@ def _token_word(token: str) -> str:
 def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None:
     """P(yes) / (P(yes) + P(no)) at the first answer position whose likeliest token is not blank.
 
-    Token variants (" Yes", "yes", "YES.") are summed. None when the position
-    offers neither word among its alternatives, or no probabilities were given.
+    Token variants (" Yes", "yes", "YES.") are summed. When only one of the two words is among
+    the alternatives, the other is given the most probability it can have without being listed
+    (the smaller of the least likely listed token and the mass outside the list), so a missing
+    "no" lowers P(yes) below 1 instead of making it certain. None when the position offers neither
+    word, or no probabilities were given.
     """
     for position in top_logprobs or []:
         if not position:
@@ -80,8 +84,16 @@ def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None
         likeliest = max(position, key=position.get)
         if not _token_word(likeliest):
             continue  # whitespace or punctuation before the answer word
-        yes = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "yes")
-        no = sum(math.exp(lp) for tok, lp in position.items() if _token_word(tok) == "no")
+        probs = {tok: math.exp(lp) for tok, lp in position.items()}
+        yes = sum(p for tok, p in probs.items() if _token_word(tok) == "yes")
+        no = sum(p for tok, p in probs.items() if _token_word(tok) == "no")
+        if yes + no == 0:
+            return None
+        unlisted = min(min(probs.values()), max(0.0, 1.0 - sum(probs.values())))
+        if no == 0:
+            no = unlisted
+        elif yes == 0:
+            yes = unlisted
         return yes / (yes + no) if yes + no > 0 else None
     return None
 
@@ -129,7 +141,7 @@ class LLMExtractor(ValueExtractor):
         return self._backend
 
     def fingerprint(self) -> str:
-        from ..generate.backends.openai_http import redact_url
+        from ...generate.backends.openai_http import redact_url
 
         options = json.loads(json.dumps(self.options, default=str))
         for key in ("base_url",):

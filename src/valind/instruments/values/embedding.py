@@ -8,13 +8,13 @@ How a response is scored, per value v:
     two sentences ("I'm so sorry for your loss"), so the maximum over
     sentences beats one embedding of the whole response.
   * context: some values depend on what was asked. Anchors in
-    `data/anchors/context.yaml` estimate P(the prompt asks to deceive / harm /
+    `instruments/values/data/context.yaml` estimate P(the prompt asks to deceive / harm /
     reveal private data / break the law) and P(the response refuses). A rule
     such as `deception <- P(deceive request) * (1 - P(refuse))` turns a plain
     fake review into deception because the prompt asked for one, and a refusal
     of the same request into honesty.
   The score is the larger of the two. Per-value thresholds (shipped in
-  `data/thresholds/embedding.yaml`, refit with `valind extract validate
+  `instruments/values/data/thresholds/embedding.yaml`, refit with `valind extract validate
   --calibrate`) decide which values a response expresses.
 
 Throughput: one `score_batch` call splits every prompt and response into
@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import resources
+
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import yaml
 
-from ..errors import ConfigError
-from ..values import Value
+from ...errors import ConfigError
+from .. import instrument_file
+from ...values import Value
 from .base import ValueExtractor, extractors, load_thresholds
 
 # A refusal is a speech act marked by a small closed set of phrases, which embeddings of
@@ -97,14 +98,14 @@ def load_sentence_model(path: str | None = None, device: str | None = None):
 
 
 def default_thresholds_file(name: str = "embedding") -> Path:
-    return Path(str(resources.files("valind").joinpath("data", "thresholds", f"{name}.yaml")))
+    return instrument_file("values", "thresholds", f"{name}.yaml")
 
 
 def _load_context(path: str | None) -> dict:
     if path:
         text = Path(path).read_text(encoding="utf-8")
     else:
-        text = resources.files("valind").joinpath("data/anchors/context.yaml").read_text(encoding="utf-8")
+        text = instrument_file("values", "context.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
@@ -129,7 +130,7 @@ class EmbeddingExtractor(ValueExtractor):
       device: cpu / cuda (default cpu)
       encode_batch_size: sentences per forward pass (default 128)
       context: use the prompt-conditioned rules (default true)
-      context_file: replace data/anchors/context.yaml
+      context_file: replace instruments/values/data/context.yaml
       refusal_discount: scale the response-only evidence for values a rule ties to compliance
         (deception, violence) by P(not a refusal) (default true)
       center, width: the logistic mapping cosine -> [0, 1] (defaults 0.3, 0.06)

@@ -21,12 +21,12 @@ import json
 import re
 from typing import Sequence
 
-from ...config import EMBEDDED_MODEL
-from ...instruments.anthro import USER_DIRECTED, load_behaviours
-from ...instruments.anthro.judges import AnthroVerdict
-from .base import Judge, judges
-from .refusal import REFUSAL_LABELS, refusal_fields
-from .sycophancy import DIMENSIONS, sycophancy_fields
+from ..config import EMBEDDED_MODEL
+from .anthro import USER_DIRECTED, load_behaviours
+from .anthro.judges import AnthroVerdict
+from .judges import Judge, judges
+from .refusal.rules import REFUSAL_LABELS, refusal_fields
+from .sycophancy.rules import DIMENSIONS, sycophancy_fields
 
 REFUSAL_RUBRIC = """You are classifying how an AI assistant responded to a user's request. Choose exactly one class.
 
@@ -122,7 +122,7 @@ class _LLMJudge(Judge):
     @property
     def backend(self):
         if self._backend is None:
-            from ...generate.backends import make_backend
+            from ..generate.backends import make_backend
 
             self._backend = make_backend(self.backend_spec, self.model_name, **self.backend_options)
             self._owns_backend = True
@@ -130,7 +130,7 @@ class _LLMJudge(Judge):
 
     def ask(self, prompts: list[str]) -> list[str]:
         """One greedy answer per judge prompt."""
-        from ...generate.backends.base import SamplingSettings
+        from ..generate.backends.base import SamplingSettings
 
         if not prompts:
             return []

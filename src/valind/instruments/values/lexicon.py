@@ -13,15 +13,16 @@ deception/violence/sympathy categories add evidence (`pip install valind[lexicon
 from __future__ import annotations
 
 import re
-from importlib import resources
+
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import yaml
 
-from ..errors import ConfigError
-from ..values import Value
+from ...errors import ConfigError
+from .. import instrument_file
+from ...values import Value
 from .base import ValueExtractor, extractors
 from .embedding import REFUSAL_CUE, default_thresholds_file, load_thresholds
 
@@ -48,8 +49,8 @@ def load_lexicon(path: str | None = None) -> dict:
             raise ConfigError(f"extractor.options.lexicon_file: not found: {p}")
         text, where = p.read_text(encoding="utf-8"), str(p)
     else:
-        text = resources.files("valind").joinpath("data/lexicons/values.yaml").read_text(encoding="utf-8")
-        where = "valind/data/lexicons/values.yaml"
+        text = instrument_file("values", "lexicon.yaml").read_text(encoding="utf-8")
+        where = "valind/instruments/values/data/lexicon.yaml"
     raw = yaml.safe_load(text) or {}
     return {
         "values": {v: _compile(pats or [], f"{where}: values.{v}") for v, pats in (raw.get("values") or {}).items()},

@@ -17,9 +17,9 @@ from typing import Sequence
 import numpy as np
 import yaml
 
-from ..errors import ConfigError
-from ..registry import Registry
-from ..values import Value
+from ...errors import ConfigError
+from ...registry import Registry
+from ...values import Value
 
 
 @dataclass
@@ -73,10 +73,10 @@ class ValueExtractor(ABC):
 
 
 extractors: Registry[ValueExtractor] = Registry("extractor", {
-    "embedding": "valind.extract.embedding",
-    "lexicon": "valind.extract.lexicon",
-    "ensemble": "valind.extract.ensemble",
-    "llm": "valind.extract.llm",
+    "embedding": "valind.instruments.values.embedding",
+    "lexicon": "valind.instruments.values.lexicon",
+    "ensemble": "valind.instruments.values.ensemble",
+    "llm": "valind.instruments.values.llm",
 })
 
 

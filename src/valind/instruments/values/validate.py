@@ -20,11 +20,11 @@ from typing import Sequence
 import numpy as np
 import yaml
 
-from ..artifacts import atomic_write_json, atomic_write_text
-from ..errors import InputError
-from ..values import Value, load_values
+from ...artifacts import atomic_write_json, atomic_write_text
+from ...errors import InputError
+from ...values import Value, load_values
 
-DEFAULT_GOLD = "package:gold/values_gold.jsonl"
+DEFAULT_GOLD = "package:instruments/values/data/values_dev.jsonl"
 DEFAULT_EXTRACTOR = "ensemble"  # the best offline extractor on the gold set (docs/extraction.md)
 
 
@@ -110,8 +110,8 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, names: Sequence[str]
 # ------------------------------------------------------------------ gold data
 def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
     """Read and check a gold JSONL; a bad row raises InputError naming file, row and field."""
-    from ..artifacts import data_path, iter_jsonl_records
-    from ..ingest.schema import prompt_text
+    from ...artifacts import data_path, iter_jsonl_records
+    from ...ingest.schema import prompt_text
 
     path = data_path(str(path))
     if not path.exists():
@@ -211,7 +211,7 @@ def main(args) -> int:
     values: list[Value] = list(load_values().values())
     records = load_gold(gold, [v.name for v in values])
     extractor = make_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR, values)
-    from ..score import user_cache_path
+    from ...score import user_cache_path
 
     cache = ScoreCache(user_cache_path(), extractor.fingerprint())
     try:

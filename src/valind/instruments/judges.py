@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Sequence
 
-from ...registry import Registry
+from ..registry import Registry
 
 
 class Judge(ABC):
@@ -27,20 +27,20 @@ class Judge(ABC):
 
 judges: dict[str, Registry[Judge]] = {
     "refusal": Registry("refusal judge", {
-        "prefix": "valind.evaluate.judges.refusal",
-        "detector": "valind.evaluate.judges.refusal",
-        "llm": "valind.evaluate.judges.llm_judges",
-        "hf-classifier": "valind.evaluate.judges.hf_classifier",
+        "prefix": "valind.instruments.refusal.rules",
+        "detector": "valind.instruments.refusal.rules",
+        "llm": "valind.instruments.llm_judges",
+        "hf-classifier": "valind.instruments.refusal.hf_classifier",
     }),
     "anthro": Registry("anthropomorphism judge", {
         "detector": "valind.instruments.anthro.judges",
         "rules": "valind.instruments.anthro.judges",
         "learned": "valind.instruments.anthro.judges",
-        "llm": "valind.evaluate.judges.llm_judges",
+        "llm": "valind.instruments.llm_judges",
     }),
     "sycophancy": Registry("sycophancy judge", {
-        "detector": "valind.evaluate.judges.sycophancy",
-        "llm": "valind.evaluate.judges.llm_judges",
+        "detector": "valind.instruments.sycophancy.rules",
+        "llm": "valind.instruments.llm_judges",
     }),
 }
 
@@ -49,7 +49,7 @@ DEFAULT_JUDGES = {"refusal": "detector", "anthro": "detector", "sycophancy": "de
 
 
 def make_judge(task: str, name: str | None = None, **options) -> Judge:
-    from ...errors import ConfigError
+    from ..errors import ConfigError
 
     if task not in judges:
         raise ConfigError(f"unknown judge task '{task}'; available: {', '.join(judges)}")

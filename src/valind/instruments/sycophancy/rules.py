@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from ...instruments.anthro.rules import USER_CUES
-from .base import Judge, judges
-from .refusal import normalize
+from ..anthro.rules import USER_CUES
+from ..judges import Judge, judges
+from ..refusal.rules import normalize
 
 DIMENSIONS: dict[str, str] = {
     "emotional_validation": "The response offers emotional validation: it affirms, soothes or sympathises with the "

@@ -6,7 +6,7 @@
   follows from which kinds are present (see `classify_refusal`). It catches refusals that come
   after a sentence of sympathy, partial refusals ("I can't help with X, but here is Y"),
   deflections and lecture-only answers, and it does not call a compliant answer a refusal because
-  it says "sorry" or "illegal". Validated on `valind/data/labels/refusal.jsonl`
+  it says "sorry" or "illegal". Validated on `valind/instruments/refusal/data/refusal_dev.jsonl`
   (`valind judge validate`).
 
 Labels follow XSTest: full_compliance, full_refusal, partial_refusal; `refused` is true for both refusals.
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .base import Judge, judges
+from ..judges import Judge, judges
 
 REFUSAL_LABELS = ("full_compliance", "full_refusal", "partial_refusal")
 

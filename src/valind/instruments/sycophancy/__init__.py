@@ -1,0 +1,1 @@
+"""Sycophancy judges: does a response validate or flatter instead of answering?"""
