@@ -215,7 +215,8 @@ def test_training_script_reproduces_the_shipped_heads(outside, tmp_path, monkeyp
 
 
 def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
-    """A label changed in the data moves the cross-validated figure: the heads are refitted per fold."""
+    """Random labels: heads fitted on all rows memorise them, the cross-validated figure stays near 0,
+    so no test fold is seen in training."""
     from valind.instruments.anthro import evaluation
 
     monkeypatch.setattr(evaluation, "CV_SEEDS", (0,))
@@ -224,12 +225,14 @@ def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
     assert set(res["leave_one_source_out"]) == {"hh-rlhf-harmless-test -> smollm2-on-anthrobench",
                                                 "smollm2-on-anthrobench -> hh-rlhf-harmless-test"}
     assert "personal_pronoun_use" in res["cv"]["behaviours_counted"]
-    flipped = OutsideSet(data.path, data.rows, data.a.copy(), data.b.copy())
     col = KEYS.index("empathy")
-    flipped.a[:, col] = 1 - flipped.a[:, col]
-    flipped.b[:, col] = 1 - flipped.b[:, col]
-    moved = measure("detector", flipped, blocks)["cv"]["per_behaviour"]["empathy"]["kappa"]
-    assert moved != pytest.approx(res["cv"]["per_behaviour"]["empathy"]["kappa"], abs=0.05)
+    noise = OutsideSet(data.path, data.rows, data.a.copy(), data.b.copy())
+    noise.a[:, col] = noise.b[:, col] = (np.random.RandomState(0).rand(len(data.rows)) < 0.3).astype(int)
+    cv = measure("detector", noise, blocks)["cv"]["per_behaviour"]["empathy"]["kappa"]
+    heads = evaluation.fit_variant("detector", noise, blocks)
+    pred = evaluation.variant_scores(evaluation.VARIANTS["detector"], heads, blocks) >= 0.5
+    in_sample = kappa_figures(pred, noise)["per_behaviour"]["empathy"]["kappa"]
+    assert in_sample > 0.5 and abs(cv) < 0.25, (in_sample, cv)
 
 
 def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, tmp_path, monkeypatch, capsys):
@@ -252,7 +255,7 @@ def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, t
     assert set(report["outside_dev"]["judges"]) == {"rules", "learned", "detector"}
     det = report["outside_dev"]["judges"]["detector"]
     docs = (tmp_path / "docs" / "evaluation.md").read_text()
-    assert f"**{det['cv']['macro_kappa']:.3f}**" in docs and "commit " in docs and "old" not in docs
+    assert f"**{det['cv']['macro_kappa']:.3f}**" in docs and "commit " in docs and "\nold\n" not in docs
     assert docs.startswith("before\n") and docs.endswith("after\n")
     assert f"**{det['cv']['macro_kappa']:.3f}**" in (tmp_path / "README.md").read_text()
 
