@@ -40,7 +40,9 @@ def write_validation(ctx: RunContext) -> None:
     from .instruments.validate_judges import run as validate_judges
 
     with contextlib.redirect_stdout(io.StringIO()):
-        judges = validate_judges(task="all", split="test")
+        # Anthro: the default judges on the outside-labelled set without refitting them (in-sample figures of
+        # fitted judges are marked so); `valind judge validate --task anthro` gives the cross-validated ones.
+        judges = validate_judges(task="all", split="test", anthro_cv=False)
     atomic_write_json(out / "judges.json", judges)
     from .artifacts import atomic_write_text
     atomic_write_text(stamp, key)

@@ -87,9 +87,10 @@ def format_report(task: str, judge: str, split: str, res: dict) -> str:
 
 
 def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
-        judge_options: dict | None = None, outside_labels: str | None = None) -> dict:
+        judge_options: dict | None = None, outside_labels: str | None = None, anthro_cv: bool = True) -> dict:
     """Figures for every (task, judge): refusal {judge: {split: results}}; anthro as in
-    valind.instruments.anthro.validate (outside_dev, in_house_dev)."""
+    valind.instruments.anthro.validate (outside_dev, in_house_dev; `anthro_cv=False` skips its
+    cross-validation, for a quick check)."""
     tasks = ["refusal", "anthro"] if task == "all" else [task]
     if labels and len(tasks) > 1:
         raise ConfigError("--labels needs --task refusal or --task anthro")
@@ -97,7 +98,7 @@ def run(task: str = "all", judges: list[str] | None = None, split: str = "all", 
     report: dict = {}
     for t in tasks:
         if t == "anthro":
-            report["anthro"] = anthro_validation.run(judges, labels, outside_labels, judge_options)
+            report["anthro"] = anthro_validation.run(judges, labels, outside_labels, judge_options, anthro_cv)
             print(anthro_validation.format_report(report["anthro"]), flush=True)
             continue
         judged = load_labelled(t, labels, "all" if split == "every" else split)

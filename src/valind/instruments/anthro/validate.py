@@ -51,12 +51,18 @@ def _judge(name: str, options: dict, prompts, responses):
             judge.close()
 
 
-def validate_outside(data: OutsideSet, judges: list[str], options: dict) -> dict:
-    """Figures of each judge on the outside-labelled set."""
+def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_validate: bool = True) -> dict:
+    """Figures of each judge on the outside-labelled set. Without `cross_validate` (the run's own
+    validation, which must be quick), fitted judges get only their in-sample figure, marked as such."""
     out = {"path": str(data.path), "rows": len(data.rows), "sha256": data.sha256(), "judges": {}}
     blocks = None
     for name in judges:
-        if name in VARIANTS:
+        if name in VARIANTS and VARIANTS[name].blocks and not cross_validate:
+            pred, _ = _verdict_matrix(_judge(name, options, [r["prompt"] for r in data.rows],
+                                             [r["response"] for r in data.rows]))
+            res = {"kind": "IN-SAMPLE (shipped heads fitted on these rows; cross-validated figures: "
+                           "valind judge validate --task anthro)", "cv": kappa_figures(pred, data)}
+        elif name in VARIANTS:
             if blocks is None:
                 blocks = outside_blocks(data, Featurizer(options.get("model"), options.get("device")))
             res = measure(name, data, blocks)
@@ -88,12 +94,12 @@ def validate_in_house(path: str | None, judges: list[str], options: dict) -> dic
 
 
 def run(judges: list[str] | None = None, labels: str | None = None, outside: str | None = None,
-        judge_options: dict | None = None) -> dict:
+        judge_options: dict | None = None, cross_validate: bool = True) -> dict:
     judges = judges or DEFAULT_JUDGES
     options = judge_options or {}
     report = {}
     if outside or find_outside_set():
-        report["outside_dev"] = validate_outside(load_outside_set(outside), judges, options)
+        report["outside_dev"] = validate_outside(load_outside_set(outside), judges, options, cross_validate)
     else:
         report["outside_dev"] = {"skipped": "outside-labelled set not found: set VALIND_SHARED_DATA to the folder "
                                             "holding labelled/outside_labelled_dev.jsonl, or pass --outside-labels"}
