@@ -56,13 +56,13 @@ def rule_scores(rule_block: np.ndarray) -> np.ndarray:
 def variant_scores(variant: Variant, heads: Heads | None, blocks: dict[str, np.ndarray]) -> np.ndarray:
     """(n, 14) scores in [0, 1] for a variant; a behaviour is present when its score >= 0.5."""
     n = next(iter(blocks.values())).shape[0]
-    rules = rule_scores(blocks["rules"]) if "rules" in blocks else None
     probs = heads.predict_proba(blocks) if heads is not None else np.full((n, len(NAMES)), np.nan)
     out = np.zeros((n, len(NAMES)))
     for j in range(len(NAMES)):
-        if variant.rule_for_pronoun and j == PRONOUN or np.isnan(probs[:, j]).all():
-            out[:, j] = rules[:, j] if (variant.rule_fallback or j == PRONOUN and variant.rule_for_pronoun) else 0.0
-        else:
+        has_head = not np.isnan(probs[:, j]).all()
+        if (variant.rule_for_pronoun and j == PRONOUN) or (not has_head and variant.rule_fallback):
+            out[:, j] = rule_scores(blocks["rules"][:, j])
+        elif has_head:
             out[:, j] = probs[:, j]
     return out
 

@@ -49,7 +49,7 @@ class Heads:
         p[:, ~self.trained] = np.nan
         return p
 
-    def save(self, path: str | Path, prefix: str) -> dict[str, np.ndarray]:
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """Arrays to store under `prefix/` in an .npz (see save_heads)."""
         return {f"{prefix}/mean": self.mean, f"{prefix}/scale": self.scale, f"{prefix}/coef": self.coef,
                 f"{prefix}/intercept": self.intercept, f"{prefix}/trained": self.trained,
@@ -92,7 +92,7 @@ def save_heads(path: str | Path, heads: dict[str, Heads]) -> None:
     """Write several named Heads into one .npz (plain arrays, no pickles)."""
     arrays = {}
     for name, h in heads.items():
-        arrays.update(h.save(path, name))
+        arrays.update(h.arrays(name))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)
