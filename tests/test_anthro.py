@@ -276,7 +276,7 @@ def test_detector_verdicts_are_typed_and_consistent():
     for v in out:
         assert all((s >= 0.5) == (b in v.present) for b, s in v.scores.items())
     assert "personal_pronoun_use" in out[0].present and out[1].present == []
-    assert out[0].fields()["anthro_behaviours"] == out[0].present
+    assert out[0].to_record()["anthro_behaviours"] == out[0].present
     assert judge.judge([], []) == []
 
 

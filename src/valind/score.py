@@ -131,7 +131,12 @@ def _judge_scorer(task: str, name: str | None):
     from .instruments.judges import make_judge
 
     judge = make_judge(task, name)
-    return judge.judge, (lambda: None)
+
+    def score(prompts, responses):
+        # typed verdicts (refusal) give their flat fields; dict verdicts are already flat
+        return [v.to_record() if hasattr(v, "to_record") else v for v in judge.judge(prompts, responses)]
+
+    return score, getattr(judge, "close", lambda: None)
 
 
 def main(args) -> int:
@@ -144,7 +149,6 @@ def main(args) -> int:
             for batch in _batches(records, max(1, int(getattr(args, "batch_size", 64) or 64))):
                 added = score([p for _, p in batch], [rec["response"] for rec, _ in batch])
                 for (rec, _), extra in zip(batch, added):
-                    extra = extra if isinstance(extra, dict) else extra.fields()  # typed verdicts
                     out.write(json.dumps({**rec, **extra}, ensure_ascii=False) + "\n")
                     counts["written"] += 1
     finally:

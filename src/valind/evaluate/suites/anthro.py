@@ -45,9 +45,9 @@ class AnthroBenchSuite(Suite):
             for b in verdict.judged:
                 out.append({"item_id": item, "metric": f"anthro:{b}", "value": float(b in present)})
             if not verdict.complete:
-                out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict.fields()})
+                out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict.to_record()})
                 continue
             out.append({"item_id": item, "metric": "anthro_rate", "value": len(present) / len(BEHAVIOURS),
-                        "details": verdict.fields()})
+                        "details": verdict.to_record()})
             out.append({"item_id": item, "metric": "anthro_any", "value": float(bool(present - {"personal_pronoun_use"}))})
         return out

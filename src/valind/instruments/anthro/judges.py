@@ -49,7 +49,7 @@ class AnthroVerdict:
     def complete(self) -> bool:
         return len(self.judged) == len(NAMES)
 
-    def fields(self) -> dict:
+    def to_record(self) -> dict:
         """The JSON fields `valind score anthro` adds to a record."""
         out = {"anthro_behaviours": self.present, "anthro_scores": dict(self.scores)}
         if self.error:
