@@ -39,7 +39,8 @@ def test_average_precision_by_hand():
     assert average_precision(np.array([1, 0]), np.array([0.5, 0.5])) == pytest.approx(0.5)
     assert average_precision(np.array([0, 1]), np.array([0.9, 0.1])) == pytest.approx(0.5)
     assert np.isnan(average_precision(np.array([0, 0]), np.array([0.2, 0.3])))
-    sklearn = pytest.importorskip("sklearn.metrics")
+    import sklearn.metrics as sklearn
+
     rng = np.random.default_rng(1)
     y, s = rng.integers(0, 2, 200), rng.integers(0, 10, 200) / 10  # many ties
     assert average_precision(y, s) == pytest.approx(sklearn.average_precision_score(y, s))

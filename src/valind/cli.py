@@ -94,10 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
 
-    p = sub.add_parser("plan", help="print the job grid of a study with estimated cost")
+    p = sub.add_parser("plan", help="print what a study will cost: every stage, GPU memory, GPU-hours",
+                       description="Every stage of a study (extraction, training per job, generation, LLM judging, "
+                                   "QA) with calls, tokens, FLOPs, GPU-hours and GPU memory per GPU, beside the "
+                                   "published study's grid. Training activations: 34 x hidden bytes per token and "
+                                   "layer (2 with gradient checkpointing) plus fp32 logits; inference: weights over "
+                                   "tensor_parallel_size plus the KV cache of one full batch. Estimates, stated.")
     p.add_argument("study", nargs="?")
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
+    p.add_argument("--summary", action="store_true", help="only the cost per stage and the comparison with the study")
 
     p = sub.add_parser("export", help="export a study for a cluster scheduler")
     p.add_argument("target", choices=["slurm"])
@@ -157,9 +163,12 @@ def _dispatch(args) -> int:
         from .context import RunContext
 
         cfg = _load(args)
+        from .locks import lock_run
+
         ctx = RunContext(config=cfg, run_dir=Path(args.out or cfg.output_dir), force=args.force,
                          progress=not args.no_progress)
-        run_stage(ctx, cmd)
+        with lock_run(ctx.run_dir):
+            run_stage(ctx, cmd)
         return 0
     if cmd == "report":
         return _call("valind.report.cli:main", args)

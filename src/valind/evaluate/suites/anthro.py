@@ -1,6 +1,7 @@
 """AnthroBench first turns: how anthropomorphic the model's replies are, over the 14 behaviours.
 
-Reads `anthrobench/first_turns.csv` (column user_first_turn) from `../shared/data` or `path:`.
+Reads AnthroBench's `first_turns.csv` (column user_first_turn), shipped inside valind
+(`valind/data/suites/anthrobench/`, Apache-2.0, see NOTICE), or a `path:` in the same schema.
 Judge: `detector` (offline, default), `rules`, `learned`, or `llm` (one Yes/No rating per
 behaviour, AnthroBench-style; options in `options: {judge_options: {...}}`).
 
@@ -14,12 +15,16 @@ read as "absent".
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
+from ...artifacts import data_path
 from ...instruments.anthro import BEHAVIOURS
-from ._data import limit_rows, load_suite_rows, pick
+from ._data import limit_rows, pick, read_table
 from .base import Suite, SuiteItem, run_judge, suites
 
+FIRST_TURNS = "package:suites/anthrobench/first_turns.csv"
+BEHAVIOUR_DEFINITIONS = "package:suites/anthrobench/behavior_dict.json"
 META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
 
 
@@ -28,7 +33,8 @@ class AnthroBenchSuite(Suite):
     """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
 
     def items(self) -> list[SuiteItem]:
-        rows, source = load_suite_rows(self.name, self.spec, "anthrobench/first_turns.csv", None)
+        path = Path(self.spec.path) if self.spec.path else data_path(FIRST_TURNS)
+        rows, source = read_table(path), str(path)
         out = []
         for n, row in limit_rows(list(enumerate(rows, 1)), self.spec):
             prompt = pick(row, "user_first_turn", "prompt", source=source, row_no=n)
