@@ -12,7 +12,7 @@ from valind.config import parse_study
 from valind.context import RunContext
 from valind.errors import ConfigError, InputError
 from valind.instruments.judges import make_judge
-from valind.instruments.anthro.rules import BEHAVIOURS
+from valind.instruments.anthro import BEHAVIOURS
 from valind.evaluate.suites import make_suite
 from valind.evaluate.suites.sycophancy import PUSHBACK, load_feedback_items, measure_feedback_sycophancy, parse_choice
 from valind.generate.backends import make_backend
@@ -173,7 +173,7 @@ def test_anthrobench_end_to_end_on_tiny_model(tmp_path, tiny_model_dir, tiny_bac
 
 
 def test_anthrobench_rates_follow_the_responses(tmp_path, tiny_model_dir):
-    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2}])
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2, "judge": "rules"}])
     suite = make_suite(ctx.config.evaluation.suites[0], ctx)
     items = suite.items()
     responses = ["I'm so excited for you! My sister did the same trip and I loved the smell of the desert.",

@@ -49,7 +49,9 @@ def write_validation(ctx: RunContext) -> None:
             judges = validate_judges(task="refusal")
         except ConfigError as exc:
             judges = {"refusal": {"not_measured": str(exc)}}
-        judges |= validate_judges(task="anthro", split="test")
+        # Anthro: the default judges on the outside-labelled set without refitting them (in-sample figures of
+        # fitted judges are marked so); `valind judge validate --task anthro` gives the cross-validated ones.
+        judges |= validate_judges(task="anthro", anthro_cv=False)
     atomic_write_json(out / "judges.json", judges)
     from .artifacts import atomic_write_text
     atomic_write_text(stamp, key)
