@@ -24,7 +24,7 @@ from ._data import limit_rows, pick, read_table
 from .base import Suite, SuiteItem, run_judge, suites
 
 FIRST_TURNS = "package:suites/anthrobench/first_turns.csv"
-BEHAVIOUR_DEFINITIONS = "package:suites/anthrobench/behavior_dict.json"
+BEHAVIOUR_DEFINITIONS = "package:instruments/anthro/data/behavior_dict.json"  # the judges' copy
 META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
 
 
