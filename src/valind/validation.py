@@ -2,7 +2,8 @@
 
 Writes RUN_DIR/validation/extractor.json (the configured value extractor on
 the shipped gold set: per-value AP and F1) and RUN_DIR/validation/judges.json
-(the refusal and anthropomorphism judges on their held-out labelled split).
+(the refusal judges on XSTest's labelled completions when the shared data folder is found, the
+learned judge's figure marked in-sample; the anthropomorphism judge on its labelled split).
 Runs only for offline instruments (an LLM extractor or judge on CPU would
 take hours; run `valind extract validate` / `valind judge validate` for those).
 """
@@ -15,8 +16,9 @@ import json
 
 from .artifacts import atomic_write_json, hash_text
 from .context import RunContext
+from .errors import ConfigError
 
-OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble"}
+OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble", "learned"}
 
 
 def write_validation(ctx: RunContext) -> None:
@@ -35,12 +37,21 @@ def write_validation(ctx: RunContext) -> None:
         records = load_gold(DEFAULT_GOLD, extractor.value_names)
         result = validate(extractor, records)
         result["gold"] = str(DEFAULT_GOLD)
+        if cfg.name == "learned":
+            result["in_sample"] = ("the learned heads were trained on these rows; see `valind extract validate "
+                                   "--dataset all --cv` for cross-validated and transfer figures")
         atomic_write_json(out / "extractor.json", result)
         ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
     from .instruments.validate_judges import run as validate_judges
 
     with contextlib.redirect_stdout(io.StringIO()):
-        judges = validate_judges(task="all", split="test")
+        try:  # refusal judges on XSTest's labelled completions (in the shared data folder)
+            judges = validate_judges(task="refusal")
+        except ConfigError as exc:
+            judges = {"refusal": {"not_measured": str(exc)}}
+        # Anthro: the default judges on the outside-labelled set without refitting them (in-sample figures of
+        # fitted judges are marked so); `valind judge validate --task anthro` gives the cross-validated ones.
+        judges |= validate_judges(task="anthro", anthro_cv=False)
     atomic_write_json(out / "judges.json", judges)
     from .artifacts import atomic_write_text
     atomic_write_text(stamp, key)
