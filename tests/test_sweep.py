@@ -142,11 +142,12 @@ def test_plan_counts_every_stage_of_the_paper_config_and_compares_with_the_study
     assert list(stages) == ["extract", "train", "generate", "judge", "qa"]
     source_pairs = sum(plan.HUB_SOURCE_PAIRS.values())  # before ingestion: the four datasets' card sizes
     assert stages["extract"].calls == 2 * source_pairs  # listing only: one call per chosen and rejected response
-    assert est["adapters"] == 45 and stages["train"].calls == 45 * source_pairs  # the upper bound before curation
-    variants = 1 + 45
+    # 15 values and the control adapter, 3 seeds each; the upper bound before curation
+    assert est["adapters"] == 48 and est["controls"] == 1 and stages["train"].calls == 48 * source_pairs
+    variants = 1 + 48
     # judged generations: refusal (advbench 520, xstest 450) 1 call, AnthroBench 960 x 14, sycophancy 44 x 3,
-    # value prompts 1 listing call each
-    value_prompts = len([ln for ln in open(repo / "src/valind/data/suites/value_prompts.jsonl") if ln.strip()])
+    # value prompts 1 listing call each: before curation, the held-out suite's 20 prompts x 15 values
+    value_prompts = cfg.curation.value_suite_per_value * 15
     assert stages["judge"].calls == variants * (520 + 450 + 960 * 14 + 44 * 3 + value_prompts)
     # training memory: the paper's micro-batch fits an 80 GB GPU only with gradient checkpointing, which it sets
     size = plan.model_params(cfg.models[0].name)

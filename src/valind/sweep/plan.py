@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import is_control
+
 H100_BF16_PEAK_FLOPS = 989e12
 H100_MEMORY_GB = 80
 ASSUMED_PAIRS = 1000
@@ -317,6 +319,7 @@ def estimate(ctx, utilisation: float) -> dict:
     return {"rows": rows, "stages": stages, "total": total, "train_total": train_total, "notes": notes,
             "utilisation": utilisation, "suites": [s.name for s in cfg.evaluation.suites], "adapters": len(jobs),
             "models": len(cfg.models), "values": len(ctx.induced_values),
+            "controls": len({j.value for j in jobs if is_control(j.value)}),
             "upper_bound": not curated and xor_sizes is None}
 
 
@@ -335,6 +338,9 @@ def _suite_items(ctx, counters, notes) -> dict[str, dict]:
         except Exception as exc:
             n = spec.limit or HUB_SUITE_ITEMS.get(spec.name, ASSUMED_PROMPTS)
             how = "the benchmark card's size" if spec.name in HUB_SUITE_ITEMS and not spec.limit else "assumed"
+            if spec.name == "value_prompts" and (spec.options or {}).get("source") == "heldout":
+                per_value = cfg.curation.value_suite_per_value * len(ctx.values)  # the held-out suite, once curated
+                n, how = min(spec.limit or per_value, per_value), "curation.value_suite_per_value x values"
             notes.append(f"suite {spec.name}: prompts not readable here ({type(exc).__name__}); {n} prompts ({how}) "
                          f"of {ASSUMED_PROMPT_TOKENS} tokens")
             out[spec.name] = {"spec": spec, "n": n, "tokens": {m.name: float(ASSUMED_PROMPT_TOKENS) for m in cfg.models}}
@@ -499,7 +505,9 @@ def format_summary(est: dict) -> str:
     train_h = est["train_total"]["gpu_hours"]
     bound = " (an upper bound until curation: see the notes)" if est.get("upper_bound") else ""
     lines += ["",
-              f"This config: {est['models']} model(s) x {est['values']} values x seeds = {est['adapters']} adapters; "
+              f"This config: {est['models']} model(s) x {est['values']} values"
+              + (f" (+ {est['controls']} control)" if est.get("controls") else "")
+              + f" x seeds = {est['adapters']} adapters; "
               f"training {_fmt_hours(train_h)} GPU-h ({_fmt_hours(train_h / max(est['adapters'], 1))} per adapter), "
               f"all stages {_fmt_hours(t['gpu_hours'])} GPU-h = {t['gpu_hours'] / STUDY['gpus'] / 24:,.1f} days on "
               f"{STUDY['gpus']} H100s{bound}.",
