@@ -160,6 +160,18 @@ class TrainingSpec(_Section):
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")
     precompute_ref_logprobs: bool = Field(True, description="DPO: compute the reference log-probs once per (model, subset) "
                                           "and reuse them across epochs, seeds and sweep points")
+    report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
+        default_factory=list, description="Experiment tracking through TRL (default none): tensorboard (offline; "
+        "events in each adapter's tensorboard/ folder), wandb, mlflow (configured by their usual environment "
+        "variables). One run per adapter, named by its job id, with the study config attached")
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to_list(cls, v):
+        """Accept one name or `none` as TRL does: `report_to: tensorboard`, `report_to: none`."""
+        if isinstance(v, str):
+            return [] if v == "none" else [v]
+        return v
 
 
 class GenerationSpec(_Section):

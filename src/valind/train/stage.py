@@ -21,6 +21,7 @@ from ..artifacts import atomic_write_json, read_manifest, write_manifest
 from ..context import RunContext
 from ..errors import StageError
 from .induce import TrainJob, train_adapter
+from .tracking import check_trackers
 
 
 def plan_jobs(ctx: RunContext) -> list[TrainJob]:
@@ -32,7 +33,11 @@ def plan_jobs(ctx: RunContext) -> list[TrainJob]:
     trainable = [v for v, ok in zip(stats["value"], stats["trained"]) if bool(ok) and v in ctx.induced_values]
     from ..sweep.grid import build_jobs  # crosses models x values x seeds with the study's `sweep:` axes
 
-    return build_jobs(ctx, trainable)
+    jobs = build_jobs(ctx, trainable)
+    study = ctx.config.redacted_dump()  # attached to tracked runs (training.report_to)
+    for job in jobs:
+        job.study = study
+    return jobs
 
 
 def job_is_done(job: TrainJob) -> bool:
@@ -74,6 +79,8 @@ def run(ctx: RunContext) -> dict:
     if (m := ctx.fresh_manifest("train", config_hash, inputs)) is not None and all(job_is_done(j) for j in jobs):
         return m
     todo = [j for j in jobs if ctx.force or not job_is_done(j)]
+    if todo:
+        check_trackers(ctx.config.training.report_to)
     ctx.info(f"[train] {len(jobs)} adapters planned, {len(jobs) - len(todo)} already trained, {len(todo)} to train")
     for k, job in enumerate(todo, 1):
         ctx.info(f"[train] ({k}/{len(todo)}) {job.job_id}: {job.training.method} on "
