@@ -27,6 +27,8 @@ EPILOG = """examples:
   valind run                         # the embedded default study, offline (SmolLM2-135M, demo data)
   valind run configs/offline_shared_data.yaml --out runs/offline
   valind report runs/default -o report.html
+  valind export inspect runs/default     # Inspect AI logs of every (model, adapter, suite)
+  valind export hub runs/default --repo-prefix ORG/NAME --dry-run
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
   valind extract validate gold.jsonl --extractor embedding
@@ -98,11 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
 
-    p = sub.add_parser("export", help="export a study for a cluster scheduler")
-    p.add_argument("target", choices=["slurm"])
-    p.add_argument("study")
-    p.add_argument("-o", "--output", help="script path (default: RUN_DIR/slurm/array.sh)")
-    p.add_argument("--out", help="run directory")
+    p = sub.add_parser("export", help="export a study or a run: Slurm job array, hub upload, Inspect AI logs",
+                       description="Export a study for a cluster scheduler (slurm), or a finished run for other "
+                                   "tools: its adapters with model cards to the Hugging Face hub (hub), its "
+                                   "generations and scores as Inspect AI evaluation logs (inspect).")
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    e = targets.add_parser("slurm", help="a Slurm job array that trains every adapter of a study",
+                           description="Prepare the data (ingest, extract, curate) here and write a job-array script.")
+    e.add_argument("study")
+    e.add_argument("-o", "--output", help="script path (default: RUN_DIR/slurm/array.sh)")
+    e.add_argument("--out", help="run directory")
+    e = targets.add_parser("hub", help="upload every adapter of a run, with its model card, to the Hugging Face hub",
+                           description="One hub model repo per adapter (ORG/NAME-<model>-<value>-seed<k>): the PEFT "
+                                       "adapter and its model card (README.md). The token is read from HF_TOKEN and "
+                                       "never written. --dry-run lists what would be uploaded and uploads nothing.")
+    e.add_argument("run_dir")
+    e.add_argument("--repo-prefix", required=True, metavar="ORG/NAME", help="hub namespace and name prefix")
+    e.add_argument("--dry-run", action="store_true", help="list the repos and files; upload nothing")
+    e.add_argument("--private", action="store_true", help="create the repos as private")
+    e = targets.add_parser("inspect", help="write each (model, adapter, suite) as an Inspect AI evaluation log",
+                           description="Write one Inspect AI log (.eval) per (model, adapter, seed, suite) with the "
+                                       "generations and valind's scores; open them with `inspect view --log-dir DIR`.")
+    e.add_argument("run_dir")
+    e.add_argument("-o", "--output", metavar="DIR", help="folder for the logs (default: RUN_DIR/export/inspect)")
 
     sub.add_parser("values", help="list the value definitions")
     return parser
@@ -171,7 +191,8 @@ def _dispatch(args) -> int:
     if cmd == "plan":
         return _call("valind.sweep.plan:main", args)
     if cmd == "export":
-        return _call("valind.sweep.slurm:main", args)
+        return _call({"slurm": "valind.sweep.slurm:main", "hub": "valind.export.hub:main",
+                      "inspect": "valind.export.inspect_logs:main"}[args.target], args)
     if cmd == "values":
         from .values import load_values
         for v in load_values().values():

@@ -90,6 +90,9 @@ class ModelSpec(_Section):
 
 
 SourceKind = Literal["hh_rlhf", "pku_saferlhf", "ultrafeedback", "helpsteer2", "generic"]
+# The licence each known dataset is published under (hub licence identifiers); a generic source's is
+# unknown unless its `license` field says. Written into the model card of every adapter trained on it.
+SOURCE_LICENSES = {"hh_rlhf": "mit", "pku_saferlhf": "cc-by-nc-4.0", "ultrafeedback": "mit", "helpsteer2": "cc-by-4.0"}
 
 
 class SourceSpec(_Section):
@@ -110,6 +113,8 @@ class SourceSpec(_Section):
     rating: str = Field("overall_score", description="UltraFeedback: rating used to rank completions")
     attribute: str = Field("helpfulness", description="HelpSteer2: attribute that ranks responses to the same prompt")
     columns: dict[str, str] = Field(default_factory=dict, description="generic: canonical field -> column (prompt, chosen, rejected, id)")
+    license: str | None = Field(None, description="Licence of the data (a hub licence id such as mit, cc-by-4.0); "
+                                "known kinds default to their published licence, generic sources to unknown")
 
     @model_validator(mode="after")
     def _one_location(self) -> "SourceSpec":
@@ -122,6 +127,11 @@ class SourceSpec(_Section):
     @property
     def source_label(self) -> str:
         return self.label or self.kind
+
+    @property
+    def data_license(self) -> str:
+        """The licence the adapter cards report for this source: given, published for the kind, or unknown."""
+        return self.license or SOURCE_LICENSES.get(self.kind, "unknown")
 
 
 class ExtractorSpec(_Section):

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..artifacts import atomic_write_parquet, atomic_write_text
+from ..artifacts import atomic_write_text
 from ..errors import ConfigError
+from ..export.datacards import write_table
 from ..stats import BASE, EffectOptions, compute_effects
 from ..values import load_values
 from . import figures as F
@@ -426,7 +427,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     effects = compute_effects(data.results, options,
                               correction_family(set(data.results["metric"].astype(str)) | {"over_refused"}))
     effects["family"] = effects["metric"].map(metric_family)
-    _write_effects(effects, report_dir)
+    _write_effects(effects, report_dir, data.study_name)
     claims = compare_with_study(effects, b.values)
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
@@ -509,8 +510,8 @@ def _version() -> str:
         return "?"
 
 
-def _write_effects(effects: pd.DataFrame, report_dir: Path) -> None:
+def _write_effects(effects: pd.DataFrame, report_dir: Path, study: str) -> None:
     out = effects.drop(columns=["family"])
-    atomic_write_parquet(report_dir / "effects.parquet", out)
+    write_table(report_dir / "effects.parquet", out, "effects", study)  # with its dataset card (README.md)
     csv = out.assign(seed_effects=out["seed_effects"].map(lambda xs: ";".join(f"{x:.6g}" for x in xs)))
     atomic_write_text(report_dir / "effects.csv", csv.to_csv(index=False))

@@ -7,9 +7,9 @@ from ..context import RunContext
 from ..stats import EffectOptions
 from .build import build_report
 
-OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "claims.csv", "figures"]
+OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "README.md", "claims.csv", "figures"]
 # Bump when the statistics or the report's content change, so finished reports are rebuilt.
-REPORT_FORMAT = "1"
+REPORT_FORMAT = "1.1"  # 1.1: effects.parquet carries its dataset card
 
 
 def report_inputs(ctx: RunContext) -> dict[str, str]:
@@ -44,5 +44,10 @@ def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
         return fresh
     out = build_report(ctx.run_dir, options=options)
     ctx.info(f"report: {out['html']} and {out['summary']}")
+    from ..export.cards import write_cards
+
+    cards = write_cards(ctx.run_dir, ctx.config.redacted_dump())  # the adapters' model cards, now with the effects
+    if cards:
+        ctx.info(f"report: model cards of {len(cards)} adapters (train/*/*/seed*/adapter/README.md)")
     return write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
                           outputs=OUTPUTS, counts=out["counts"], extra={"options": options.as_dict()})

@@ -62,9 +62,12 @@ def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
         metrics = train_adapter(job, work)
         atomic_write_json(work / "metrics.json", metrics)
     shutil.rmtree(work / "trainer", ignore_errors=True)
+    from ..export.cards import adapter_files  # the adapter's files; its model card (README.md) is rewritten later
+
     write_manifest(work, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
-                   outputs=["adapter", "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
-                                                                  "training": job.training.model_dump(mode="json")})
+                   outputs=[*adapter_files(work / "adapter"), work / "metrics.json"],
+                   extra={"job_id": job.job_id, "job_hash": job.job_hash,
+                          "training": job.training.model_dump(mode="json")})
     if out.exists():
         shutil.rmtree(out)
     work.rename(out)
@@ -94,6 +97,9 @@ def run(ctx: RunContext) -> dict:
         summary.append({k: mt[k] for k in ("job_id", "value", "seed", "model", "steps", "first_loss", "last_loss",
                                            "train_loss", "lora_tensors_changed")})
     atomic_write_json(stage_dir / "summary.json", summary)
+    from ..export.cards import write_cards
+
+    write_cards(ctx.run_dir, ctx.config.redacted_dump())  # each adapter's model card; the report stage adds the effects
     outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json"]
     return write_manifest(stage_dir, stage="train", config_hash=config_hash, inputs=inputs, outputs=outputs,
                           counts={"adapters": len(jobs), "trained_now": len(todo)})
