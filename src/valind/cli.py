@@ -27,6 +27,7 @@ EPILOG = """examples:
   valind run                         # the embedded default study, offline (SmolLM2-135M, demo data)
   valind run configs/offline_shared_data.yaml --out runs/offline
   valind report runs/default -o report.html
+  valind report runs/llama runs/qwen -o runs/merged   # one report from runs of the same design
   valind export inspect runs/default     # Inspect AI logs of every (model, adapter, suite)
   valind export hub runs/default --repo-prefix ORG/NAME --dry-run
   valind score values generations.jsonl -o tagged.jsonl
@@ -69,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--split", type=float, default=0.5, help="validate: share of gold rows used to calibrate")
             p.add_argument("--json", dest="json_out", metavar="FILE", help="validate: also write the figures as JSON")
 
-    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run",
-                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory.")
-    p.add_argument("run_dir", nargs="?", help="run directory (default: runs/default)")
-    p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report/report.html)")
+    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run (or of several runs)",
+                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory. "
+                                   "With several runs of the same study design (e.g. one model per machine), merge "
+                                   "them into one report in -o DIR; runs whose values, suites, judges or seeds "
+                                   "differ are refused, with each difference named.")
+    p.add_argument("run_dir", nargs="*", help="run directory (default: runs/default), or several to merge")
+    p.add_argument("-o", "--output", help="one run: the HTML file (default: RUN_DIR/report/report.html); "
+                                          "several runs: the folder for the merged report (required)")
 
     p = sub.add_parser("score", help="tag or judge any JSONL of responses (values, refusal, anthro, sycophancy)",
                        description="Read records with `response` (optionally `prompt`, `id`) and write them back with the "

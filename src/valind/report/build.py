@@ -303,6 +303,12 @@ class ReportBuilder:
                            if not isinstance(v, (dict, list)))[:160]] for stage, m in d.manifests.items()]
         if rows:
             sec["tables"].append(_table(["stage", "finished", "config hash", "counts"], rows, title="Stages"))
+        if d.merged.get("runs"):
+            sec["tables"].append(_table(["run directory", "study", "models", "result rows"],
+                                        [[r.get("run_dir"), r.get("study"), ", ".join(r.get("models") or []),
+                                          r.get("rows")] for r in d.merged["runs"]],
+                                        title="Merged from these runs", numeric={"result rows"}, open_=True))
+            sec["skipped"] += [f"Merged runs: {n}" for n in d.merged.get("notes") or []]
         versions = next((m.get("versions") for m in reversed(list(d.manifests.values())) if m.get("versions")), None)
         if versions:
             sec["tables"].append(_table(["library", "version"], sorted(versions.items()), title="Library versions"))
