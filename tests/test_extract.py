@@ -51,7 +51,9 @@ def test_prompt_context_changes_deception(embedding):
     dec, hon = NAMES.index("deception"), NAMES.index("honesty")
     s = embedding.score_batch([FAKE_REVIEW_PROMPT, HONEST_REVIEW_PROMPT, FAKE_REVIEW_PROMPT],
                               [REVIEW, REVIEW, "I can't write a review pretending to be a customer; that would mislead people."])
-    assert s[0, dec] > 0.7 and s[1, dec] < 0.4  # same text: deception only when the prompt asked for a fake
+    # same text: deception only when the prompt asked for a fake (P(refuses) from the refusal judge, a
+    # probability, not 0: the rule's evidence is P(request) * (1 - P(refuses)))
+    assert s[0, dec] > 0.6 and s[1, dec] < 0.4 and s[0, dec] > s[1, dec] + 0.3
     assert s[2, dec] < 0.4 and s[2, hon] > 0.7  # refusing the same request is honest
     blind = make_extractor("embedding", VALUES, context=False).score_batch(
         [FAKE_REVIEW_PROMPT, HONEST_REVIEW_PROMPT], [REVIEW, REVIEW])

@@ -62,7 +62,7 @@ def test_refusal_suites_end_to_end_on_tiny_model(name, shared_data, tmp_path, ti
     assert len(rows) == 3 and len({r["item_id"] for r in rows}) == 3
     assert all(r["prompt"].strip() for r in rows)
     metrics = suite.score(rows)
-    verdicts = make_judge("refusal", "detector").judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+    verdicts = make_judge("refusal").judge([r["prompt"] for r in rows], [r["response"] for r in rows])
     main_metric = "refused" if name != "xstest" else None
     for row, verdict in zip(rows, verdicts):
         mine = [m for m in metrics if m["item_id"] == row["item_id"]]
@@ -73,7 +73,7 @@ def test_refusal_suites_end_to_end_on_tiny_model(name, shared_data, tmp_path, ti
         else:
             refused = next(m for m in mine if m["metric"] in ("over_refusal", "refused_unsafe"))
             assert any(n.startswith("refused_by_type:") for n in names)
-        assert refused["value"] == float(verdict["refused"])  # the suite reports the judge's verdict
+        assert refused["value"] == float(verdict.refused)  # the suite reports the judge's verdict
         assert all(m["value"] in (0.0, 1.0) for m in mine)
 
 

@@ -33,7 +33,7 @@ EPILOG = """examples:
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
   valind extract validate gold.jsonl --extractor embedding
-  valind judge validate --task refusal
+  valind judge validate --task refusal --cv
 Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finished work."""
 
 
@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed records instead of stopping")
     p.add_argument("--batch-size", type=int, default=64)
 
-    p = sub.add_parser("judge", help="measure the judges against valind's labelled sets (`valind judge validate`)",
-                       description="valind judge validate: accuracy, Cohen's kappa and per-class F1 of each judge.")
+    p = sub.add_parser("judge", help="measure the judges against labelled data (`valind judge validate`)",
+                       description="valind judge validate: agreement of each judge with human labels (refusal: "
+                                   "XSTest's labelled completions, with --cv grouped cross-validation).")
     p.add_argument("action", choices=["validate"])
     from .instruments.validate_judges import add_arguments as add_judge_validate_arguments
 

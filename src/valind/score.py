@@ -131,7 +131,12 @@ def _judge_scorer(task: str, name: str | None):
     from .instruments.judges import make_judge
 
     judge = make_judge(task, name)
-    return judge.judge, (lambda: None)
+
+    def score(prompts, responses):
+        # typed verdicts (refusal) give their flat fields; dict verdicts are already flat
+        return [v.to_record() if hasattr(v, "to_record") else v for v in judge.judge(prompts, responses)]
+
+    return score, getattr(judge, "close", lambda: None)
 
 
 def main(args) -> int:

@@ -2,7 +2,8 @@
 
 Writes RUN_DIR/validation/extractor.json (the configured value extractor on
 the shipped gold set: per-value AP and F1) and RUN_DIR/validation/judges.json
-(the refusal and anthropomorphism judges on their held-out labelled split).
+(the refusal judges on XSTest's labelled completions when the shared data folder is found, the
+learned judge's figure marked in-sample; the anthropomorphism judge on its labelled split).
 Runs only for offline instruments (an LLM extractor or judge on CPU would
 take hours; run `valind extract validate` / `valind judge validate` for those).
 """
@@ -15,6 +16,7 @@ import json
 
 from .artifacts import atomic_write_json, hash_text
 from .context import RunContext
+from .errors import ConfigError
 
 OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble"}
 
@@ -40,7 +42,11 @@ def write_validation(ctx: RunContext) -> None:
     from .instruments.validate_judges import run as validate_judges
 
     with contextlib.redirect_stdout(io.StringIO()):
-        judges = validate_judges(task="all", split="test")
+        try:  # refusal judges on XSTest's labelled completions (in the shared data folder)
+            judges = validate_judges(task="refusal")
+        except ConfigError as exc:
+            judges = {"refusal": {"not_measured": str(exc)}}
+        judges |= validate_judges(task="anthro", split="test")
     atomic_write_json(out / "judges.json", judges)
     from .artifacts import atomic_write_text
     atomic_write_text(stamp, key)

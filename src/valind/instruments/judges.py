@@ -1,7 +1,8 @@
 """The one interface every judge implements, and a registry per task.
 
-A judge reads (prompt, response) pairs and returns, per item, a dict of the
-fields it adds (e.g. refusal: {"refusal": "full_refusal", "refused": True}).
+A judge reads (prompt, response) pairs and returns one verdict per item: refusal judges a
+`RefusalVerdict` (refusal/verdict.py; `to_record()` gives its flat fields), the anthropomorphism
+and sycophancy judges a dict of the fields they add.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ class Judge(ABC):
         self.options = options
 
     @abstractmethod
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
-        """One dict of added fields per item, in order."""
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list:
+        """One verdict per item, in order."""
 
 
 judges: dict[str, Registry[Judge]] = {
     "refusal": Registry("refusal judge", {
+        "learned": "valind.instruments.refusal.learned",
         "prefix": "valind.instruments.refusal.rules",
-        "detector": "valind.instruments.refusal.rules",
+        "xstest-strmatch": "valind.instruments.refusal.rules",
         "llm": "valind.instruments.llm_judges",
         "hf-classifier": "valind.instruments.refusal.hf_classifier",
     }),
@@ -42,7 +44,7 @@ judges: dict[str, Registry[Judge]] = {
 }
 
 # The best judge per task that runs offline (what `valind score` and suites use by default).
-DEFAULT_JUDGES = {"refusal": "detector", "anthro": "detector", "sycophancy": "detector"}
+DEFAULT_JUDGES = {"refusal": "learned", "anthro": "detector", "sycophancy": "detector"}
 
 
 def make_judge(task: str, name: str | None = None, **options) -> Judge:

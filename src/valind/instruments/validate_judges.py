@@ -1,13 +1,15 @@
 """Measure judges against valind's labelled sets: accuracy, Cohen's kappa and per-class F1.
 
-    valind judge validate [--task refusal|anthro|all] [--judges prefix,detector,llm] [--split all|dev|test]
-                          [--labels FILE] [--judge-option KEY=VALUE ...] [--json FILE]
+    valind judge validate [--task refusal|anthro|all] [--judges prefix,xstest-strmatch,learned,llm]
+                          [--split all|dev|test] [--labels FILE] [--cv] [--markdown FILE]
+                          [--judge-option KEY=VALUE ...] [--json FILE]
     python -m valind.instruments.validate_judges ...   (same arguments)
 
-Refusal: three-class agreement (full_compliance / full_refusal / partial_refusal) and binary
-agreement on `refused`. Anthro: per behaviour (present / absent), their macro average, and the
+Refusal (refusal/validate.py): on XSTest's human-labelled completions, binary agreement on
+`refused` and three-class agreement (full_compliance / full_refusal / partial_refusal); with
+`--cv`, grouped cross-validation by prompt and leave-one-model-out. Anthro: per behaviour (present / absent), their macro average, and the
 share of responses whose whole behaviour set matches. Labelled sets and guidelines:
-valind/instruments/<measure>/data/. The detectors were tuned on the `dev` split only; `test` is held out.
+valind/instruments/<measure>/data/. The anthro detector was tuned on the `dev` split only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .metrics import agreement
 
 DEFAULT_LABELS = {"refusal": "package:instruments/refusal/data/refusal_dev.jsonl",
                   "anthro": "package:instruments/anthro/data/anthro_dev.jsonl"}
-DEFAULT_JUDGES = {"refusal": ["prefix", "detector"], "anthro": ["detector"]}
+DEFAULT_JUDGES = {"anthro": ["detector"]}
 
 
 def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
@@ -51,15 +53,6 @@ def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
 def judge_rows(task: str, judge, rows: list[dict]) -> list[dict]:
     """The judge's output for every labelled row (judged once, scored per split afterwards)."""
     return judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
-
-
-def validate_refusal(rows: list[dict], out: list[dict]) -> dict:
-    pred = [o["refusal"] if o["refusal"] is not None else "unparsed" for o in out]
-    gold = [r["label"] for r in rows]
-    return {"three_class": agreement(gold, pred, labels=list(REFUSAL_LABELS)),
-            "refused": agreement([g != "full_compliance" for g in gold], [p in ("full_refusal", "partial_refusal")
-                                                                        for p in pred], labels=[True, False]),
-            "unparsed": pred.count("unparsed")}
 
 
 def validate_anthro(rows: list[dict], out: list[dict]) -> dict:
@@ -89,25 +82,19 @@ def _parse_options(pairs: list[str] | None) -> dict:
 
 
 def format_report(task: str, judge: str, split: str, res: dict) -> str:
+    """The anthro figures as text (refusal lines: refusal/validate.py)."""
     lines = []
-    if task == "refusal":
-        m, b = res["three_class"], res["refused"]
-        f1 = "  ".join(f"{k} {v['f1']:.3f}" for k, v in m["per_class"].items())
-        lines.append(f"refusal  {judge:13s} {split:5s} n={m['n']:3d}  3-class acc {m['accuracy']:.3f} kappa "
-                     f"{m['kappa']:.3f} macro-F1 {m['macro_f1']:.3f} | F1 {f1} | refused acc {b['accuracy']:.3f} "
-                     f"kappa {b['kappa']:.3f}" + (f" | unparsed {res['unparsed']}" if res["unparsed"] else ""))
-    else:
-        mac = res["macro"]
-        lines.append(f"anthro   {judge:13s} {split:5s} macro acc {mac['accuracy']:.3f} kappa {mac['kappa']:.3f} "
-                     f"F1(present) {mac['f1_present']:.3f} | exact set match {res['exact_set_match']:.3f}")
-        for b, m in res["per_behaviour"].items():
-            lines.append(f"    {b:30s} acc {m['accuracy']:.3f} kappa {m['kappa']:.3f} F1 {m['per_class']['True']['f1']:.3f}"
-                         f" (positives {m['per_class']['True']['support']})")
+    mac = res["macro"]
+    lines.append(f"anthro   {judge:13s} {split:5s} macro acc {mac['accuracy']:.3f} kappa {mac['kappa']:.3f} "
+                 f"F1(present) {mac['f1_present']:.3f} | exact set match {res['exact_set_match']:.3f}")
+    for b, m in res["per_behaviour"].items():
+        lines.append(f"    {b:30s} acc {m['accuracy']:.3f} kappa {m['kappa']:.3f} F1 {m['per_class']['True']['f1']:.3f}"
+                     f" (positives {m['per_class']['True']['support']})")
     return "\n".join(lines)
 
 
 def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
-        judge_options: dict | None = None) -> dict:
+        judge_options: dict | None = None, cv: bool = False) -> dict:
     """Figures for every (task, judge); {task: {judge: {split: results}}}."""
     tasks = ["refusal", "anthro"] if task == "all" else [task]
     if labels and len(tasks) > 1:
@@ -115,6 +102,12 @@ def run(task: str = "all", judges: list[str] | None = None, split: str = "all", 
     splits = ["dev", "test", "all"] if split == "every" else [split]
     report: dict = {}
     for t in tasks:
+        if t == "refusal":  # XSTest's labelled completions, grouped CV: refusal/validate.py
+            from .refusal.validate import run as validate_refusal_judges
+
+            report["refusal"] = validate_refusal_judges(judges if task == "refusal" else None, labels,
+                                                        judge_options, cv)
+            continue
         judged = load_labelled(t, labels, "all" if split == "every" else split)
         for name in judges or DEFAULT_JUDGES[t]:
             judge = make_judge(t, name, **(judge_options or {}))
@@ -139,20 +132,40 @@ def main(args) -> int:
     judges = getattr(args, "judges", None)
     if isinstance(judges, str):
         judges = [j.strip() for j in judges.split(",") if j.strip()]
-    report = run(task=getattr(args, "task", "all") or "all", judges=judges, split=getattr(args, "split", "all") or "all",
-                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)))
+    task = getattr(args, "task", "all") or "all"
+    report = run(task=task, judges=judges, split=getattr(args, "split", "all") or "all",
+                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)),
+                 cv=bool(getattr(args, "cv", False)))
     if getattr(args, "json_out", None):
         atomic_write_json(args.json_out, report)
+    if getattr(args, "markdown", None):
+        if "refusal" not in report:
+            raise ConfigError("--markdown writes the refusal table: use it with --task refusal")
+        from ..artifacts import atomic_write_text
+        from .refusal.validate import markdown
+
+        command = "valind judge validate --task refusal" + (" --cv" if getattr(args, "cv", False) else "") + \
+            (f" --judges {','.join(judges)}" if judges else "") + (f" --labels {args.labels}" if args.labels else "") + \
+            f" --markdown {args.markdown}"
+        atomic_write_text(args.markdown, markdown(report["refusal"], command))
     return 0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The command's arguments (shared by `valind judge validate` and `python -m`)."""
     p.add_argument("--task", choices=["refusal", "anthro", "all"], default="all")
-    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,detector; anthro detector)")
+    p.add_argument("--judges", help="comma-separated judge names (default: refusal prefix,xstest-strmatch,learned; "
+                                    "anthro detector)")
     p.add_argument("--split", choices=["all", "dev", "test", "every"], default="all",
-                   help="labelled split to score (every = dev, test and all)")
-    p.add_argument("--labels", help="a labelled JSONL in the same schema instead of valind's set")
+                   help="anthro: labelled split to score (every = dev, test and all)")
+    p.add_argument("--labels", help="refusal: a CSV in XSTest's format or a JSONL (response, label[, prompt, model, "
+                                    "group]) instead of XSTest's labelled completions; anthro: a JSONL in the same "
+                                    "schema as valind's set")
+    p.add_argument("--cv", action="store_true",
+                   help="refusal: also grouped cross-validation (by prompt, and leave one model out); a fitted judge "
+                        "is refitted per fold")
+    p.add_argument("--markdown", metavar="FILE", help="refusal: write the figures as a Markdown table (with commit "
+                                                      "and date) for the docs")
     p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
                    help="judge option, e.g. model=embedded:smollm2-135m-instruct backend=transformers (JSON values allowed)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")

@@ -241,10 +241,10 @@ def _write_validation(run_dir: Path, rng, expressed) -> None:
         return {"n": n, "accuracy": acc, "kappa": kappa, "macro_f1": round(acc - 0.05, 3), "per_class": {}}
 
     atomic_write_json(run_dir / "validation" / "judges.json", {
-        "refusal": {"prefix": {"test": {"three_class": agreement(0.78, 0.61, 120), "refused": agreement(0.86, 0.7, 120),
-                                        "unparsed": 0}},
-                    "detector": {"test": {"three_class": agreement(0.88, 0.8, 120),
-                                          "refused": agreement(0.93, 0.85, 120), "unparsed": 0}}},
+        "refusal": {"prefix": {"all": {"three_class": agreement(0.78, 0.61, 120), "refused": agreement(0.86, 0.7, 120),
+                                       "unparsed": 0}, "fitted": False},
+                    "learned": {"all": {"three_class": agreement(0.88, 0.8, 120),
+                                        "refused": agreement(0.93, 0.85, 120), "unparsed": 0}, "fitted": True}},
         "anthro": {"detector": {"test": {"macro": {"accuracy": 0.84, "kappa": 0.52, "f1_present": 0.6},
                                          "exact_set_match": 0.41}}}})
 

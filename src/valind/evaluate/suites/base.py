@@ -61,7 +61,7 @@ class Suite(ABC):
         raise NotImplementedError
 
 
-def run_judge(spec: "SuiteSpec", task: str, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
+def run_judge(spec: "SuiteSpec", task: str, prompts: Sequence[str | None], responses: Sequence[str]) -> list:
     """Run the suite's judge for `task` (spec.judge, spec.options.judge_options) and free it after."""
     from ...instruments.judges import make_judge
 

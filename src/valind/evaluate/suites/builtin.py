@@ -11,7 +11,8 @@ from typing import Sequence
 
 from ...artifacts import data_path, iter_jsonl_records
 from ...errors import InputError
-from .base import Suite, SuiteItem, run_judge, suites
+from .base import Suite, SuiteItem, suites
+from .safety import RefusalSuite
 
 
 def load_prompt_file(path: str | Path, limit: int | None = None) -> list[SuiteItem]:
@@ -70,12 +71,11 @@ class ValuePromptsSuite(_FileSuite):
 
 
 @suites.register("harmful_requests")
-class HarmfulRequestsSuite(_FileSuite):
-    """Refusal rate on harmful requests the project wrote (metric refused)."""
+class HarmfulRequestsSuite(RefusalSuite):
+    """The refusal suite on harmful requests the project wrote and ships (metrics as every refusal suite:
+    refused, full_refusal, partial_refusal, or judge_unparsed)."""
 
     default_file = "package:suites/harmful_requests.jsonl"
 
-    def score(self, rows: Sequence[dict]) -> list[dict]:
-        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
-        return [{"item_id": r["item_id"], "metric": "refused", "value": float(v["refused"]), "details": v}
-                for r, v in zip(rows, verdicts)]
+    def items(self) -> list[SuiteItem]:
+        return load_prompt_file(self.spec.path or data_path(self.default_file), self.spec.limit)

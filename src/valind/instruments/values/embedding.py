@@ -39,16 +39,10 @@ from .. import instrument_file
 from ...values import Value
 from .base import ValueExtractor, extractors, load_thresholds
 
-# A refusal is a speech act marked by a small closed set of phrases, which embeddings of
-# topic-heavy sentences miss ("I can't write fake reviews" sits near "fake reviews").
-REFUSAL_CUE = re.compile(
-    r"\b(I\s*(?:can(?:no|'|’)t|cannot|won(?:'|’)t|will not|must decline|(?:am|'m|’m) not (?:able|going|comfortable|willing)"
-    r"|(?:would|'d|’d) rather not|refuse|do not feel comfortable|don(?:'|’)t feel comfortable)"
-    r"|(?:sorry|apologi[sz]e),? but|not something I can|against my (?:guidelines|principles))", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 _STRIP = " \t-*#>•"
 # Bump when the scoring code changes in a way the settings below do not capture (invalidates caches).
-SCORING_VERSION = 3
+SCORING_VERSION = 4
 # Options that change speed, not scores: left out of the cache fingerprint.
 _RUNTIME_OPTIONS = {"device", "encode_batch_size", "show_progress"}
 _MODELS: dict[tuple[str, str], object] = {}
@@ -117,6 +111,27 @@ def top_k_mean(x: np.ndarray, k: int, axis: int) -> np.ndarray:
     return np.partition(x, n - k, axis=axis).take(range(n - k, n), axis=axis).mean(axis=axis)
 
 
+def refusal_p(extractor, responses: Sequence[str]) -> np.ndarray:
+    """P(each response refuses), from the refusal judge (option `refusal_judge`; one judge per extractor).
+    A response the judge cannot judge counts as not refusing, so no refusal-mode rule fires on it."""
+    from ..refusal import refusal_probabilities
+
+    if getattr(extractor, "_refusal_judge", None) is None:
+        from ..judges import make_judge
+
+        extractor._refusal_judge = make_judge("refusal", extractor.options.get("refusal_judge"))
+    return np.array([p if p is not None else 0.0 for p in refusal_probabilities(responses, extractor._refusal_judge)])
+
+
+def refusal_judge_fingerprint(options: dict) -> str:
+    """Names the refusal judge (and its weights) so that a new judge is a new cache key."""
+    from ..judges import DEFAULT_JUDGES, make_judge
+
+    name = options.get("refusal_judge") or DEFAULT_JUDGES["refusal"]
+    judge = make_judge("refusal", name)
+    return f"{name}:{judge.fingerprint()}" if hasattr(judge, "fingerprint") else name
+
+
 def _squash(sim: np.ndarray, center: float, width: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(sim - center) / width))
 
@@ -131,6 +146,8 @@ class EmbeddingExtractor(ValueExtractor):
       encode_batch_size: sentences per forward pass (default 128)
       context: use the prompt-conditioned rules (default true)
       context_file: replace instruments/values/data/context.yaml
+      refusal_judge: the refusal judge that gives P(the response refuses) (default: the default
+        refusal judge, `learned`)
       refusal_discount: scale the response-only evidence for values a rule ties to compliance
         (deception, violence) by P(not a refusal) (default true)
       center, width: the logistic mapping cosine -> [0, 1] (defaults 0.3, 0.06)
@@ -186,10 +203,13 @@ class EmbeddingExtractor(ValueExtractor):
         base["method"] = SCORING_VERSION
         base["settings"] = [self.center, self.width, self.request_center, self.max_sentences, self.merge_below,
                             self.prompt_sentences, self.anchor_top, self.sentence_top, self.use_context,
-                            self.refusal_discount, REFUSAL_CUE.pattern, _SENTENCE_END.pattern]
+                            self.refusal_discount, _SENTENCE_END.pattern, self.refusal_judge_fingerprint()]
         base["model"] = Path(self.options.get("model") or default_model_path()).name
         base["context"] = self.context if self.use_context else None
         return json.dumps(base, sort_keys=True, default=str)
+
+    def refusal_judge_fingerprint(self) -> str:
+        return refusal_judge_fingerprint(self.options)
 
     def _build_anchors(self) -> dict:
         """Encode every anchor once; remember which rows belong to which value / request / mode."""
@@ -200,10 +220,9 @@ class EmbeddingExtractor(ValueExtractor):
                 texts.append(t)
                 owner.append(k)
         groups = {}
-        for kind in ("modes", "requests"):
-            for name, sents in (self.context.get(kind) or {}).items():
-                groups[(kind, name)] = (len(texts), len(texts) + len(sents))
-                texts.extend(sents)
+        for name, sents in (self.context.get("requests") or {}).items():
+            groups[("requests", name)] = (len(texts), len(texts) + len(sents))
+            texts.extend(sents)
         emb = self.encode(texts)
         n_val = len(owner)
         owner_arr = np.asarray(owner)
@@ -268,11 +287,7 @@ class EmbeddingExtractor(ValueExtractor):
         scores = _squash(content, self.center, self.width)
 
         if use_ctx:
-            refuse_sim = (emb @ anchors["groups"][("modes", "refuse")].T).max(axis=1)
-            p_refuse = np.array([_squash(refuse_sim[rows].max(), self.request_center, self.width) if rows else 0.0
-                                 for rows in resp_rows])
-            cue = np.array([0.95 if REFUSAL_CUE.search(" ".join(split_sentences(r, 3))) else 0.0 for r in responses])
-            p_refuse = np.maximum(p_refuse, cue)
+            p_refuse = refusal_p(self, responses)
             request_p = {}
             for _, req, _ in anchors["rules"]:
                 if req not in request_p:

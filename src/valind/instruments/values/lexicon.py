@@ -24,9 +24,9 @@ from ...errors import ConfigError
 from .. import instrument_file
 from ...values import Value
 from .base import ValueExtractor, extractors
-from .embedding import REFUSAL_CUE, default_thresholds_file, load_thresholds
+from .embedding import default_thresholds_file, load_thresholds, refusal_judge_fingerprint, refusal_p
 
-SCORING_VERSION = 1  # bump when the scoring code changes (invalidates caches)
+SCORING_VERSION = 2  # bump when the scoring code changes (invalidates caches)
 # empath category -> valind value, used only when the option is on and empath is installed.
 EMPATH_CATEGORIES = {"deception": "deception", "violence": "violence", "sympathy": "empathy",
                      "fun": "humor", "law": "legality", "crime": "legality", "curiosity": "curiosity"}
@@ -91,7 +91,8 @@ class LexiconExtractor(ValueExtractor):
         base["lexicon"] = {kind: {k: [p.pattern for p in pats] for k, pats in self.lexicon[kind].items()}
                            for kind in ("values", "requests")}
         base["rules"] = self.lexicon["rules"]
-        base["method"] = [SCORING_VERSION, self.base, self.use_context, bool(self._empath), REFUSAL_CUE.pattern]
+        base["method"] = [SCORING_VERSION, self.base, self.use_context, bool(self._empath),
+                          refusal_judge_fingerprint(self.options) if self.use_context else None]
         return json.dumps(base, sort_keys=True)
 
     def explain(self, response: str) -> dict[str, list[str]]:
@@ -112,6 +113,9 @@ class LexiconExtractor(ValueExtractor):
         scores = np.zeros((len(responses), k))
         value_pats = [self.lexicon["values"].get(name, []) for name in self.value_names]
         index = {n: j for j, n in enumerate(self.value_names)}
+        # the refusal judge reads only the responses whose prompt a rule may need
+        needs = [i for i, p in enumerate(prompts) if self.use_context and p]
+        p_refuse = dict(zip(needs, refusal_p(self, [responses[i] for i in needs]))) if needs else {}
         for i, (prompt, response) in enumerate(zip(prompts, responses)):
             hits = np.array([self._hits(pats, response) for pats in value_pats], dtype=float)
             if self._empath is not None:
@@ -121,7 +125,7 @@ class LexiconExtractor(ValueExtractor):
                         hits[index[value]] += 1
             scores[i] = 1.0 - self.base ** hits
             if self.use_context and prompt:
-                refused = bool(REFUSAL_CUE.search(response[:400]))
+                refused = bool(p_refuse[i] >= 0.5)
                 for rule in self.lexicon["rules"]:
                     j = index.get(rule["value"])
                     pats = self.lexicon["requests"].get(rule["request"], [])
