@@ -81,19 +81,21 @@ def test_cards_keep_the_run_verifiable_and_say_what_is_missing(run, tmp_path):
     (copy / "curate" / "stats.csv").unlink()
     cards = write_cards(copy)
     assert len(cards) == 2
-    for path, missing in cards:
-        assert "headline effects (report/effects.csv)" in missing
-        assert "subset statistics (curate/stats.csv)" in missing
+    for _, card, path in cards:
+        assert "headline effects (report/effects.csv)" in card.missing
+        assert "subset statistics (curate/stats.csv)" in card.missing
         text = path.read_text()
         assert "## Not in this card" in text and "- headline effects (report/effects.csv)" in text
 
 
-def test_an_adapter_trained_before_cards_is_upgraded_only_when_intact(run, tmp_path):
+def test_an_adapter_recorded_as_a_whole_folder_keeps_it_and_gets_its_card_in_the_upload(run, tmp_path):
+    """Adapters trained before cards recorded adapter/ as one output: writing a card there would break verify."""
     import shutil
 
     from valind.artifacts import hash_path
     from valind.export.cards import write_cards
-    from valind.verify import verify_run
+    from valind.artifacts import manifest_problems
+    from valind.export.hub import plan_upload
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -102,14 +104,11 @@ def test_an_adapter_trained_before_cards_is_upgraded_only_when_intact(run, tmp_p
     manifest = json.loads((job / "manifest.json").read_text())
     manifest["outputs"] = {"adapter": hash_path(job / "adapter"), "metrics.json": manifest["outputs"]["metrics.json"]}
     (job / "manifest.json").write_text(json.dumps(manifest))
-    write_cards(copy)
-    assert "adapter/adapter_model.safetensors" in json.loads((job / "manifest.json").read_text())["outputs"]
-    assert verify_run(copy).ok, verify_run(copy).problems
-
-    (job / "manifest.json").write_text(json.dumps(manifest))  # the old form again, and the weights damaged
-    (job / "adapter" / "adapter_model.safetensors").write_bytes(b"damaged")
-    with pytest.raises(ValueError, match="changed since it was trained"):
-        write_cards(copy)
+    written = {a.job_dir: path for a, _, path in write_cards(copy)}
+    assert written[job] is None and (job / "adapter" / "README.md").read_text() == "PEFT's template card\n"
+    assert manifest_problems(job) == []  # the folder still matches the hash recorded for it
+    plan = next(p for p in plan_upload(copy, "my-lab/valind") if p.repo_id.endswith("empathy-seed0"))
+    assert "# empathy induced in tiny" in (plan.folder / "README.md").read_text()
 
 
 def test_source_licences_default_by_kind_and_unknown_for_generic_files():
@@ -134,8 +133,7 @@ def test_mixed_licences_make_the_card_licence_other_and_list_each(run, tmp_path)
     study = yaml.safe_load((copy / "study.yaml").read_text())
     study["sources"].append({"kind": "pku_saferlhf", "hub": "PKU-Alignment/PKU-SafeRLHF", "label": "pku"})
     (copy / "study.yaml").write_text(yaml.safe_dump(study))
-    path, _ = write_cards(copy)[0]
-    card = ModelCard.load(path)
+    card = ModelCard.load(write_cards(copy)[0][2])
     assert card.data.license == "other" and card.data.datasets == ["PKU-Alignment/PKU-SafeRLHF"]
     assert "- pku (pku_saferlhf): cc-by-nc-4.0" in card.text and "research use" in card.text
 

@@ -8,7 +8,8 @@ Cards are written when training ends and rewritten by the report stage and by `v
 so they carry the effects once the report exists; a card names every field it could not fill.
 
 The card is documentation derived from recorded artifacts, so a job's manifest records the adapter's
-other files, not README.md.
+other files, not README.md (adapters recorded as a whole folder, from before cards, get theirs only in
+the hub upload).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..artifacts import MANIFEST, atomic_write_text, hash_path, read_manifest
+from ..artifacts import MANIFEST, atomic_write_text, read_manifest
 from ..config import SOURCE_LICENSES
 
 log = logging.getLogger("valind")
@@ -310,20 +311,10 @@ def build_card(info: _RunInfo, a: Adapter) -> Card:
     return Card(card, missing)
 
 
-def _upgrade_job_manifest(a: Adapter) -> None:
-    """Adapters trained before cards existed recorded `adapter/` as one output; record its files instead."""
-    outputs = a.manifest.get("outputs") or {}
-    if "adapter" not in outputs:
-        return
-    if hash_path(a.adapter_dir) != outputs["adapter"]:
-        raise ValueError(f"{a.adapter_dir}: changed since it was trained (hash mismatch with {a.job_dir / MANIFEST}); "
-                         f"no card written")
-    from ..artifacts import atomic_write_json
-
-    del outputs["adapter"]
-    for f in adapter_files(a.adapter_dir):
-        outputs[f.relative_to(a.job_dir).as_posix()] = hash_path(f)
-    atomic_write_json(a.job_dir / MANIFEST, a.manifest)
+def recorded_whole(a: Adapter) -> bool:
+    """Adapters trained before cards existed recorded `adapter/` as one output: a card there would break
+    `valind verify` (and change the hash generation keys on), so their card goes only into hub uploads."""
+    return "adapter" in (a.manifest.get("outputs") or {})
 
 
 def adapter_files(adapter_dir: Path) -> list[Path]:
@@ -331,8 +322,8 @@ def adapter_files(adapter_dir: Path) -> list[Path]:
     return sorted(p for p in adapter_dir.rglob("*") if p.is_file() and p.name != CARD and not p.name.startswith("."))
 
 
-def write_cards(run_dir: str | Path, study: dict | None = None) -> list[tuple[Path, list[str]]]:
-    """Write README.md into every adapter folder of the run; return (card path, missing fields) for each.
+def write_cards(run_dir: str | Path, study: dict | None = None) -> list[tuple[Adapter, Card, Path | None]]:
+    """Write README.md into every adapter folder of the run; return (adapter, card, path written or None).
 
     `study` is the study config as data (the stages pass theirs); default: RUN_DIR/study.yaml.
     """
@@ -343,9 +334,10 @@ def write_cards(run_dir: str | Path, study: dict | None = None) -> list[tuple[Pa
     info = _RunInfo(run_dir, study)
     out = []
     for a in adapters:
-        _upgrade_job_manifest(a)
         card = build_card(info, a)
-        path = a.adapter_dir / CARD
-        atomic_write_text(path, str(card.card))
-        out.append((path, card.missing))
+        path = None
+        if not recorded_whole(a):
+            path = a.adapter_dir / CARD
+            atomic_write_text(path, str(card.card))
+        out.append((a, card, path))
     return out

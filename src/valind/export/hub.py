@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, ValindError
-from .cards import CARD, EMBEDDED_HUB, Adapter, adapter_files, base_model_ref, find_adapters, write_cards
+from .cards import CARD, Adapter, adapter_files, base_model_ref, write_cards
 
 UPLOADED_SUFFIXES = {".safetensors", ".json", ".jinja", ".txt", ".model", ".md"}  # never pickles (.bin, .pt)
 _REPO_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -55,13 +55,14 @@ def repo_id(prefix: str, a: Adapter) -> str:
     return f"{org}/{clean}"
 
 
-def _stage(a: Adapter, folder: Path, base_model: str) -> tuple[list[Path], list[str]]:
-    """Copy the adapter's uploadable files into `folder`; point adapter_config at the hub base model."""
+def _stage(a: Adapter, card: str, folder: Path, base_model: str) -> tuple[list[Path], list[str]]:
+    """Copy the adapter's uploadable files and its card into `folder`; point adapter_config at the hub base model."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    files, left_out = [], []
-    for src in [*adapter_files(a.adapter_dir), a.adapter_dir / CARD]:
+    (folder / CARD).write_text(card, encoding="utf-8")
+    files, left_out = [folder / CARD], []
+    for src in adapter_files(a.adapter_dir):
         rel = src.relative_to(a.adapter_dir)
         if src.suffix not in UPLOADED_SUFFIXES:
             left_out.append(f"{rel} (not a safetensors/JSON/text file)")
@@ -77,33 +78,32 @@ def _stage(a: Adapter, folder: Path, base_model: str) -> tuple[list[Path], list[
         # A local path (the embedded model's cache, a checkpoint folder) means nothing to someone else.
         data["base_model_name_or_path"] = hub_base or Path(str(data.get("base_model_name_or_path", ""))).name
         config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return sorted(files), left_out
+    return files, left_out
 
 
 def plan_upload(run_dir: str | Path, repo_prefix: str, *, private: bool = False) -> list[RepoPlan]:
     """Write the cards, stage each adapter's upload folder, and return the HfApi calls that upload them."""
     run_dir = Path(run_dir)
     check_prefix(repo_prefix)
-    adapters = find_adapters(run_dir)
-    if not adapters:
+    cards = write_cards(run_dir)
+    if not cards:
         raise ValindError(f"{run_dir / 'train'}: no trained adapters; run `valind train` (or `valind run`) first")
-    missing = {path.parent.parent: m for path, m in write_cards(run_dir)}
     import yaml
 
     study_path = run_dir / "study.yaml"
     study = (yaml.safe_load(study_path.read_text(encoding="utf-8")) or {}) if study_path.exists() else {}
     names = {m.get("label") or "": m.get("name") for m in study.get("models") or []}
     plans = []
-    for a in adapters:
+    for a, card, _ in cards:
         rid = repo_id(repo_prefix, a)
         folder = run_dir / "export" / "hub" / a.job_dir.relative_to(run_dir / "train")
         base = names.get(a.model_slug) or str(a.metrics.get("model", ""))
-        files, left_out = _stage(a, folder, base)
+        files, left_out = _stage(a, str(card.card), folder, base)
         message = f"valind adapter {a.job_id} (study {study.get('name', '?')})"
         calls = [("create_repo", {"repo_id": rid, "repo_type": "model", "private": private, "exist_ok": True}),
                  ("upload_folder", {"repo_id": rid, "repo_type": "model", "folder_path": str(folder),
                                     "commit_message": message})]
-        plans.append(RepoPlan(rid, folder, files, left_out, calls, missing.get(a.job_dir, [])))
+        plans.append(RepoPlan(rid, folder, sorted(files), left_out, calls, card.missing))
     if len({p.repo_id for p in plans}) != len(plans):
         raise ConfigError("two adapters map to the same hub repo name; use a shorter model label or value name")
     return plans
@@ -153,4 +153,4 @@ def main(args) -> int:
     return 0
 
 
-__all__ = ["EMBEDDED_HUB", "RepoPlan", "plan_upload", "repo_id", "upload"]
+__all__ = ["RepoPlan", "plan_upload", "repo_id", "upload"]
