@@ -25,6 +25,7 @@ import yaml
 
 from ..artifacts import MANIFEST, atomic_write_text, read_manifest
 from ..config import SOURCE_LICENSES
+from ..errors import ConfigError
 
 log = logging.getLogger("valind")
 
@@ -118,7 +119,7 @@ class _RunInfo:
         self.study = study
         try:
             self.values = load_values(self.study.get("value_definitions"))
-        except Exception as exc:  # a missing user file must not stop the cards  # noqa: BLE001
+        except ConfigError as exc:  # a user value file that moved must not stop the cards
             log.warning(f"cards: value definitions unavailable ({exc}); using the built-in values")
             self.values = load_values()
         stats = run_dir / "curate" / "stats.csv"
@@ -184,7 +185,7 @@ def _headline_effects(info: _RunInfo, a: Adapter) -> tuple[list[str], bool]:
         rows = rows[rows["bh_family"] != "secondary"]
     if rows.empty:
         return [], False
-    rows = rows.assign(_abs=rows["effect"].abs(), _sig=rows.get("significant", False).astype(bool))
+    rows = rows.assign(_abs=rows["effect"].abs(), _sig=rows["significant"].astype(bool))
     rows = rows.sort_values(["_sig", "_abs"], ascending=[False, False]).head(HEADLINE_ROWS)
     contrast = rows["contrast"].iloc[0] if "contrast" in rows.columns else "vs_base"
     against = "the control adapter (trained the same way on value-agnostic pairs)" if contrast == "vs_control" \
