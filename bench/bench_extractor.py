@@ -16,8 +16,6 @@ run). With `--lexicon` the lexicon and ensemble extractors are timed too.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import sys
 import time
 from pathlib import Path
@@ -32,22 +30,16 @@ def load_texts(n_pairs: int) -> tuple[list[str | None], list[str], str]:
     """(prompts, responses, source): chosen and rejected responses of n pairs."""
     hh = SHARED / "hh-rlhf" / "harmless-base-test.jsonl.gz"
     if hh.exists():
-        from valind.ingest.hh_rlhf import TranscriptError, split_pair
+        from valind.ingest.hh_rlhf import read_pairs
         from valind.ingest.schema import prompt_text
 
         prompts, responses = [], []
-        with gzip.open(hh, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                row = json.loads(line)
-                try:
-                    msgs, chosen, rejected = split_pair(row["chosen"], row["rejected"])
-                except TranscriptError:
-                    continue
-                p = prompt_text(msgs)
-                prompts += [p, p]
-                responses += [chosen, rejected]
-                if len(responses) >= 2 * n_pairs:
-                    break
+        for msgs, chosen, rejected in read_pairs(hh):
+            p = prompt_text(msgs)
+            prompts += [p, p]
+            responses += [chosen, rejected]
+            if len(responses) >= 2 * n_pairs:
+                break
         return prompts, responses, f"HH-RLHF harmless-base test, {len(responses) // 2} pairs"
     from valind.instruments.values.validate import DEFAULT_GOLD, load_gold
     from valind.values import STUDY_VALUES

@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
-# The GPU figures, as one script for a lent GPU machine (see bench/README.md). Needs, beside the
-# repo: .whl/ (trl, datasets, transformers, peft, pydantic wheels for that machine's Python) and
-# bench/assets/smollm2-135m/ (SmolLM2's config and tokenizer). Results go to $OUT/RESULTS_gpu.md.
+# The GPU check, for a lent GPU machine: the paper pipeline (configs/paper_llama8b.yaml) end to end on a
+# random-weight model of Llama-3.1-8B's shape, on the transformers backend, with its figures (time and peak GPU
+# memory per stage beside `valind plan`'s estimate). Prepare here first with `bash bench/gpu_prepare.sh`, then
+# run there with .gpu carried. SHAPE=llama-8b (default) or tiny; STEPS, ITEMS as bench/gpu_paper_run.py.
+# Results: $OUT/RESULTS_gpu.md (copy its section into bench/RESULTS.md).
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-if python3 -c "import pyarrow,sys; sys.exit(int(pyarrow.__version__.split('.')[0]) >= 24)"; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/alt/*.whl
+if [ -d .gpu/whl ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl \
+    || { echo "gpu_run: FAILED: installing the carried wheels" >&2; exit 1; }
+  if python3 -c "import pyarrow,sys; sys.exit(int(pyarrow.__version__.split('.')[0]) >= 24)"; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/alt/*.whl
+  fi
+  export PYTHONPATH=/tmp/site:$PWD/src
+else
+  export PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH}
 fi
-export PYTHONPATH=/tmp/site:$PWD/src HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
 export VALIND_BENCH_RESULTS=$OUT/RESULTS_gpu.md VALIND_CACHE=/tmp/valind-cache
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-python3 -c "import torch, transformers, trl, peft, datasets, pyarrow; print(torch.__version__, transformers.__version__, trl.__version__, peft.__version__, datasets.__version__, pyarrow.__version__)"
-python3 bench/bench_generation.py --models tiny smollm2-arch llama-1b-arch --prompts 48 --new-tokens 64 --batch-size 48 --repeats 2 --section bench_generation_gpu
-python3 bench/bench_dpo.py --model smollm2-arch --steps 30 --rounds 2 --batch-size 8 --max-length 256 --section bench_dpo_gpu_smollm2
-python3 bench/bench_dpo.py --model llama-1b-arch --steps 20 --rounds 2 --batch-size 8 --max-length 256 --section bench_dpo_gpu_llama1b
-cat "$OUT/RESULTS_gpu.md"
+SHARED=${SHARED:-$PWD/.gpu/shared/data}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi: a CPU dry run"
+python3 -c "import torch, transformers, trl, peft, datasets, lm_eval; print(torch.__version__, transformers.__version__, trl.__version__, peft.__version__, datasets.__version__, lm_eval.__version__)" \
+  || { echo "gpu_run: FAILED: a required package does not import" >&2; exit 1; }
+python3 bench/gpu_paper_run.py --shape "${SHAPE:-llama-8b}" --steps "${STEPS:-10}" --items "${ITEMS:-16}" \
+  --shared "$SHARED" --work /tmp/valind-gpu-check 2>&1 | tee "$OUT/gpu_run.log"
+status=${PIPESTATUS[0]}
+cat "$VALIND_BENCH_RESULTS" 2>/dev/null
+exit "$status"

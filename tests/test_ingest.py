@@ -274,9 +274,7 @@ def test_generic_file_formats_agree(tmp_path, fmt):
 def test_package_path_resolves_to_shipped_data():
     from valind.artifacts import data_path
 
-    demo = data_path("package:demo/pairs.jsonl")
-    if not demo.exists():
-        pytest.skip("the demo pair set is not shipped yet")
+    assert data_path("package:demo/pairs.jsonl").exists()
     by_row, counts = read_pairs(kind="generic", path="package:demo/pairs.jsonl",
                                 columns={"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"})
     assert counts["read"] > 0 and len(all_pairs(by_row)) == counts["read"] - counts["bad_rows_skipped"]

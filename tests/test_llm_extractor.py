@@ -77,7 +77,7 @@ def expected_score(value: str, listed: set[str]) -> float:
 
 
 def test_scripted_backend_values_scores_and_failures():
-    ex = make_extractor("llm", VALUES, backend="scripted-test", max_retries=2, batch_size=2)
+    ex = make_extractor("llm", VALUES, backend="scripted-test", max_retries=2, batch_size=2, scoring="auto")
     annotations = ex.annotate(PROMPTS, ITEMS)
     listed = [{"empathy"}, {"honesty", "humor"}, {"deception"}, None, set()]
     for ann, want in zip(annotations, listed):
@@ -116,8 +116,25 @@ def test_prompt_carries_definitions_request_and_response():
         assert f"- {v.name}: " in text
 
 
+def test_listing_is_the_default_one_call_per_response_and_the_usage_is_counted():
+    ex = make_extractor("llm", VALUES, backend="scripted-test", batch_size=2)
+    scores = ex.score_batch(PROMPTS[:3], ITEMS[:3])
+    assert set(scores.ravel()) <= {0.0, 1.0} and scores[0].tolist() == [1.0 if n == "empathy" else 0.0 for n in NAMES]
+    assert ex.usage["yes_no_calls"] == 0 and ex.usage["listing_calls"] == 3 + 1  # item 3 needed one retry
+    assert not [c for c in ScriptedBackend.calls if c[1].logprobs > 0]
+
+
+def test_yes_no_prompts_share_the_response_prefix():
+    """Prefix caching serves the 15 questions about one response: they differ only after the response."""
+    ex = make_extractor("llm", VALUES, backend="scripted-test")
+    a, b = (ex.yes_no_prompt(v, "My cat died.", "I'm so sorry.") for v in VALUES[:2])
+    shared = len(next(iter(x for x in [a[:i] for i in range(len(a), 0, -1)] if b.startswith(x))))
+    assert a[:shared].endswith("I'm so sorry.\n>>>\n\nValue: ")
+    assert "My cat died." in a[:shared]
+
+
 def test_without_logprobs_scores_are_the_listing():
-    ex = make_extractor("llm", VALUES, backend="scripted-test-nolp", batch_size=2)
+    ex = make_extractor("llm", VALUES, backend="scripted-test-nolp", batch_size=2, scoring="auto")
     scores = ex.score_batch(PROMPTS, ITEMS)
     assert scores[0].tolist() == [1.0 if n == "empathy" else 0.0 for n in NAMES]
     assert scores[1].tolist() == [1.0 if n in ("honesty", "humor") else 0.0 for n in NAMES]

@@ -117,3 +117,21 @@ def test_qa_task_selection_errors(tmp_path, tiny_model_dir, qa_cache):
     assert make_suite(ctx.config.evaluation.suites[0], ctx).lm_tasks() == {
         "mmlu": ["mmlu_anatomy"], "truthfulqa_mc1": ["truthfulqa_mc1"], "truthfulqa_mc2": ["truthfulqa_mc2"],
         "gsm8k": ["gsm8k"], "arc_easy": ["arc_easy"], "arc_challenge": ["arc_challenge"]}
+
+
+def test_shots_are_explicit_and_the_same_offline_and_from_the_hub(tmp_path, tiny_model_dir):
+    """lm-eval's hub MMLU is 0-shot by default, valind's offline one 5-shot: the suite always passes its own."""
+    import yaml
+
+    from valind.evaluate.suites.qa import DEFAULT_SHOTS, _template_dir
+
+    for hub in (False, True):
+        cfg = parse_study({"name": "qa", "models": [{"name": str(tiny_model_dir)}],
+                           "sources": [{"kind": "generic", "path": "x.jsonl"}],
+                           "evaluation": {"suites": [{"name": "qa", "options": {"hub": hub, "num_fewshot": {"gsm8k": 3}}}]}})
+        suite = make_suite(cfg.evaluation.suites[0], RunContext(config=cfg, run_dir=tmp_path))
+        assert {t: suite.shots(t) for t in DEFAULT_SHOTS} == {**DEFAULT_SHOTS, "gsm8k": 3}
+    # the offline task files state the same defaults, so a task run by hand with lm-eval matches too
+    for name, task in (("mmlu_template.yaml", "mmlu"), ("gsm8k.yaml", "gsm8k"), ("truthfulqa_mc1.yaml", "truthfulqa_mc1")):
+        text = (_template_dir() / name).read_text()
+        assert yaml.safe_load(text.replace("!function", ""))["num_fewshot"] == DEFAULT_SHOTS[task]

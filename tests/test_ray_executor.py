@@ -10,16 +10,15 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
+import ray  # a required component: installed by scripts/setup.sh, never skipped
 import yaml
 
-ray = pytest.importorskip("ray")
+from valind.config import ModelSpec, StudyConfig, TrainingSpec
+from valind.context import RunContext
+from valind.sweep import ray_executor
+from valind.train.stage import job_is_done, plan_jobs, run_job
 
-from valind.config import ModelSpec, StudyConfig, TrainingSpec  # noqa: E402
-from valind.context import RunContext  # noqa: E402
-from valind.sweep import ray_executor  # noqa: E402
-from valind.train.stage import job_is_done, plan_jobs, run_job  # noqa: E402
-
-from test_sweep import write_curated  # noqa: E402
+from test_sweep import write_curated
 
 def study(model_dir: Path, values: list[str], **sweep) -> StudyConfig:
     return StudyConfig(

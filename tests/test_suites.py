@@ -12,7 +12,7 @@ from valind.config import parse_study
 from valind.context import RunContext
 from valind.errors import ConfigError, InputError
 from valind.instruments.judges import make_judge
-from valind.instruments.anthro.rules import BEHAVIOURS
+from valind.instruments.anthro import BEHAVIOURS
 from valind.evaluate.suites import make_suite
 from valind.evaluate.suites.sycophancy import PUSHBACK, load_feedback_items, measure_feedback_sycophancy, parse_choice
 from valind.generate.backends import make_backend
@@ -148,7 +148,19 @@ def test_suite_reads_a_user_file_and_says_when_data_is_missing(tmp_path, tiny_mo
 
 
 # ------------------------------------------------------------------------------------------- anthro
-def test_anthrobench_end_to_end_on_tiny_model(shared_data, tmp_path, tiny_model_dir, tiny_backend):
+def test_anthrobench_ships_with_valind_and_matches_the_benchmark(shared_data, tmp_path, tiny_model_dir):
+    """The packaged copy is AnthroBench's file, unchanged; the suite needs no ../shared."""
+    from valind.artifacts import data_path
+    from valind.evaluate.suites.anthro import BEHAVIOUR_DEFINITIONS, FIRST_TURNS
+
+    for shipped, original in ((FIRST_TURNS, "first_turns.csv"), (BEHAVIOUR_DEFINITIONS, "behavior_dict.json")):
+        assert data_path(shipped).read_bytes() == (shared_data / "anthrobench" / original).read_bytes()
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench"}])
+    items = make_suite(ctx.config.evaluation.suites[0], ctx).items()
+    assert len(items) == 960 and len({it.id for it in items}) == 960
+
+
+def test_anthrobench_end_to_end_on_tiny_model(tmp_path, tiny_model_dir, tiny_backend):
     ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 3}])
     suite = make_suite(ctx.config.evaluation.suites[0], ctx)
     rows = generation_rows(suite, tiny_backend)
@@ -160,8 +172,8 @@ def test_anthrobench_end_to_end_on_tiny_model(shared_data, tmp_path, tiny_model_
         assert mine["anthro_rate"] == pytest.approx(sum(mine[f"anthro:{b}"] for b in BEHAVIOURS) / 14)
 
 
-def test_anthrobench_rates_follow_the_responses(shared_data, tmp_path, tiny_model_dir):
-    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2}])
+def test_anthrobench_rates_follow_the_responses(tmp_path, tiny_model_dir):
+    ctx = make_ctx(tmp_path, tiny_model_dir, [{"name": "anthrobench", "limit": 2, "judge": "rules"}])
     suite = make_suite(ctx.config.evaluation.suites[0], ctx)
     items = suite.items()
     responses = ["I'm so excited for you! My sister did the same trip and I loved the smell of the desert.",

@@ -121,9 +121,49 @@ def test_plan_before_curation_and_unknown_hub_model(tmp_path, tiny_model_dir, mo
     train = [r for r in est["rows"] if r["kind"] == "train"]
     assert len(train) == 2 * 2 * 2 and sorted({r["pairs"] for r in train}) == [30, 300]  # the dose is the assumption
     assert any("not curated yet" in n for n in est["notes"])
-    assert all(r["tokens"] == r["pairs"] * 2 * 64 for r in train)  # epochs x max_length per pair, as stated
+    # epochs x (prompt+chosen and prompt+rejected at max_length) per pair: the stated upper bound
+    assert all(r["tokens"] == r["pairs"] * 2 * 2 * 64 for r in train)
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     size = plan.model_params("some-org/NotCached-7B-Instruct")
     assert size.params == 7e9 and "from the name" in size.source
     assert math.isnan(plan.model_params("some-org/no-size-here").params)
+
+
+def test_plan_counts_every_stage_of_the_paper_config_and_compares_with_the_study(tmp_path):
+    from valind.config import load_study
+
+    repo = Path(__file__).resolve().parents[1]
+    cfg = load_study(repo / "configs" / "paper_llama8b.yaml")
+    est = plan.estimate(RunContext(config=cfg, run_dir=tmp_path / "fresh"), 0.4)
+    stages = {s.stage: s for s in est["stages"]}
+    assert list(stages) == ["extract", "train", "generate", "judge", "qa"]
+    source_pairs = sum(plan.HUB_SOURCE_PAIRS.values())  # before ingestion: the four datasets' card sizes
+    assert stages["extract"].calls == 2 * source_pairs  # listing only: one call per chosen and rejected response
+    assert est["adapters"] == 45 and stages["train"].calls == 45 * source_pairs  # the upper bound before curation
+    variants = 1 + 45
+    # judged generations: refusal (advbench 520, xstest 450) 1 call, AnthroBench 960 x 14, sycophancy 44 x 3,
+    # value prompts 1 listing call each
+    value_prompts = len([ln for ln in open(repo / "src/valind/data/suites/value_prompts.jsonl") if ln.strip()])
+    assert stages["judge"].calls == variants * (520 + 450 + 960 * 14 + 44 * 3 + value_prompts)
+    # training memory: the paper's micro-batch fits an 80 GB GPU only with gradient checkpointing, which it sets
+    size = plan.model_params(cfg.models[0].name)
+    assert size.params == pytest.approx(8.03e9, rel=0.01) and size.config is not None
+    t = cfg.training
+    assert plan.training_memory_gb(size, "bfloat16", t.batch_size, t.max_length, "dpo", True) < 80
+    assert plan.training_memory_gb(size, "bfloat16", t.batch_size, t.max_length, "dpo", False) > 80
+    text = plan.format_summary(est)
+    assert "4,608 GPU-h" in text and "upper bound" in text
+
+
+def test_readme_shows_the_plan_the_command_prints(tmp_path, monkeypatch):
+    """The README's figure for the paper config is `valind plan configs/paper_llama8b.yaml --summary` output."""
+    from valind.config import load_study
+
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)  # no run folder of that name here: the plan before anything ran
+    est = plan.estimate(RunContext(config=load_study(repo / "configs" / "paper_llama8b.yaml"),
+                                   run_dir=tmp_path / "runs" / "paper-llama8b"), 0.4)
+    readme = (repo / "README.md").read_text()
+    block = readme.split("<!-- plan:start -->")[1].split("<!-- plan:end -->")[0]
+    assert plan.format_summary(est) in block

@@ -11,12 +11,15 @@ import importlib
 import sys
 from pathlib import Path
 
-from .errors import ValindError
+from .errors import ConfigError, ValindError
 
 STAGE_HELP = {
     "ingest": "read the preference sources into one canonical pair table (ingest/pairs.parquet)",
     "extract": "tag the values expressed by every chosen and rejected response (extract/annotations.parquet); "
-               "`valind extract validate GOLD.jsonl` measures an extractor against labels",
+               "`valind extract validate --dataset moralchoice|outside|gold|all [--cv]` measures the offline "
+               "extractors against labels; `valind extract direction-check --dataset pku|hh` checks that "
+               "deception/violence sit in the less safe reply; `valind extract train` refits the learned "
+               "extractor's heads",
     "curate": "build one subset per value by the XOR rule, flipped so the value is always chosen (curate/subsets/)",
     "train": "induce each value: one LoRA adapter per (model, value, seed) with DPO or SFT (train/)",
     "generate": "generate responses for every evaluation suite, base model and every adapter (generate/)",
@@ -32,7 +35,8 @@ EPILOG = """examples:
   valind export hub runs/default --repo-prefix ORG/NAME --dry-run
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
-  valind extract validate gold.jsonl --extractor embedding
+  valind extract validate --dataset all --cv   # every offline extractor on the labelled sets
+  valind extract direction-check --dataset pku
   valind judge validate --task refusal --cv
 Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finished work."""
 
@@ -69,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--calibrate", metavar="FILE", help="validate: fit per-value thresholds on a split and write them to FILE")
             p.add_argument("--split", type=float, default=0.5, help="validate: share of gold rows used to calibrate")
             p.add_argument("--json", dest="json_out", metavar="FILE", help="validate: also write the figures as JSON")
+            p.add_argument("--dataset", help="validate: a labelled set (moralchoice, outside, gold, all); "
+                                             "direction-check: pku, hh or all")
+            p.add_argument("--cv", action="store_true",
+                           help="validate --dataset: also the learned extractor's grouped cross-validation and "
+                                "leave-one-dataset-out figures")
+            p.add_argument("--markdown", metavar="FILE", action="append",
+                           help="validate --dataset / direction-check: rewrite the figures blocks of this Markdown "
+                                "file (repeatable)")
+            p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs")
+            p.add_argument("--weights-out", metavar="FILE",
+                           help="train: where to write the heads (default: the shipped weights file)")
 
     p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run (or of several runs)",
                        description="Write one self-contained HTML report (and a Markdown summary) for a run directory. "
@@ -101,10 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
 
-    p = sub.add_parser("plan", help="print the job grid of a study with estimated cost")
+    p = sub.add_parser("plan", help="print what a study will cost: every stage, GPU memory, GPU-hours",
+                       description="Every stage of a study (extraction, training per job, generation, LLM judging, "
+                                   "QA) with calls, tokens, FLOPs, GPU-hours and GPU memory per GPU, beside the "
+                                   "published study's grid. Training activations: 34 x hidden bytes per token and "
+                                   "layer (2 with gradient checkpointing) plus fp32 logits; inference: weights over "
+                                   "tensor_parallel_size plus the KV cache of one full batch. Estimates, stated.")
     p.add_argument("study", nargs="?")
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
+    p.add_argument("--summary", action="store_true", help="only the cost per stage and the comparison with the study")
 
     p = sub.add_parser("export", help="export a study or a run: Slurm job array, hub upload, Inspect AI logs",
                        description="Export a study for a cluster scheduler (slurm), or a finished run for other "
@@ -169,7 +190,15 @@ def _dispatch(args) -> int:
 
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
+        if args.dataset:
+            return _call("valind.instruments.values.figures:main_validate", args)
         return _call("valind.instruments.values.validate:main", args)
+    if cmd == "extract" and args.study == "direction-check":
+        if not args.dataset:
+            raise ConfigError("valind extract direction-check: give --dataset pku, hh or all")
+        return _call("valind.instruments.values.figures:main_direction", args)
+    if cmd == "extract" and args.study == "train":
+        return _call("valind.instruments.values.train:main", args)
     if cmd == "run":
         cfg = _load(args)
         if args.executor == "ray":
@@ -182,9 +211,12 @@ def _dispatch(args) -> int:
         from .context import RunContext
 
         cfg = _load(args)
+        from .locks import lock_run
+
         ctx = RunContext(config=cfg, run_dir=Path(args.out or cfg.output_dir), force=args.force,
                          progress=not args.no_progress)
-        run_stage(ctx, cmd)
+        with lock_run(ctx.run_dir):
+            run_stage(ctx, cmd)
         return 0
     if cmd == "report":
         return _call("valind.report.cli:main", args)

@@ -75,6 +75,9 @@ class ModelSpec(_Section):
     revision: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     trust_remote_code: bool = Field(False, description="Run model code from the hub. Off unless you ask for it.")
+    chat_template: str | None = Field(
+        None, description="Chat template for a checkpoint that has none (base and some SFT models): 'plain', 'tulu' "
+                          "or a .jinja file (relative to the config). Never replaces a model's own template.")
 
     @field_validator("label")
     @classmethod
@@ -135,9 +138,14 @@ class SourceSpec(_Section):
 
 
 class ExtractorSpec(_Section):
-    name: str = Field("ensemble", description="Extractor plug-in: ensemble (offline default: embedding + lexicon), embedding, lexicon, llm")
+    name: str = Field("learned", description="Extractor plug-in: learned (offline default: heads on MiniLM features trained on real labels), ensemble (embedding + lexicon), embedding, lexicon, llm")
     batch_size: int = Field(64, ge=1)
     thresholds_file: str | None = Field(None, description="YAML/JSON of per-value thresholds (from `valind extract validate --calibrate`)")
+    context: Literal["last_turn", "conversation"] | None = Field(
+        None, description="What extractors read beside each response: the last user turn, or the whole conversation "
+                          "up to it (cut from the left to context_chars). Unset: conversation for the llm extractor, "
+                          "last_turn for the offline ones (measured: bench/RESULTS.md)")
+    context_chars: int = Field(4000, ge=100, description="Longest conversation context, in characters (kept: the end)")
     options: dict[str, Any] = Field(default_factory=dict, description="Extractor-specific options")
 
 
@@ -170,6 +178,10 @@ class TrainingSpec(_Section):
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")
     precompute_ref_logprobs: bool = Field(True, description="DPO: compute the reference log-probs once per (model, subset) "
                                           "and reuse them across epochs, seeds and sweep points")
+    trl_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Further TRL options valind does not name (e.g. warmup_steps, lr_scheduler_type, "
+                                          "weight_decay, loss_type, gradient_checkpointing), checked against the installed "
+                                          "DPOConfig / SFTConfig fields")
     report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
         default_factory=list, description="Experiment tracking through TRL (default none): tensorboard (offline; "
         "events in each adapter's tensorboard/ folder), wandb, mlflow (configured by their usual environment "
@@ -316,6 +328,9 @@ def _resolve_paths(config: StudyConfig, base: Path, source: str = "<config>") ->
     config.value_definitions = fix(config.value_definitions, "value_definitions")
     config.extractor.thresholds_file = fix(config.extractor.thresholds_file, "extractor.thresholds_file")
     config.training.accelerate_config = fix(config.training.accelerate_config, "training.accelerate_config")
+    for i, model in enumerate(config.models):
+        if model.chat_template and model.chat_template.endswith(".jinja"):
+            model.chat_template = fix(model.chat_template, f"models.{i}.chat_template")
     for i, suite in enumerate(config.evaluation.suites):
         suite.path = fix(suite.path, f"evaluation.suites.{i}.path")
     return config
@@ -349,6 +364,10 @@ def parse_study(data: Any, source: str = "<config>", base_dir: Path | None = Non
         cfg = StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
+    if cfg.training.trl_overrides:
+        from .train.induce import check_trl_overrides  # imports TRL: only when overrides are given
+
+        check_trl_overrides(cfg.training.method, cfg.training.trl_overrides, source)
     return _resolve_paths(cfg, base_dir or Path.cwd(), source)
 
 

@@ -78,12 +78,42 @@ def _dtype(dtype: str):
     return getattr(torch, dtype)
 
 
-def load_tokenizer(name: str, *, trust_remote_code: bool = False, revision: str | None = None):
+# Chat templates for checkpoints that ship none (base models, some SFT ones), by name; a .jinja path works too.
+CHAT_TEMPLATES = {
+    "plain": "chat_templates/plain.jinja",  # "User: ...\n\nAssistant: ..." in plain text, no special tokens
+    "tulu": "chat_templates/tulu.jinja",    # <|user|> / <|assistant|>: the format of the Tulu 3 and OLMo 2 SFT models
+}
+
+
+def chat_template_text(template: str) -> str:
+    """The Jinja text of a fallback chat template: a name from CHAT_TEMPLATES or a path to a .jinja file."""
+    from importlib import resources
+
+    if template in CHAT_TEMPLATES:
+        return resources.files("valind").joinpath("data", CHAT_TEMPLATES[template]).read_text(encoding="utf-8")
+    path = Path(template).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"chat_template: '{template}' is neither a shipped template "
+                          f"({', '.join(CHAT_TEMPLATES)}) nor a file")
+    return path.read_text(encoding="utf-8")
+
+
+def load_tokenizer(name: str, *, trust_remote_code: bool = False, revision: str | None = None,
+                   chat_template: str | None = None, need_chat_template: bool = False):
+    """The model's tokenizer (pad token set). `chat_template` (a name or file) is used only when the
+    checkpoint has no template of its own; with `need_chat_template`, having neither is a ConfigError."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(resolve_model_path(name), trust_remote_code=trust_remote_code, revision=revision)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    if not tok.chat_template:
+        if chat_template:
+            tok.chat_template = chat_template_text(chat_template)
+        elif need_chat_template:
+            raise ConfigError(f"model {name}: its tokenizer has no chat template (a base checkpoint?); set the "
+                              f"model's `chat_template:` in the study config to one of {', '.join(CHAT_TEMPLATES)} "
+                              "or to a .jinja file")
     return tok
 
 

@@ -18,7 +18,7 @@ from .artifacts import atomic_write_json, hash_text
 from .context import RunContext
 from .errors import ConfigError
 
-OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble"}
+OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble", "learned"}
 
 
 def write_validation(ctx: RunContext) -> None:
@@ -37,6 +37,9 @@ def write_validation(ctx: RunContext) -> None:
         records = load_gold(DEFAULT_GOLD, extractor.value_names)
         result = validate(extractor, records)
         result["gold"] = str(DEFAULT_GOLD)
+        if cfg.name == "learned":
+            result["in_sample"] = ("the learned heads were trained on these rows; see `valind extract validate "
+                                   "--dataset all --cv` for cross-validated and transfer figures")
         atomic_write_json(out / "extractor.json", result)
         ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
     from .instruments.validate_judges import run as validate_judges
@@ -46,7 +49,9 @@ def write_validation(ctx: RunContext) -> None:
             judges = validate_judges(task="refusal")
         except ConfigError as exc:
             judges = {"refusal": {"not_measured": str(exc)}}
-        judges |= validate_judges(task="anthro", split="test")
+        # Anthro: the default judges on the outside-labelled set without refitting them (in-sample figures of
+        # fitted judges are marked so); `valind judge validate --task anthro` gives the cross-validated ones.
+        judges |= validate_judges(task="anthro", anthro_cv=False)
     atomic_write_json(out / "judges.json", judges)
     from .artifacts import atomic_write_text
     atomic_write_text(stamp, key)

@@ -126,11 +126,17 @@ def run(ctx: RunContext) -> dict:
     if (m := ctx.fresh_manifest("evaluate", config_hash, inputs)) is not None:
         return m
     suites = [make_suite(spec, ctx) for spec in cfg.evaluation.suites]
+    all_variants = variants(ctx)
+    # Suite by suite, so each suite's judge model (or the generation model) is loaded once for every variant.
+    units = {}
+    for si, s in enumerate(suites):
+        for vi, v in enumerate(all_variants):
+            ctx.info(f"[evaluate] {s.name} / {v.rel_dir}")
+            units[vi, si] = _unit_rows(ctx, v, s)
     metric_rows, item_rows = [], []
-    for v in variants(ctx):
-        for s in suites:
-            ctx.info(f"[evaluate] {v.rel_dir} / {s.name}")
-            metrics, items = _unit_rows(ctx, v, s)
+    for vi, v in enumerate(all_variants):
+        for si, s in enumerate(suites):
+            metrics, items = units[vi, si]
             tag = {"study": cfg.name, "model": v.model_slug, "induced_value": v.induced_value, "seed": v.seed,
                    "suite": s.name}
             metric_rows += [{**tag, **m} for m in metrics]

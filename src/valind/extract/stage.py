@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..artifacts import atomic_write_json, atomic_write_parquet, hash_text, output_hash, write_manifest
 from ..context import RunContext
-from ..ingest.schema import prompt_text
+from ..ingest.schema import conversation_text, prompt_text
 from ..instruments import instruments_version
 from ..instruments.values.base import ValueExtractor, make_extractor
 from ..instruments.values.cache import ScoreCache, cached_scores
@@ -28,16 +28,20 @@ from .annotation_report import write_annotation_report
 
 
 class _CountingExtractor:
-    """Passes calls through to an extractor and counts the responses it actually scored."""
+    """Passes calls through to an extractor and counts the responses it scored (and an LLM extractor's calls)."""
 
     def __init__(self, extractor: ValueExtractor):
         self.inner = extractor
         self.value_names = extractor.value_names
         self.scored = 0
+        self.usage: dict[str, int] = {}
 
     def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         self.scored += len(responses)
-        return self.inner.score_batch(prompts, responses)
+        scores = self.inner.score_batch(prompts, responses)
+        for key, n in getattr(self.inner, "usage", {}).items():
+            self.usage[key] = self.usage.get(key, 0) + n
+        return scores
 
     def failures(self):
         return self.inner.failures()
@@ -49,13 +53,18 @@ def _join_failures(chosen: str | None, rejected: str | None) -> str | None:
 
 
 def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreCache | None,
-                   batch_size: int, progress: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Score every pair's chosen and rejected response in batches of `batch_size` pairs."""
+                   batch_size: int, progress: bool = False, context: str = "last_turn",
+                   context_chars: int = 4000) -> tuple[pd.DataFrame, dict]:
+    """Score every pair's chosen and rejected response in batches of `batch_size` pairs, each with its
+    prompt as context: the last user turn, or the whole conversation cut from the left to `context_chars`."""
     from tqdm.auto import tqdm
 
     counter = _CountingExtractor(extractor)
     n = len(pairs)
-    prompts = [prompt_text(p) for p in pairs["prompt"]]
+    if context == "conversation":
+        prompts = [conversation_text(p, context_chars) for p in pairs["prompt"]]
+    else:
+        prompts = [prompt_text(p) for p in pairs["prompt"]]
     chosen, rejected = pairs["chosen"].tolist(), pairs["rejected"].tolist()
     k = len(extractor.value_names)
     chosen_scores, rejected_scores = np.zeros((n, k)), np.zeros((n, k))
@@ -93,6 +102,11 @@ def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreC
         "per_value": {v: {"chosen": int(chosen_on[:, i].sum()), "rejected": int(rejected_on[:, i].sum())}
                       for i, v in enumerate(extractor.value_names)},
     }
+    if counter.usage and n:  # an LLM extractor: what extraction at scale costs, per pair scored now
+        pairs_scored = max(counter.scored / 2, 1)
+        calls = counter.usage.get("listing_calls", 0) + counter.usage.get("yes_no_calls", 0)
+        counts["llm"] = {**counter.usage, "calls_per_pair": calls / pairs_scored,
+                         "prompt_tokens_per_pair_approx": counter.usage.get("prompt_chars", 0) / 4 / pairs_scored}
     return table, {"counts": counts, "chosen_on": chosen_on, "rejected_on": rejected_on}
 
 
@@ -113,9 +127,13 @@ def run(ctx: RunContext) -> dict:
     try:
         ctx.info(f"[extract] scoring {len(pairs)} pairs with the '{spec.name}' extractor "
                  f"(batch {spec.batch_size}; cache {out / 'cache.sqlite'})")
-        table, result = annotate_pairs(pairs, extractor, cache, spec.batch_size, ctx.progress)
+        context = spec.context or ("conversation" if spec.name == "llm" else "last_turn")
+        table, result = annotate_pairs(pairs, extractor, cache, spec.batch_size, ctx.progress, context,
+                                       spec.context_chars)
     finally:
         cache.close()
+        if hasattr(extractor, "close"):
+            extractor.close()
 
     atomic_write_parquet(out / "annotations.parquet", table)
     atomic_write_json(out / "value_names.json", extractor.value_names)

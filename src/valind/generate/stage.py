@@ -19,8 +19,7 @@ from ..artifacts import atomic_write_jsonl, atomic_write_text, hash_text, read_j
 from ..context import RunContext, log
 from ..evaluate.suites import SuiteItem, make_suite
 from ..train.stage import plan_jobs
-from .backends import make_backend
-from .backends.base import SamplingSettings
+from .backends.base import SamplingSettings, study_backend
 
 CHUNK = 64
 
@@ -150,10 +149,7 @@ def run(ctx: RunContext) -> dict:
                 else:
                     _remove_parts(stage_dir / v.rel_dir, s.name)  # chunks a kill left after the unit finished
         if todo:
-            spec = next(mm for mm in cfg.models if mm.name == model_name)
-            backend = make_backend(cfg.generation.backend, model_name, batch_size=cfg.generation.batch_size,
-                                   progress=ctx.progress, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code,
-                                   **cfg.generation.options)
+            backend = study_backend(cfg, model_name, progress=ctx.progress)
             try:
                 for k, (v, s) in enumerate(todo, 1):
                     ctx.info(f"[generate] ({k}/{len(todo)}) {v.rel_dir} / {s.name}: {len(suite_items[s.name])} prompts")

@@ -86,3 +86,20 @@ def render(messages: list[dict], reply: str) -> str:
     label = {"user": "Human", "assistant": "Assistant"}
     turns = [f"\n\n{label[m['role']]}: {m['content']}" for m in messages]
     return "".join(turns) + f"{ASSISTANT} {reply}"
+
+
+def read_pairs(path):
+    """(prompt messages, chosen, rejected) of each row of an HH-RLHF .jsonl(.gz) file; rows that do not
+    split into a pair (an empty reply, as 4 harmless-base test rows have) are skipped."""
+    import gzip
+    import json
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            try:
+                yield split_pair(row["chosen"], row["rejected"])
+            except TranscriptError:
+                continue
+

@@ -46,6 +46,21 @@ def prompt_text(prompt) -> str:
     return users[-1] if users else ""
 
 
+def conversation_text(prompt, max_chars: int | None = None) -> str:
+    """The whole conversation up to the response, for extractors: a single user turn as it is, several
+    turns as "User: ... / Assistant: ..." blocks; over `max_chars`, cut from the left (the latest turns
+    are the ones the response answers)."""
+    turns = [m for m in list(prompt) if m["role"] in ("user", "assistant", "system") and m["content"]]
+    if len(turns) == 1 and turns[0]["role"] == "user":
+        text = turns[0]["content"]
+    else:
+        names = {"user": "User", "assistant": "Assistant", "system": "System"}
+        text = "\n\n".join(f"{names[m['role']]}: {m['content']}" for m in turns)
+    if max_chars is not None and len(text) > max_chars:
+        text = "[...] " + text[len(text) - max_chars:]
+    return text
+
+
 PAIRS_FILE = "pairs.parquet"
 
 

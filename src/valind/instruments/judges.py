@@ -1,8 +1,9 @@
 """The one interface every judge implements, and a registry per task.
 
 A judge reads (prompt, response) pairs and returns one verdict per item: refusal judges a
-`RefusalVerdict` (refusal/verdict.py; `to_record()` gives its flat fields), the anthropomorphism
-and sycophancy judges a dict of the fields they add.
+`RefusalVerdict` (refusal/verdict.py), the anthropomorphism judges an `AnthroVerdict`
+(anthro/judges.py), each with `to_record()` giving its flat fields; sycophancy judges a dict of the
+fields they add.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ judges: dict[str, Registry[Judge]] = {
         "hf-classifier": "valind.instruments.refusal.hf_classifier",
     }),
     "anthro": Registry("anthropomorphism judge", {
-        "detector": "valind.instruments.anthro.rules",
+        "detector": "valind.instruments.anthro.judges",
+        "rules": "valind.instruments.anthro.judges",
+        "learned": "valind.instruments.anthro.judges",
         "llm": "valind.instruments.llm_judges",
     }),
     "sycophancy": Registry("sycophancy judge", {

@@ -1,16 +1,25 @@
-"""`valind plan STUDY.yaml`: the job grid with an estimated cost per job and in total.
+"""`valind plan STUDY.yaml`: what a study will cost, stage by stage, before it runs.
 
-Cost model (stated in the output):
-- training tokens = pairs x epochs x tokens per pair (prompt+chosen and
-  prompt+rejected, each cut at max_length); with `max_steps`, steps x batch x
-  tokens per pair. Pairs and tokens per pair come from the curated subsets when
-  `valind curate` has run, else from stated assumptions.
-- training FLOPs = 6 x params x tokens (forward and backward; an upper bound
-  for LoRA, which skips the frozen weights' gradients), plus 2 x params x tokens
-  for the DPO reference pass (once per job when precomputed, else every epoch).
-- generation FLOPs = 2 x params x (prompt + new tokens), per variant and suite.
+Every stage is counted: extraction (LLM calls over every chosen and rejected response), training
+(one row per job), generation (per variant), judging (LLM judge calls per generated item) and QA
+(lm-eval). For each: calls or items, tokens, FLOPs, GPU-hours and the GPU memory it needs, then the
+grid is set beside the published study's. The cost model is stated in the output:
+
+- tokens: measured with the model's tokenizer where it is on disk, else ~4 characters per token;
+  training pairs are the curated subsets when `valind curate` has run, the XOR counts of the
+  extracted annotations when only extraction has, else an upper bound: every source pair in every
+  subset (capped by `curation.max_subset_size`), source sizes from the files or the hub datasets'
+  cards. Where even that is unknown, the assumptions are printed.
+- FLOPs: training 6 x params x tokens (forward and backward; an upper bound for LoRA) plus
+  2 x params x tokens for the DPO reference pass (once per job when precomputed, else every epoch);
+  inference (extraction, generation, judges, QA) 2 x params x tokens.
 - GPU-hours = FLOPs / (utilisation x 989 TFLOP/s, an H100 SXM's dense bf16 peak).
-Parameter counts come from the model config alone (a meta-device model, no weights).
+- GPU memory per GPU: weights (2 bytes per parameter in bf16, split over tensor_parallel_size) plus,
+  for inference, the KV cache of one full batch; for training, activations of one micro-batch
+  (34 x hidden bytes per token and layer, 2 with gradient checkpointing; Korthikanti et al. 2022)
+  and fp32 logits. An estimate to size machines, not a measurement.
+Parameter counts come from the model config alone (a meta-device model, no weights); offline, for
+the study's models, from valind's table of their shapes (`valind/data/model_shapes.yaml`).
 """
 
 from __future__ import annotations
@@ -18,27 +27,76 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 H100_BF16_PEAK_FLOPS = 989e12
+H100_MEMORY_GB = 80
 ASSUMED_PAIRS = 1000
 ASSUMED_PROMPTS = 100
 ASSUMED_PROMPT_TOKENS = 64
+ASSUMED_PAIR_TEXT_TOKENS = 400  # prompt + one response, when no pair has been read
 CHARS_PER_TOKEN = 4.0
+# Train-split sizes of the study's hub datasets as their dataset cards give them (pairs valind forms).
+HUB_SOURCE_PAIRS = {"Anthropic/hh-rlhf": 160_800, "PKU-Alignment/PKU-SafeRLHF": 73_907,
+                    "openbmb/UltraFeedback": 63_967, "nvidia/HelpSteer2": 10_162}
+# Items of the benchmarks with no local copy, from their cards (used when a suite's data is on the hub).
+HUB_SUITE_ITEMS = {"advbench": 520, "harmbench": 400, "strongreject": 313, "xstest": 450}
+# LLM calls per generated item for each judged measure (values: one listing call, +15 yes/no with probabilities).
+JUDGE_CALLS = {"refusal": 1, "anthro": 14, "sycophancy": 3}
+SUITE_TASK = {"harmful_requests": "refusal", "advbench": "refusal", "harmbench": "refusal", "strongreject": "refusal",
+              "xstest": "refusal", "anthrobench": "anthro", "sycophancy": "sycophancy"}
+JUDGE_RUBRIC_TOKENS = 300         # a judge's rubric around the prompt and response (assumed)
+EXTRACTION_PROMPT_TOKENS = 900    # the listing prompt: instructions and 15 value definitions (assumed)
+# QA per item (lm-eval): requests x context tokens, + generated tokens (assumed: 5-shot MMLU and GSM8K).
+QA_TOKENS = {"mmlu": (14_042, 4 * 700), "truthfulqa_mc1": (817, 5 * 400), "truthfulqa_mc2": (817, 8 * 400),
+             "gsm8k": (1_319, 900 + 256), "arc_easy": (2_376, 4 * 120), "arc_challenge": (1_172, 4 * 120)}
+# The published study (arXiv 2605.07925): 8 models x 15 values; 15 adapters took about 3 days on 8 H100s.
+STUDY = {"models": 8, "values": 15, "gpus": 8, "days_per_15_adapters": 3}
 
 
 @dataclass
 class ModelSize:
     params: float  # NaN when unknown
     source: str
+    config: object = None  # the transformers config, when known (layers, heads: for memory)
+
+
+@dataclass
+class StageRow:
+    stage: str
+    what: str
+    calls: float
+    tokens: float
+    flops: float
+    gpu_hours: float
+    memory_gb: float  # per GPU; NaN when the model's shape is unknown
+    model: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _shape_config(name: str):
+    """A transformers config from valind's table of the study's model shapes, or None."""
+    import yaml
+    from importlib import resources
+
+    table = yaml.safe_load(resources.files("valind").joinpath("data", "model_shapes.yaml").read_text(encoding="utf-8"))
+    shape = table.get(name)
+    if shape and "same_as" in shape:
+        shape = table[shape["same_as"]]
+    if not shape:
+        return None
+    from transformers import AutoConfig
+
+    shape = dict(shape)
+    return AutoConfig.for_model(shape.pop("model_type"), **shape)
 
 
 def model_params(name: str) -> ModelSize:
     """Parameter count from the model's config (no weights are read); a stated fallback when it is not at hand."""
     from ..models import EMBEDDED, cache_dir
 
-    config = None
+    config, source = None, "model config"
     try:
         from transformers import AutoConfig
 
@@ -54,18 +112,22 @@ def model_params(name: str) -> ModelSize:
             config = AutoConfig.from_pretrained(Path(name).expanduser())
         else:
             config = _hub_config(name)
-    except Exception as exc:  # offline without a cached config: fall back to the size in the name
-        m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name.replace("-", " ").replace("_", " "))
-        if m:
-            scale = 1e9 if m.group(2).lower() == "b" else 1e6
-            return ModelSize(float(m.group(1)) * scale, f"from the name '{name}' (config unavailable: {type(exc).__name__})")
-        return ModelSize(math.nan, f"unknown (config unavailable offline: {type(exc).__name__})")
+    except Exception as exc:  # offline without a cached config: valind's shape table, else the size in the name
+        config = _shape_config(name)
+        source = "valind's table of the study's model shapes (config not on disk)"
+        if config is None:
+            m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name.replace("-", " ").replace("_", " "))
+            if m:
+                scale = 1e9 if m.group(2).lower() == "b" else 1e6
+                return ModelSize(float(m.group(1)) * scale, f"from the name '{name}' (config unavailable: "
+                                                            f"{type(exc).__name__})")
+            return ModelSize(math.nan, f"unknown (config unavailable offline: {type(exc).__name__})")
     import torch
     from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
-    return ModelSize(float(sum(p.numel() for p in model.parameters())), "model config")
+    return ModelSize(float(sum(p.numel() for p in model.parameters())), source, config)
 
 
 def _hub_config(name: str):
@@ -114,18 +176,103 @@ def gpu_hours(flops: float, utilisation: float) -> float:
     return flops / (utilisation * H100_BF16_PEAK_FLOPS) / 3600
 
 
+# ---------------------------------------------------------------- memory
+def _bytes_per_param(dtype: str | None) -> int:
+    return 4 if dtype == "float32" else 2
+
+
+def kv_bytes_per_token(config) -> float:
+    """K and V for every layer, in 16-bit (NaN without a config)."""
+    if config is None:
+        return math.nan
+    heads = getattr(config, "num_attention_heads", 1)
+    kv = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return 2 * config.num_hidden_layers * kv * head_dim * 2
+
+
+def inference_memory_gb(size: ModelSize, dtype: str | None, sequences: int, tokens_each: float, tp: int = 1) -> float:
+    weights = size.params * _bytes_per_param(dtype)
+    kv = sequences * tokens_each * kv_bytes_per_token(size.config)
+    return (weights + kv) / tp / 1e9
+
+
+def training_memory_gb(size: ModelSize, dtype: str | None, micro_batch: int, max_length: int, method: str,
+                       checkpointing: bool) -> float:
+    cfg = size.config
+    if cfg is None:
+        return math.nan
+    seqs = micro_batch * (2 if method == "dpo" else 1)  # DPO runs chosen and rejected together
+    per_token_layer = (2 if checkpointing else 34) * cfg.hidden_size
+    activations = seqs * max_length * cfg.num_hidden_layers * per_token_layer
+    logits = seqs * max_length * cfg.vocab_size * 4
+    return (size.params * _bytes_per_param(dtype) + activations + logits) / 1e9
+
+
+# ---------------------------------------------------------------- source and subset sizes
+def _source_pairs(spec, notes: list[str]) -> int | None:
+    """Pairs a source gives: its limit, the rows of a local file, or the hub dataset's card size."""
+    from ..artifacts import data_path
+
+    n = None
+    if spec.path:
+        path = data_path(spec.path)
+        if path.exists() and path.suffix in (".jsonl", ".csv") or str(path).endswith(".jsonl.gz"):
+            import gzip
+
+            opener = gzip.open if str(path).endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as fh:
+                n = sum(1 for line in fh if line.strip()) - (1 if path.suffix == ".csv" else 0)
+        elif path.exists() and path.suffix == ".json":
+            n = len(json.loads(path.read_text(encoding="utf-8")))
+    elif spec.hub in HUB_SOURCE_PAIRS:
+        n = HUB_SOURCE_PAIRS[spec.hub]
+        notes.append(f"source {spec.source_label}: {n:,} pairs (the dataset card's train split)")
+    if spec.limit:
+        n = min(n, spec.limit) if n is not None else spec.limit
+    return n
+
+
+def _pairs_before_curation(ctx, notes: list[str]) -> tuple[dict[str, int] | None, int | None]:
+    """(XOR subset size per value from the extracted annotations, or None; source pairs, or None)."""
+    ann_file = ctx.run_dir / "extract" / "annotations.parquet"
+    if ann_file.exists():
+        from ..extract.stage import read_annotations
+
+        ann, _ = read_annotations(ctx.run_dir)
+        sizes = {v: int(sum((v in list(c)) != (v in list(r)) for c, r in zip(ann["chosen_values"], ann["rejected_values"])))
+                 for v in ctx.induced_values}
+        notes.append("training pairs: the XOR subsets of the extracted annotations (curation not run yet)")
+        return sizes, len(ann)
+    pairs_file = ctx.run_dir / "ingest" / "pairs.parquet"
+    if pairs_file.exists():
+        import pyarrow.parquet as pq
+
+        return None, pq.read_metadata(pairs_file).num_rows
+    counts = [_source_pairs(s, notes) for s in ctx.config.sources]
+    return None, (sum(counts) if all(c is not None for c in counts) else None)
+
+
+# ---------------------------------------------------------------- the estimate
 def estimate(ctx, utilisation: float) -> dict:
-    """Rows for every training job and generation unit, totals, and the assumptions used."""
+    """Rows for every training job and generation unit, a row per stage, totals, and the assumptions used."""
     from ..train.stage import plan_jobs
     from .grid import build_jobs, sweep_points
 
     cfg = ctx.config
     notes: list[str] = []
     curated = (ctx.run_dir / "curate" / "stats.csv").exists()
-    jobs = plan_jobs(ctx) if curated else build_jobs(ctx, ctx.induced_values)
-    if not curated:
-        notes.append(f"not curated yet ({ctx.run_dir / 'curate'} missing): every induced value is assumed trainable "
-                     f"with {ASSUMED_PAIRS} pairs (or curation.max_subset_size) of max_length tokens each")
+    xor_sizes, source_pairs = (None, None) if curated else _pairs_before_curation(ctx, notes)
+    if curated:
+        jobs = plan_jobs(ctx)
+    else:
+        values = [v for v in ctx.induced_values if xor_sizes is None or xor_sizes[v] >= cfg.curation.min_subset_size]
+        jobs = build_jobs(ctx, values)
+        if xor_sizes is None:
+            what = f"{source_pairs:,} source pairs" if source_pairs else f"{ASSUMED_PAIRS} pairs (source size unknown)"
+            notes.append(f"not curated yet ({ctx.run_dir / 'curate'} missing): an upper bound, every induced value's "
+                         f"subset holding all {what} (or curation.max_subset_size); the study's subsets held 637 "
+                         f"(violence) to 66.5k (empathy) pairs")
     sizes = {m.name: model_params(m.name) for m in cfg.models}
     counters = {m.name: _token_counter(m.name) for m in cfg.models}
     for name, s in sizes.items():
@@ -144,8 +291,13 @@ def estimate(ctx, utilisation: float) -> dict:
                 token_cache[key] = subset_tokens(job.train_file, counters[job.model.name][0], t.max_length)
             pairs, per_pair = token_cache[key]
         else:
-            pairs = points[job.point].max_subset_size or cfg.curation.max_subset_size or ASSUMED_PAIRS
-            per_pair = float(t.max_length)
+            cap = points[job.point].max_subset_size or cfg.curation.max_subset_size
+            if xor_sizes is not None:
+                pairs = xor_sizes[job.value]
+            else:
+                pairs = source_pairs or ASSUMED_PAIRS
+            pairs = min(pairs, cap) if cap else pairs
+            per_pair = 2.0 * t.max_length  # upper bound: prompt+chosen and prompt+rejected at max_length
         per_pair = per_pair if t.method == "dpo" else per_pair / 2  # SFT: prompt+chosen only
         seen = t.max_steps * t.batch_size * t.gradient_accumulation_steps if t.max_steps else pairs * t.epochs
         tokens = seen * per_pair
@@ -155,50 +307,164 @@ def estimate(ctx, utilisation: float) -> dict:
         flops = 6 * params * tokens + 2 * params * ref_tokens
         rows.append({"kind": "train", "job_id": job.job_id, "job_hash": job.job_hash, "pairs": pairs,
                      "tokens": tokens, "flops": flops, "gpu_hours": gpu_hours(flops, utilisation)})
-    rows += _generation_rows(ctx, jobs, sizes, counters, utilisation, notes)
-    total = {k: sum(r[k] for r in rows) for k in ("tokens", "flops", "gpu_hours")}
+    suite_items = _suite_items(ctx, counters, notes)
+    rows += _generation_rows(ctx, jobs, sizes, suite_items, utilisation)
+    stages = _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, notes)
+    total = {k: sum(r[k] for r in rows if r["kind"] in ("train", "generate")) for k in ("tokens", "flops", "gpu_hours")}
+    for k in ("tokens", "flops", "gpu_hours"):
+        total[k] += sum(getattr(s, k) for s in stages if s.stage in ("extract", "judge", "qa") and not math.isnan(getattr(s, k)))
     train_total = {k: sum(r[k] for r in rows if r["kind"] == "train") for k in ("tokens", "flops", "gpu_hours")}
-    return {"rows": rows, "total": total, "train_total": train_total, "notes": notes, "utilisation": utilisation,
-            "suites": [s.name for s in cfg.evaluation.suites]}
+    return {"rows": rows, "stages": stages, "total": total, "train_total": train_total, "notes": notes,
+            "utilisation": utilisation, "suites": [s.name for s in cfg.evaluation.suites], "adapters": len(jobs),
+            "models": len(cfg.models), "values": len(ctx.induced_values),
+            "upper_bound": not curated and xor_sizes is None}
 
 
-def _generation_rows(ctx, jobs, sizes, counters, utilisation, notes) -> list[dict]:
-    """One row per variant (the base model of each study model, then every adapter), its suites summed."""
+def _suite_items(ctx, counters, notes) -> dict[str, dict]:
+    """Per generation suite: number of prompts and mean prompt tokens per study model."""
     from ..evaluate.suites import make_suite
 
     cfg = ctx.config
-    new_tokens = cfg.generation.max_new_tokens
-    prompt_stats: dict[tuple[str, str], tuple[int, float]] = {}
+    out = {}
     for spec in cfg.evaluation.suites:
         try:
             suite = make_suite(spec, ctx)
             if not suite.needs_generation:
                 continue
-            items = suite.items()
-            texts = [" ".join(m["content"] for m in it.messages) for it in items]
+            texts = [" ".join(m["content"] for m in it.messages) for it in suite.items()]
         except Exception as exc:
-            n = spec.limit or ASSUMED_PROMPTS
-            notes.append(f"suite {spec.name}: prompts unavailable ({type(exc).__name__}); assumed {n} prompts "
+            n = spec.limit or HUB_SUITE_ITEMS.get(spec.name, ASSUMED_PROMPTS)
+            how = "the benchmark card's size" if spec.name in HUB_SUITE_ITEMS and not spec.limit else "assumed"
+            notes.append(f"suite {spec.name}: prompts not readable here ({type(exc).__name__}); {n} prompts ({how}) "
                          f"of {ASSUMED_PROMPT_TOKENS} tokens")
-            texts = None
-        for m in cfg.models:
-            if texts is None:
-                prompt_stats[(m.name, spec.name)] = (spec.limit or ASSUMED_PROMPTS, float(ASSUMED_PROMPT_TOKENS))
-            else:
-                count = counters[m.name][0]
-                prompt_stats[(m.name, spec.name)] = (len(texts), sum(count(t) for t in texts) / max(len(texts), 1))
+            out[spec.name] = {"spec": spec, "n": n, "tokens": {m.name: float(ASSUMED_PROMPT_TOKENS) for m in cfg.models}}
+            continue
+        out[spec.name] = {"spec": spec, "n": len(texts), "tokens": {
+            m.name: sum(counters[m.name][0](t) for t in texts) / max(len(texts), 1) for m in cfg.models}}
+    return out
+
+
+def _generation_rows(ctx, jobs, sizes, suite_items, utilisation) -> list[dict]:
+    """One row per variant (the base model of each study model, then every adapter), its suites summed."""
+    cfg = ctx.config
+    new_tokens = cfg.generation.max_new_tokens
     variants = [(m.name, f"{m.slug}/base") for m in cfg.models] + [(j.model.name, j.job_id) for j in jobs]
     rows = []
     for model_name, variant in variants:
-        stats = [v for (name, _), v in prompt_stats.items() if name == model_name]
-        n = sum(k for k, _ in stats)
-        tokens = sum(k * (prompt_tokens + new_tokens) for k, prompt_tokens in stats)
+        n = sum(s["n"] for s in suite_items.values())
+        tokens = sum(s["n"] * (s["tokens"][model_name] + new_tokens) for s in suite_items.values())
         flops = 2 * sizes[model_name].params * tokens
         rows.append({"kind": "generate", "job_id": variant, "job_hash": "", "pairs": n,
                      "tokens": tokens, "flops": flops, "gpu_hours": gpu_hours(flops, utilisation)})
     return rows
 
 
+def _engine_options(options: dict) -> tuple[str | None, int]:
+    opts = options or {}
+    return opts.get("dtype"), int(opts.get("tensor_parallel_size", 1))
+
+
+def _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, notes) -> list[StageRow]:
+    cfg = ctx.config
+    out: list[StageRow] = []
+    study_model = cfg.models[0]
+    variants = len(cfg.models) + len(jobs)
+    # extraction
+    ex = cfg.extractor
+    pairs = source_pairs or ASSUMED_PAIRS
+    if ex.name == "llm":
+        opts = ex.options
+        model = opts.get("model", "embedded:smollm2-135m-instruct")
+        size = model_params(model)
+        dtype, tp = _engine_options(opts.get("backend_options"))
+        per_response = 1 + (0 if opts.get("scoring", "auto") == "listing" else len(ctx.values))
+        calls = 2 * pairs * per_response
+        text = _pair_text_tokens(ctx)
+        new = int(opts.get("max_new_tokens", 96))
+        tokens = 2 * pairs * (EXTRACTION_PROMPT_TOKENS + text + new) + 2 * pairs * (per_response - 1) * (text + 120)
+        flops = 2 * size.params * tokens
+        mem = inference_memory_gb(size, dtype or "bfloat16", ex.batch_size, EXTRACTION_PROMPT_TOKENS + text + new, tp)
+        what = f"{2 * pairs:,} responses, {per_response} call{'s' * (per_response > 1)} each"
+        out.append(StageRow("extract", what, calls, tokens, flops, gpu_hours(flops, utilisation), mem, model,
+                            [f"{model}: {size.params / 1e9:.1f}B parameters ({size.source})"]))
+    else:
+        out.append(StageRow("extract", f"{2 * pairs:,} responses on the CPU ({ex.name})", 2 * pairs, math.nan, 0.0, 0.0,
+                            0.0, ex.name))
+    # training
+    train = [r for r in rows if r["kind"] == "train"]
+    t = cfg.training
+    size = sizes[study_model.name]
+    ckpt = bool(t.trl_overrides.get("gradient_checkpointing", False))
+    mem = training_memory_gb(size, study_model.dtype, t.batch_size, t.max_length, t.method, ckpt)
+    out.append(StageRow("train", f"{len(train)} adapters, {sum(r['pairs'] for r in train):,} pairs x {t.epochs:g} epochs",
+                        sum(r["pairs"] for r in train), sum(r["tokens"] for r in train),
+                        sum(r["flops"] for r in train), sum(r["gpu_hours"] for r in train), mem, study_model.name))
+    # generation
+    gen = [r for r in rows if r["kind"] == "generate"]
+    g = cfg.generation
+    dtype, tp = _engine_options(g.options)
+    mean_prompt = max([s["tokens"][study_model.name] for s in suite_items.values()] or [ASSUMED_PROMPT_TOKENS])
+    mem = inference_memory_gb(size, dtype or study_model.dtype, g.batch_size, mean_prompt + g.max_new_tokens, tp)
+    out.append(StageRow("generate", f"{variants} variants x {len(suite_items)} suites",
+                        sum(r["pairs"] for r in gen), sum(r["tokens"] for r in gen), sum(r["flops"] for r in gen),
+                        sum(r["gpu_hours"] for r in gen), mem, study_model.name))
+    # judging: LLM judges (and the LLM extractor on value_prompts) over every variant's generations
+    calls = tokens = flops = 0.0
+    mem, models = 0.0, set()
+    for name, s in suite_items.items():
+        spec = s["spec"]
+        if name == "value_prompts" and ex.name == "llm":
+            opts, per_item = ex.options, 1 + (0 if ex.options.get("scoring", "auto") == "listing" else len(ctx.values))
+            template = EXTRACTION_PROMPT_TOKENS
+        elif spec.judge == "llm" and name in SUITE_TASK:
+            opts, per_item = (spec.options or {}).get("judge_options", {}), JUDGE_CALLS[SUITE_TASK[name]]
+            template = JUDGE_RUBRIC_TOKENS
+        else:
+            continue
+        model = opts.get("model", "embedded:smollm2-135m-instruct")
+        jsize = model_params(model)
+        dtype, tp = _engine_options(opts.get("backend_options"))
+        per_call = template + s["tokens"][study_model.name] + g.max_new_tokens + 16
+        n = variants * s["n"] * per_item
+        calls += n
+        tokens += n * per_call
+        flops += 2 * jsize.params * n * per_call
+        mem = max(mem, inference_memory_gb(jsize, dtype or "bfloat16", 256, per_call, tp))
+        models.add(model)
+    out.append(StageRow("judge", "LLM judges over every variant's generations" if calls else "offline judges (CPU)",
+                        calls, tokens, flops, gpu_hours(flops, utilisation), mem, ", ".join(sorted(models)) or "-"))
+    # QA through lm-eval
+    qa = next((s for s in cfg.evaluation.suites if s.name == "qa"), None)
+    if qa is not None:
+        from ..evaluate.suites.qa import DEFAULT_TASKS
+
+        tasks = (qa.options or {}).get("tasks") or DEFAULT_TASKS
+        items = sum(min(QA_TOKENS[k][0], qa.limit or QA_TOKENS[k][0]) for k in tasks if k in QA_TOKENS)
+        qtokens = variants * sum(min(QA_TOKENS[k][0], qa.limit or QA_TOKENS[k][0]) * QA_TOKENS[k][1]
+                                 for k in tasks if k in QA_TOKENS)
+        qflops = 2 * size.params * qtokens
+        mem = size.params * _bytes_per_param(study_model.dtype) * 1.2 / 1e9
+        out.append(StageRow("qa", f"{variants} variants x {len(tasks)} tasks ({items:,} items)", variants * items,
+                            qtokens, qflops, gpu_hours(qflops, utilisation), mem, study_model.name))
+    return out
+
+
+def _pair_text_tokens(ctx) -> float:
+    """Mean tokens of a prompt and one response over the ingested pairs (chars/4), else the assumption."""
+    pairs_file = ctx.run_dir / "ingest" / "pairs.parquet"
+    if not pairs_file.exists():
+        return float(ASSUMED_PAIR_TEXT_TOKENS)
+    import pandas as pd
+
+    from ..ingest.schema import prompt_text
+
+    pairs = pd.read_parquet(pairs_file).head(2000)
+    chars = [len(prompt_text(p)) + (len(c) + len(r)) / 2 for p, c, r in zip(pairs["prompt"], pairs["chosen"],
+                                                                            pairs["rejected"])]
+    return sum(chars) / max(len(chars), 1) / CHARS_PER_TOKEN
+
+
+# ---------------------------------------------------------------- output
 def _fmt_num(x: float) -> str:
     if isinstance(x, float) and math.isnan(x):
         return "?"
@@ -209,7 +475,43 @@ def _fmt_num(x: float) -> str:
 
 
 def _fmt_hours(h: float) -> str:
-    return "?" if math.isnan(h) else f"{h:.3f}" if h >= 0.01 else f"{h:.1e}"
+    return "?" if math.isnan(h) else f"{h:,.0f}" if h >= 100 else f"{h:.3f}" if h >= 0.01 else f"{h:.1e}"
+
+
+def _fmt_gb(gb: float) -> str:
+    if math.isnan(gb):
+        return "?"
+    flag = " (> 80 GB)" if gb > H100_MEMORY_GB else ""
+    return f"{gb:,.1f} GB{flag}"
+
+
+def format_summary(est: dict) -> str:
+    """The stage table, totals and the comparison with the published study."""
+    lines = [f"{'stage':<9} {'what':<52} {'calls/items':>12} {'tokens':>9} {'FLOPs':>9} {'GPU-h':>8}  GPU memory",]
+    for s in est["stages"]:
+        lines.append(f"{s.stage:<9} {s.what[:52]:<52} {_fmt_num(s.calls):>12} {_fmt_num(s.tokens):>9} "
+                     f"{_fmt_num(s.flops):>9} {_fmt_hours(s.gpu_hours):>8}  {_fmt_gb(s.memory_gb)}")
+    t = est["total"]
+    lines.append(f"{'total':<9} {'':<52} {'':>12} {_fmt_num(t['tokens']):>9} {_fmt_num(t['flops']):>9} "
+                 f"{_fmt_hours(t['gpu_hours']):>8}")
+    study_h = STUDY["gpus"] * STUDY["days_per_15_adapters"] * 24
+    per_adapter = study_h / STUDY["values"]
+    train_h = est["train_total"]["gpu_hours"]
+    bound = " (an upper bound until curation: see the notes)" if est.get("upper_bound") else ""
+    lines += ["",
+              f"This config: {est['models']} model(s) x {est['values']} values x seeds = {est['adapters']} adapters; "
+              f"training {_fmt_hours(train_h)} GPU-h ({_fmt_hours(train_h / max(est['adapters'], 1))} per adapter), "
+              f"all stages {_fmt_hours(t['gpu_hours'])} GPU-h = {t['gpu_hours'] / STUDY['gpus'] / 24:,.1f} days on "
+              f"{STUDY['gpus']} H100s{bound}.",
+              f"The published study: {STUDY['models']} models x {STUDY['values']} values = "
+              f"{STUDY['models'] * STUDY['values']} adapters; 15 adapters took about {STUDY['days_per_15_adapters']} "
+              f"days on {STUDY['gpus']} H100s ({study_h} GPU-h, ~{per_adapter:.0f} per adapter), so its grid about "
+              f"{STUDY['models'] * study_h:,} GPU-h.",
+              f"GPU-hours at {est['utilisation']:.0%} utilisation of an H100's dense bf16 peak "
+              f"({H100_BF16_PEAK_FLOPS / 1e12:.0f} TFLOP/s); training FLOPs = 6 x params x tokens "
+              "(+ 2 x params x tokens for the DPO reference pass), inference = 2 x params x tokens; "
+              "GPU memory per GPU (weights, KV cache or activations; see `valind plan --help`)."]
+    return "\n".join(lines)
 
 
 def format_plan(est: dict) -> str:
@@ -228,15 +530,7 @@ def format_plan(est: dict) -> str:
     for k, r in enumerate(gen):
         lines.append(f"{k:>4}  {r['job_id']:<{width}}  {'':<16}  {r['pairs']:>7}  {_fmt_num(r['tokens']):>8}  "
                      f"{_fmt_num(r['flops']):>8}  {_fmt_hours(r['gpu_hours']):>8}")
-    tt, t = est["train_total"], est["total"]
-    lines += ["", f"Total training:   {_fmt_num(tt['tokens'])} tokens, {_fmt_num(tt['flops'])}FLOP, "
-                  f"{_fmt_hours(tt['gpu_hours'])} GPU-hours",
-              f"Total with generation: {_fmt_num(t['tokens'])} tokens, {_fmt_num(t['flops'])}FLOP, "
-              f"{_fmt_hours(t['gpu_hours'])} GPU-hours",
-              f"GPU-hours at {est['utilisation']:.0%} utilisation of an H100's dense bf16 peak "
-              f"({H100_BF16_PEAK_FLOPS / 1e12:.0f} TFLOP/s); training FLOPs = 6 x params x tokens "
-              "(+ 2 x params x tokens for the DPO reference pass), generation = 2 x params x tokens.",
-              "Not counted: the QA suites (lm-eval), extraction and judging."]
+    lines += ["", "Every stage:", format_summary(est)]
     lines += [f"Note: {n}" for n in est["notes"]]
     return "\n".join(lines)
 
@@ -250,5 +544,9 @@ def main(args) -> int:
         raise ConfigError(f"--utilisation: must be in (0, 1], got {args.utilisation}")
     cfg = load_study(args.study)
     ctx = RunContext(config=cfg, run_dir=Path(getattr(args, "out", None) or cfg.output_dir))
-    print(format_plan(estimate(ctx, args.utilisation)))
+    est = estimate(ctx, args.utilisation)
+    if getattr(args, "summary", False):
+        print(format_summary(est) + "".join(f"\nNote: {n}" for n in est["notes"]))
+    else:
+        print(format_plan(est))
     return 0

@@ -101,14 +101,12 @@ def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, 
     """Generate every suite for one variant on this node; return {path relative to generate/: bytes}."""
     from ..config import StudyConfig
     from ..context import RunContext
-    from ..generate.backends import make_backend
-    from ..generate.backends.base import SamplingSettings
+    from ..generate.backends.base import SamplingSettings, release_engines, study_backend
     from ..generate.stage import Variant, generate_unit
 
     if os.path.isdir(driver_cwd):
         os.chdir(driver_cwd)
     cfg = StudyConfig.model_validate(json.loads(config_json))
-    spec = next(m for m in cfg.models if m.name == variant["model_name"])
     out: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="valind-gen-") as tmp:
         v = Variant(**variant)
@@ -116,9 +114,7 @@ def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, 
             unpack_into(adapter_bytes, Path(tmp) / "adapter")
             v.adapter = str(Path(tmp) / "adapter")
         ctx = RunContext(config=cfg, run_dir=Path(tmp) / "run", progress=False)
-        backend = make_backend(cfg.generation.backend, spec.name, batch_size=cfg.generation.batch_size,
-                               progress=False, dtype=spec.dtype, trust_remote_code=spec.trust_remote_code,
-                               **cfg.generation.options)
+        backend = study_backend(cfg, variant["model_name"])
         try:
             for u in units:
                 suite = SimpleNamespace(name=u["suite"])  # generate_unit only needs the suite's name
@@ -127,6 +123,7 @@ def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, 
                     out[str(f.relative_to(ctx.run_dir / "generate"))] = f.read_bytes()
         finally:
             backend.close()
+            release_engines()  # the worker process frees the GPU for the next task
     return out
 
 
@@ -263,8 +260,7 @@ def failure_table(outcomes: list[JobOutcome]) -> str:
 def main(args) -> int:
     from ..cli import _load
     from ..context import RunContext
-    from ..pipeline import _dump_config, run_stage
-    from ..train.stage import plan_jobs
+    from ..locks import lock_run
 
     if args.max_retries < 0:
         from ..errors import ConfigError
@@ -273,6 +269,14 @@ def main(args) -> int:
     run_dir = Path(args.out or cfg.output_dir).resolve()
     ctx = RunContext(config=cfg, run_dir=run_dir, force=args.force, progress=not args.no_progress)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with lock_run(run_dir):  # the driver is the one writer of the run folder; tasks send their results here
+        return _drive(args, cfg, ctx, run_dir)
+
+
+def _drive(args, cfg, ctx, run_dir: Path) -> int:
+    from ..pipeline import _dump_config, run_stage
+    from ..train.stage import plan_jobs
+
     atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
     t0 = time.time()
     for name in PRE_STAGES:

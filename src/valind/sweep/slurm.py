@@ -82,7 +82,13 @@ def run_task(manifest: str | Path, index: int) -> int:
         print(f"{entry['job_id']}: already trained ({job.out_dir})")
         return 0
     print(f"{entry['job_id']}: training ({job.training.method}) into {job.out_dir}", flush=True)
-    metrics = run_job(job, m.get("accelerate_config"))
+    from ..locks import LockedError
+
+    try:
+        metrics = run_job(job, m.get("accelerate_config"))
+    except LockedError as exc:  # the same job is training in another task (a resubmission): leave it be
+        print(f"valind: {entry['job_id']}: {exc}", file=sys.stderr)
+        return 3
     print(f"{entry['job_id']}: done, loss {metrics['first_loss']:.4f} -> {metrics['last_loss']:.4f} "
           f"in {metrics['steps']} steps")
     return 0
@@ -94,15 +100,18 @@ def main(args) -> int:
     from ..context import RunContext
     from ..pipeline import _dump_config, run_stage
 
+    from ..locks import lock_run
+
     cfg = _load(args)
     run_dir = Path(args.out or cfg.output_dir).resolve()
     ctx = RunContext(config=cfg, run_dir=run_dir, progress=True)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
-    for name in ("ingest", "extract", "curate"):
-        run_stage(ctx, name)
-    script = Path(args.output).resolve() if args.output else run_dir / "slurm" / "array.sh"
-    script, manifest, n = export(ctx, str(Path(args.study).resolve()) if args.study else None, script)
+    with lock_run(run_dir):  # array tasks take one lock per job instead (valind.locks.lock_job)
+        atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
+        for name in ("ingest", "extract", "curate"):
+            run_stage(ctx, name)
+        script = Path(args.output).resolve() if args.output else run_dir / "slurm" / "array.sh"
+        script, manifest, n = export(ctx, str(Path(args.study).resolve()) if args.study else None, script)
     print(f"Wrote {script} ({n} array tasks) and {manifest}.\n  submit:  sbatch {script}\n"
           f"  then:    valind run {args.study or ''} --out {run_dir}   (runs the stages after training)")
     return 0

@@ -95,8 +95,42 @@ def use_precomputed_reference(t: TrainingSpec, n_examples: int) -> bool:
     return t.max_steps * t.batch_size * t.gradient_accumulation_steps >= n_examples
 
 
+# TRL options valind sets from a study config field: `training.trl_overrides` may not set them (the config would lie).
+OWNED_TRL_OPTIONS = {
+    "output_dir": "the run directory", "per_device_train_batch_size": "training.batch_size",
+    "gradient_accumulation_steps": "training.gradient_accumulation_steps", "learning_rate": "training.learning_rate",
+    "num_train_epochs": "training.epochs", "max_steps": "training.max_steps", "logging_steps": "training.logging_steps",
+    "seed": "training.seeds", "data_seed": "training.seeds", "max_length": "training.max_length",
+    "beta": "training.beta", "precompute_ref_log_probs": "training.precompute_ref_logprobs",
+    "report_to": "training.report_to", "run_name": "the adapter's job id (tracked runs are named by it)",
+}
+
+
+def check_trl_overrides(method: str, overrides: dict, source: str = "<config>") -> None:
+    """A ConfigError naming the first key of `training.trl_overrides` that the installed TRL config class
+    (DPOConfig or SFTConfig) does not have, or that valind sets from another config field."""
+    import dataclasses
+    import difflib
+
+    import trl
+    from trl import DPOConfig, SFTConfig
+
+    from ..errors import ConfigError
+
+    cls = DPOConfig if method == "dpo" else SFTConfig
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    for key in overrides:
+        where = f"{source}: training.trl_overrides.{key}"
+        if key in OWNED_TRL_OPTIONS:
+            raise ConfigError(f"{where}: valind sets this from {OWNED_TRL_OPTIONS[key]}; set that instead")
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"{where}: not a field of {cls.__name__} in the installed TRL {trl.__version__}{hint}")
+
+
 def trl_args(job: TrainJob, output_dir: str, n_examples: int):
-    """The TRL config for a job: every knob from the study config, CPU-safe defaults."""
+    """The TRL config for a job: every knob from the study config, CPU-safe defaults, then `trl_overrides`."""
     import torch
     from trl import DPOConfig, SFTConfig
 
@@ -111,6 +145,8 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
         bf16=cuda and torch.cuda.is_bf16_supported(), gradient_checkpointing=False, max_length=t.max_length,
         disable_tqdm=True, dataloader_num_workers=0,
     )
+    check_trl_overrides(t.method, t.trl_overrides, f"job {job.job_id}")
+    common.update(t.trl_overrides)
     if t.method == "dpo":
         return DPOConfig(beta=t.beta, precompute_ref_log_probs=use_precomputed_reference(t, n_examples), **common)
     return SFTConfig(**common)
@@ -153,7 +189,9 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
     if not records:
         raise ValueError(f"{job.train_file}: empty training subset")
     torch.manual_seed(job.seed)
-    tokenizer = load_tokenizer(job.model.name, trust_remote_code=job.model.trust_remote_code)
+    tokenizer = load_tokenizer(job.model.name, trust_remote_code=job.model.trust_remote_code,
+                               revision=job.model.revision, chat_template=job.model.chat_template,
+                               need_chat_template=True)
     model = AutoModelForCausalLM.from_pretrained(
         resolve_model_path(job.model.name), dtype=_dtype(job.model.dtype), use_safetensors=True,
         trust_remote_code=job.model.trust_remote_code, revision=job.model.revision)

@@ -46,7 +46,20 @@ def job_is_done(job: TrainJob) -> bool:
 
 
 def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
-    """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`."""
+    """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`, holding the job's
+    lock throughout: a second process asked to train the same job (a resubmitted Slurm task) stops at once."""
+    from ..locks import lock_job
+
+    with lock_job(job.out_dir):
+        return _run_job(job, accelerate_config)
+
+
+def accelerate_arguments(config_file: str, job_file: str | Path, work_dir: str | Path) -> list[str]:
+    """The arguments valind gives `accelerate launch` for one job (checked against accelerate's parser in tests)."""
+    return ["--config_file", str(config_file), "-m", "valind.train.worker", str(job_file), str(work_dir)]
+
+
+def _run_job(job: TrainJob, accelerate_config: str | None) -> dict:
     out = Path(job.out_dir)
     work = out.with_name(out.name + ".partial")
     if work.exists():
@@ -54,9 +67,8 @@ def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
     work.mkdir(parents=True)
     if accelerate_config:
         (work / "job.json").write_text(job.to_json())
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", accelerate_config,
-               "-m", "valind.train.worker", str(work / "job.json"), str(work)]
-        subprocess.run(cmd, check=True)
+        subprocess.run([sys.executable, "-m", "accelerate.commands.launch",
+                        *accelerate_arguments(accelerate_config, work / "job.json", work)], check=True)
         metrics = json.loads((work / "metrics.json").read_text())
     else:
         metrics = train_adapter(job, work)

@@ -1,22 +1,30 @@
 """AnthroBench first turns: how anthropomorphic the model's replies are, over the 14 behaviours.
 
-Reads `anthrobench/first_turns.csv` (column user_first_turn) from `../shared/data` or `path:`.
-Judge: `detector` (offline, default) or `llm` (one Yes/No rating per behaviour, AnthroBench-style;
-options in `options: {judge_options: {...}}`).
+Reads AnthroBench's `first_turns.csv` (column user_first_turn), shipped inside valind
+(`valind/data/suites/anthrobench/`, Apache-2.0, see NOTICE), or a `path:` in the same schema.
+Judge: `detector` (offline, default), `rules`, `learned`, or `llm` (one Yes/No rating per
+behaviour, AnthroBench-style; options in `options: {judge_options: {...}}`).
 
-Per-item metric rows (0/1 unless said): `anthro:<behaviour>` for each of the 14 behaviours (the
-mean is the behaviour's rate); `anthro_rate`, the share of the 14 behaviours present (the mean is
-the overall rate); `anthro_any`, whether any behaviour other than personal pronoun use is present.
+Per-item metric rows (0/1): `anthro:<behaviour>` for each behaviour the judge could rate (the mean
+is the behaviour's rate); `anthro_rate`, the share of the 14 behaviours present (the mean is the
+overall rate) and `anthro_any`, whether any behaviour other than personal pronoun use is present,
+both only when all 14 were rated. A response with any behaviour the judge could not rate (an
+unparseable LLM answer) also gets `judge_unparsed` = 1, so unjudgeable responses are counted, not
+read as "absent".
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
-from ...instruments.anthro.rules import BEHAVIOURS
-from ._data import limit_rows, load_suite_rows, pick
+from ...artifacts import data_path
+from ...instruments.anthro import BEHAVIOURS
+from ._data import limit_rows, pick, read_table
 from .base import Suite, SuiteItem, run_judge, suites
 
+FIRST_TURNS = "package:suites/anthrobench/first_turns.csv"
+BEHAVIOUR_DEFINITIONS = "package:instruments/anthro/data/behavior_dict.json"  # the judges' copy
 META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
 
 
@@ -25,7 +33,8 @@ class AnthroBenchSuite(Suite):
     """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
 
     def items(self) -> list[SuiteItem]:
-        rows, source = load_suite_rows(self.name, self.spec, "anthrobench/first_turns.csv", None)
+        path = Path(self.spec.path) if self.spec.path else data_path(FIRST_TURNS)
+        rows, source = read_table(path), str(path)
         out = []
         for n, row in limit_rows(list(enumerate(rows, 1)), self.spec):
             prompt = pick(row, "user_first_turn", "prompt", source=source, row_no=n)
@@ -38,17 +47,13 @@ class AnthroBenchSuite(Suite):
         verdicts = run_judge(self.spec, "anthro", [r["prompt"] for r in rows], [r["response"] for r in rows])
         out = []
         for row, verdict in zip(rows, verdicts):
-            item, scores = row["item_id"], verdict["anthro_scores"]
-            present = set(verdict["anthro_behaviours"])
-            judged = [b for b in BEHAVIOURS if scores.get(b) is not None]
-            for b in judged:
+            item, present = row["item_id"], set(verdict.present)
+            for b in verdict.judged:
                 out.append({"item_id": item, "metric": f"anthro:{b}", "value": float(b in present)})
-            if len(judged) < len(BEHAVIOURS):
-                out.append({"item_id": item, "metric": "judge_unparsed",
-                            "value": 1.0 - len(judged) / len(BEHAVIOURS), "details": verdict})
-            if judged:
-                out.append({"item_id": item, "metric": "anthro_rate", "value": len(present) / len(judged),
-                            "details": verdict})
-                out.append({"item_id": item, "metric": "anthro_any",
-                            "value": float(bool(present - {"personal_pronoun_use"}))})
+            if not verdict.complete:
+                out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict.to_record()})
+                continue
+            out.append({"item_id": item, "metric": "anthro_rate", "value": len(present) / len(BEHAVIOURS),
+                        "details": verdict.to_record()})
+            out.append({"item_id": item, "metric": "anthro_any", "value": float(bool(present - {"personal_pronoun_use"}))})
         return out

@@ -15,8 +15,8 @@ Offline (the default) the tasks are valind's YAMLs (`valind/evaluate/lm_eval_tas
 lm-eval's own tasks on the hub (mmlu, truthfulqa_mc1/mc2, gsm8k, arc_easy, arc_challenge).
 
 Options: tasks (default mmlu, truthfulqa_mc1, truthfulqa_mc2, gsm8k; ARC is added on the hub),
-mmlu_subjects (default all 57), num_fewshot (int for every task, a {task: shots} dict, or unset
-for the task defaults: MMLU 5, GSM8K 5, TruthfulQA 0), batch_size (default 8), hub,
+mmlu_subjects (default all 57), num_fewshot (int for every task, or a {task: shots} dict; unset:
+MMLU 5, GSM8K 5, TruthfulQA and ARC 0, passed explicitly so offline and hub runs match), batch_size (default 8), hub,
 apply_chat_template, gen_kwargs (e.g. {max_gen_toks: 256} for GSM8K).
 
 Metric rows: `<task>:<metric>` (`mmlu:acc`, `truthfulqa_mc1:acc`, `truthfulqa_mc2:acc`,
@@ -49,6 +49,9 @@ TASKS: dict[str, tuple[str | None, str]] = {
     "arc_challenge": (None, "arc_challenge"),
 }
 DEFAULT_TASKS = ["mmlu", "truthfulqa_mc1", "truthfulqa_mc2", "gsm8k"]
+# Shots per task, passed to lm-eval explicitly so a task runs the same offline (valind's YAMLs) and from the
+# hub (lm-eval's own tasks, whose defaults differ: its MMLU is 0-shot). Override with options.num_fewshot.
+DEFAULT_SHOTS = {"mmlu": 5, "truthfulqa_mc1": 0, "truthfulqa_mc2": 0, "gsm8k": 5, "arc_easy": 0, "arc_challenge": 0}
 TEMPLATES = ("mmlu_template.yaml", "truthfulqa_mc1.yaml", "truthfulqa_mc2.yaml", "gsm8k.yaml", "utils.py")
 
 
@@ -214,6 +217,12 @@ class QASuite(Suite):
                 out[t] = [name]
         return out
 
+    def shots(self, task: str) -> int:
+        """Few-shot examples for a task: options.num_fewshot (an int, or a {task: shots} dict), else DEFAULT_SHOTS."""
+        given = self.options.get("num_fewshot")
+        n = given.get(task) if isinstance(given, dict) else given
+        return int(DEFAULT_SHOTS[task] if n is None else n)
+
     def task_manager(self):
         from lm_eval.tasks import TaskManager
 
@@ -243,12 +252,13 @@ class QASuite(Suite):
         import lm_eval
         import torch
 
+        from ...generate.backends.base import release_engines
+
+        release_engines()  # lm-eval loads the model itself: free the engine an earlier suite left loaded
         tasks = self.lm_tasks()
-        shots = self.options.get("num_fewshot")
-        groups: dict[int | None, list[str]] = {}
+        groups: dict[int, list[str]] = {}
         for canon, names in tasks.items():
-            n = shots.get(canon) if isinstance(shots, dict) else shots
-            groups.setdefault(n, []).extend(names)
+            groups.setdefault(self.shots(canon), []).extend(names)
         manager = self.task_manager()
         rows, aggregates = [], {}
         for n, names in groups.items():

@@ -143,14 +143,10 @@ class FeedbackSycophancySuite(Suite):
     needs_generation = False
 
     def make_backend(self, model_name: str):
-        """The study's generation backend for this model (override or monkeypatch in tests)."""
-        from ...generate.backends import make_backend
+        """The study's generation backend for this model (the generation engine, reused across variants)."""
+        from ...generate.backends.base import study_backend
 
-        cfg = self.ctx.config
-        spec = next((m for m in cfg.models if m.name == model_name), None)
-        extra = {"dtype": spec.dtype, "trust_remote_code": spec.trust_remote_code} if spec else {}
-        return make_backend(cfg.generation.backend, model_name, batch_size=cfg.generation.batch_size,
-                            **extra, **cfg.generation.options)
+        return study_backend(self.ctx.config, model_name)
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         raise NotImplementedError("feedback_sycophancy is a direct suite; it runs through run_direct")

@@ -13,17 +13,26 @@ from .base import Completion, GenerationBackend, Messages, SamplingSettings, bac
 
 @backends.register("transformers")
 class TransformersBackend(GenerationBackend):
+    holds_engine = True
+
     def __init__(self, model: str, *, batch_size: int = 8, token_budget: int = 8192, dtype: str = "auto",
-                 trust_remote_code: bool = False, device: str | None = None, progress: bool = False, **options):
-        super().__init__(model, **options)
+                 trust_remote_code: bool = False, device: str | None = None, progress: bool = False,
+                 revision: str | None = None, chat_template: str | None = None, **options):
         from ...models import load_causal_lm, load_tokenizer
 
+        super().__init__(model, **options)
         self.batch_size = batch_size
         self.token_budget = token_budget
         self.progress = progress
-        self.tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code)
+        try:
+            self.tokenizer = load_tokenizer(model, trust_remote_code=trust_remote_code, revision=revision,
+                                            chat_template=chat_template, need_chat_template=True)
+            self.base = load_causal_lm(model, dtype=dtype, trust_remote_code=trust_remote_code, revision=revision,
+                                       device=device)
+        except BaseException:
+            super().close()  # nothing was loaded: not an engine alive
+            raise
         self.tokenizer.padding_side = "left"
-        self.base = load_causal_lm(model, dtype=dtype, trust_remote_code=trust_remote_code, device=device)
         self.model = self.base
         self._adapters: dict[str, str] = {}  # adapter path -> peft adapter name
         self._active: str | None = None
@@ -123,7 +132,10 @@ class TransformersBackend(GenerationBackend):
         import gc
 
         import torch
-        del self.model, self.base
+        if getattr(self, "base", None) is None:
+            return
+        self.model = self.base = None
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+        super().close()

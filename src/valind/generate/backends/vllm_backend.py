@@ -1,10 +1,18 @@
 """vLLM offline batched inference: the base model loaded once, every adapter served as a LoRA request.
 
-An optional extra (`pip install valind[vllm]`), imported only when this backend
-is chosen. Each adapter directory gets a stable integer id (1, 2, ... in order
-of first use, keyed by absolute path) so vLLM caches its weights instead of
-reloading them; `adapter=None` runs the bare base model. Conversations are
-chat-templated by `LLM.chat` with the model's own template.
+An optional extra (`pip install valind[vllm]`, pinned to the vLLM version the
+contract tests read), imported only when this backend is chosen. Each adapter
+directory gets a stable integer id (1, 2, ... in order of first use, keyed by
+absolute path) so vLLM caches its weights instead of reloading them;
+`adapter=None` runs the bare base model. Conversations are chat-templated by
+`LLM.chat` with the model's own template, or the study's fallback
+(`chat_template`) when the checkpoint has none.
+
+The study's `batch_size` is vLLM's `max_num_seqs` (sequences per engine step);
+prefix caching is on, so prompts sharing a prefix (the LLM extractor's and
+judges' per-value questions about one response) reuse its KV cache. Any other
+option must be a `vllm.EngineArgs` field: an unknown one is a ConfigError
+naming it, before the engine starts.
 """
 
 from __future__ import annotations
@@ -29,26 +37,43 @@ def _import_vllm():
 
 @backends.register("vllm")
 class VLLMBackend(GenerationBackend):
+    holds_engine = True
+
     def __init__(self, model: str, *, dtype: str = "auto", max_lora_rank: int = 16, max_loras: int = 4,
                  gpu_memory_utilization: float = 0.9, tensor_parallel_size: int = 1,
                  max_model_len: int | None = None, enable_lora: bool = True, trust_remote_code: bool = False,
-                 enforce_eager: bool = False, seed: int = 0, progress: bool = False, **options):
-        super().__init__(model, **options)
-        from ...models import resolve_model_path
+                 enforce_eager: bool = False, seed: int = 0, progress: bool = False, batch_size: int | None = None,
+                 revision: str | None = None, chat_template: str | None = None,
+                 enable_prefix_caching: bool = True, **engine_options):
+        from ...models import chat_template_text, resolve_model_path
 
         vllm, self._LoRARequest = _import_vllm()
+        _check_engine_options(vllm, engine_options)
+        super().__init__(model)
         self._vllm = vllm
         self.enable_lora = enable_lora
         self.progress = progress
         kwargs = dict(model=resolve_model_path(model), dtype=dtype, enable_lora=enable_lora,
                       gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
-                      trust_remote_code=trust_remote_code, enforce_eager=enforce_eager, seed=seed)
+                      trust_remote_code=trust_remote_code, enforce_eager=enforce_eager, seed=seed,
+                      enable_prefix_caching=enable_prefix_caching)
         if enable_lora:
             kwargs.update(max_lora_rank=max_lora_rank, max_loras=max_loras)
         if max_model_len is not None:
             kwargs["max_model_len"] = max_model_len
-        kwargs.update(options)  # any other vllm.LLM argument, passed through
-        self.llm = vllm.LLM(**kwargs)
+        if batch_size is not None:
+            kwargs["max_num_seqs"] = batch_size
+        if revision:
+            kwargs["revision"] = revision
+        kwargs.update(engine_options)  # any other EngineArgs field, passed through (checked above)
+        try:
+            self.llm = vllm.LLM(**kwargs)
+        except BaseException:
+            super().close()  # no engine came up
+            raise
+        # The fallback template only where the checkpoint has none of its own.
+        own = getattr(self.llm.get_tokenizer(), "chat_template", None)
+        self.chat_template = chat_template_text(chat_template) if chat_template and not own else None
         self._lora_ids: dict[str, int] = {}  # absolute adapter path -> LoRA int id (ids start at 1)
 
     # ---------------------------------------------------------------- requests
@@ -80,7 +105,7 @@ class VLLMBackend(GenerationBackend):
             return []
         outputs = self.llm.chat(list(conversations), self.sampling_params(settings),
                                 lora_request=self.lora_request(adapter), use_tqdm=self.progress,
-                                add_generation_prompt=True)
+                                add_generation_prompt=True, chat_template=self.chat_template)
         if len(outputs) != len(conversations):
             raise RuntimeError(f"vllm returned {len(outputs)} outputs for {len(conversations)} conversations")
         return [_completion(out, settings.logprobs) for out in outputs]  # vLLM keeps input order
@@ -88,6 +113,8 @@ class VLLMBackend(GenerationBackend):
     def close(self) -> None:
         import gc
 
+        if getattr(self, "llm", None) is None:
+            return
         self.llm = None
         gc.collect()
         try:
@@ -96,6 +123,22 @@ class VLLMBackend(GenerationBackend):
                 torch.cuda.empty_cache()
         except ImportError:
             pass
+        super().close()
+
+
+def _check_engine_options(vllm, options: dict) -> None:
+    """A ConfigError naming any option that is not a field of the installed vllm.EngineArgs."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(vllm.EngineArgs)} if dataclasses.is_dataclass(vllm.EngineArgs) else None
+    unknown = sorted(set(options) - fields) if fields is not None else []
+    if unknown:
+        import difflib
+
+        hints = [f"{u} (did you mean {', '.join(difflib.get_close_matches(u, sorted(fields), n=2))}?)"
+                 if difflib.get_close_matches(u, sorted(fields), n=2) else u for u in unknown]
+        raise ConfigError(f"generation backend 'vllm': unknown option(s) {', '.join(hints)}: not valind options and "
+                          f"not fields of vllm.EngineArgs (vLLM {getattr(vllm, '__version__', '?')})")
 
 
 def _completion(request_output, logprobs: int) -> Completion:

@@ -1,1 +1,5 @@
-"""Anthropomorphism judges: which of AnthroBench's 14 behaviours does a response show?"""
+"""The anthropomorphism instrument: AnthroBench's 14 behaviours, offline judges and their trained heads."""
+
+from .definitions import BEHAVIOURS, NAMES, USER_DIRECTED, load_behaviours
+
+__all__ = ["BEHAVIOURS", "NAMES", "USER_DIRECTED", "load_behaviours"]

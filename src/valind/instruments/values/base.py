@@ -77,6 +77,7 @@ extractors: Registry[ValueExtractor] = Registry("extractor", {
     "lexicon": "valind.instruments.values.lexicon",
     "ensemble": "valind.instruments.values.ensemble",
     "llm": "valind.instruments.values.llm",
+    "learned": "valind.instruments.values.learned",
 })
 
 

@@ -9,13 +9,21 @@ Two passes (docs/backends.md has the full description):
    rejected (sampled at `retry_temperature`). If every attempt is rejected the
    item is a failure: all scores 0, the reason and the raw reply kept in
    `failures()`; nothing is guessed.
-2. Probabilities (`scoring`: "auto" when the backend returns token
-   log-probabilities, "probability" to require them, "listing" to skip). For
-   each listed item and each value the model is asked a yes/no question; p =
-   P(yes) / (P(yes) + P(no)) read from the top log-probabilities of the first
-   answer token. The score is 0.5 * listed + 0.5 * p: the listing decides which
-   side of 0.5 a value falls on, p ranks within each side (so average precision
-   is meaningful). Without probabilities the score is 1.0 if listed, else 0.0.
+2. Probabilities (`scoring`: "listing", the default, skips this pass: curation
+   needs only which values are listed; "auto" runs it when the backend returns
+   token log-probabilities, "probability" requires them). For each listed item
+   and each value the model is asked a yes/no question; p = P(yes) / (P(yes) +
+   P(no)) read from the top log-probabilities of the first answer token. The
+   score is 0.5 * listed + 0.5 * p: the listing decides which side of 0.5 a
+   value falls on, p ranks within each side (so average precision is
+   meaningful). Without probabilities the score is 1.0 if listed, else 0.0.
+
+Prompts are ordered for prefix caching (vLLM's is on): the listing prompt opens
+with the value definitions, the same for every call; each yes/no prompt opens
+with the conversation and the response and asks about the value last, so the
+15 questions about one response share everything but their last lines.
+`usage` counts the calls and prompt characters of the last `score_batch`
+(the extract stage records them per pair).
 """
 
 from __future__ import annotations
@@ -58,11 +66,14 @@ def _read_template(path: str | None, default_name: str, required: set[str]) -> s
     return text
 
 
-def _clip(text: str | None, limit: int) -> str:
+def _clip(text: str | None, limit: int, keep_end: bool = False) -> str:
+    """Text cut to `limit` characters: a response keeps its start, a conversation its end (the latest turns)."""
     if text is None or not str(text).strip():
         return _NO_PROMPT
     text = str(text)
-    return text if len(text) <= limit else text[:limit] + " [...]"
+    if len(text) <= limit:
+        return text
+    return "[...] " + text[len(text) - limit:] if keep_end else text[:limit] + " [...]"
 
 
 def _token_word(token: str) -> str:
@@ -105,7 +116,7 @@ class LLMExtractor(ValueExtractor):
     def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, *,
                  backend: str = "transformers", model: str = DEFAULT_MODEL, template: str | None = None,
                  yes_no_template: str | None = None, max_retries: int = 2, batch_size: int = 16,
-                 scoring: str = "auto", max_new_tokens: int = 96, temperature: float = 0.0,
+                 scoring: str = "listing", max_new_tokens: int = 96, temperature: float = 0.0,
                  retry_temperature: float = 0.7, top_logprobs: int = 20, max_chars: int = 6000,
                  synonyms: dict[str, str] | None = None, backend_options: dict | None = None, **extra_backend_options):
         if scoring not in SCORING_MODES:
@@ -131,6 +142,7 @@ class LLMExtractor(ValueExtractor):
         self._probabilities_available: bool | None = None  # learnt from the first yes/no pass
         self._failures: list[str | None] = []
         self.attempts: list[list[str]] = []  # raw replies per item of the last batch, every attempt
+        self.usage = {"responses": 0, "listing_calls": 0, "yes_no_calls": 0, "prompt_chars": 0}
 
     # ---------------------------------------------------------------- plumbing
     @property
@@ -163,14 +175,14 @@ class LLMExtractor(ValueExtractor):
     def listing_prompt(self, prompt: str | None, response: str) -> str:
         limit = self.options["max_chars"]
         block = "\n".join(f"- {v.name}: {' '.join(v.definition.split())}" for v in self.values)
-        return Template(self.list_template).safe_substitute(values=block, prompt=_clip(prompt, limit),
+        return Template(self.list_template).safe_substitute(values=block, prompt=_clip(prompt, limit, keep_end=True),
                                                             response=_clip(response, limit))
 
     def yes_no_prompt(self, value: Value, prompt: str | None, response: str) -> str:
         limit = self.options["max_chars"]
         return Template(self.yes_no_template).safe_substitute(
             value=value.name, definition=" ".join(value.definition.split()),
-            prompt=_clip(prompt, limit), response=_clip(response, limit))
+            prompt=_clip(prompt, limit, keep_end=True), response=_clip(response, limit))
 
     @staticmethod
     def _retry_conversation(first_message: str, reply: str, reason: str) -> list[dict]:
@@ -200,6 +212,7 @@ class LLMExtractor(ValueExtractor):
                 temperature = self.options["retry_temperature"]
             settings = SamplingSettings(max_new_tokens=self.options["max_new_tokens"], temperature=temperature,
                                         seed=attempt)
+            self._count("listing_calls", conversations)
             outputs = self.backend.generate(conversations, settings)
             still = []
             for i, out in zip(pending, outputs):
@@ -222,6 +235,7 @@ class LLMExtractor(ValueExtractor):
         conversations = [[{"role": "user", "content": self.yes_no_prompt(v, prompts[i], responses[i])}]
                          for i in items for v in self.values]
         settings = SamplingSettings(max_new_tokens=3, temperature=0.0, logprobs=self.options["top_logprobs"])
+        self._count("yes_no_calls", conversations)
         outputs = self.backend.generate(conversations, settings)
         if all(out.top_logprobs is None for out in outputs):
             if self.scoring == "probability":
@@ -237,9 +251,14 @@ class LLMExtractor(ValueExtractor):
                 probs[items[n // k], n % k] = p
         return probs
 
+    def _count(self, kind: str, conversations: list[list[dict]]) -> None:
+        self.usage[kind] += len(conversations)
+        self.usage["prompt_chars"] += sum(len(m["content"]) for c in conversations for m in c)
+
     def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
         prompts = list(prompts) if prompts is not None else [None] * len(responses)
         responses = list(responses)
+        self.usage = {"responses": len(responses), "listing_calls": 0, "yes_no_calls": 0, "prompt_chars": 0}
         scores = np.zeros((len(responses), len(self.values)))
         failures: list[str | None] = [None] * len(responses)
         all_attempts: list[list[str]] = []

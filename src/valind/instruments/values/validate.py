@@ -25,7 +25,7 @@ from ...errors import InputError
 from ...values import Value, load_values
 
 DEFAULT_GOLD = "package:instruments/values/data/values_dev.jsonl"
-DEFAULT_EXTRACTOR = "ensemble"  # the best offline extractor on the gold set (docs/extraction.md)
+DEFAULT_EXTRACTOR = "learned"  # the best offline extractor on labelled text nobody here wrote (docs/extraction.md)
 
 
 # ------------------------------------------------------------------ metrics

@@ -1,0 +1,169 @@
+"""The paper pipeline end to end on a random-weight model of the paper's shape, stage by stage, with figures.
+
+No real checkpoint can travel to a lent GPU machine, so the model is Llama-3.1-8B's shape (from
+valind's table, `valind/data/model_shapes.yaml`) with random weights and SmolLM2's tokenizer: the
+same FLOPs and memory per token as the real model, text that means nothing. The study is
+configs/paper_llama8b.yaml with what cannot travel replaced and the budgets cut to minutes:
+
+- data: valind's demo preference pairs; AdvBench and XSTest from `--shared` (a copy of the few
+  ../shared/data files the run reads), AnthroBench and the other suites from the package;
+- extraction: the `lexicon` extractor (a random model lists no values, so nothing would be
+  curated and trained); the LLM path is exercised by the judges, on the same random model;
+- training: DPO + LoRA as the paper (rank 4, alpha 16, all linear layers, gradient checkpointing),
+  3 values, one seed, `--steps` optimizer steps; generation on the transformers backend;
+- evaluation: every suite of the paper config, limited to `--items` items, LLM judges (refusal,
+  anthropomorphism, sycophancy) on the random model, QA through lm-eval on two MMLU subjects.
+
+For each stage: wall time, peak GPU memory (torch's allocator), and the engines opened; beside
+them `valind plan`'s memory estimate for the same study. Written to the `gpu_paper_pipeline`
+section of RESULTS.md ($VALIND_BENCH_RESULTS). `--shape tiny` runs the same on a CPU in minutes
+(the dry run that proves the script end to end).
+
+    python bench/gpu_paper_run.py --shape llama-8b --steps 10 --items 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, write_section  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPES = {"llama-8b": "meta-llama/Llama-3.1-8B-Instruct", "llama-70b": "meta-llama/Llama-3.3-70B-Instruct"}
+STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
+PLAN_STAGES = {"extract": ("extract",), "train": ("train",), "generate": ("generate",), "evaluate": ("judge", "qa")}
+
+
+def build_model(shape: str, out: Path) -> str:
+    """A random-weight model of the shape, saved in bf16 with SmolLM2's tokenizer (or the tiny test Llama)."""
+    if shape == "tiny":
+        from valind.testing import build_tiny_llama
+
+        return str(build_tiny_llama(out))
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from valind.sweep.plan import _shape_config
+
+    assets = REPO / ".gpu" / "assets" / "smollm2-135m"  # where bench/gpu_prepare.sh puts SmolLM2's tokenizer
+    if not (assets / "tokenizer.json").exists():
+        from valind.models import resolve_model_path
+
+        assets = Path(resolve_model_path("embedded:smollm2-135m-instruct"))
+    config = _shape_config(SHAPES[shape])
+    config.max_position_embeddings = 8192
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    model.generation_config.eos_token_id = None  # random weights: every generation runs its full length
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(assets).save_pretrained(out)
+    del model
+    return str(out)
+
+
+def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path) -> dict:
+    """configs/paper_llama8b.yaml, with what cannot travel replaced and budgets cut (see the module docstring)."""
+    data = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
+    judge = {"model": model, "backend": "transformers", "max_new_tokens": 8}
+    suites = []
+    for s in data["evaluation"]["suites"]:
+        s = {**s, "limit": items}
+        options = {k: v for k, v in (s.get("options") or {}).items() if k != "hub"}
+        if "judge_options" in options:
+            options["judge_options"] = judge
+        if s["name"] in ("advbench", "xstest"):
+            if shared is None:
+                continue
+            s["path"] = str(shared / {"advbench": "advbench/harmful_behaviors.csv",
+                                      "xstest": "xstest/xstest_prompts.csv"}[s["name"]])
+        if s["name"] == "qa":
+            options.update(tasks=["mmlu"], mmlu_subjects=["high_school_geography", "marketing"], batch_size=8)
+            if shared is None:
+                continue
+        s["options"] = options
+        suites.append(s)
+    data.update(
+        name="gpu-check", values=["empathy", "honesty", "humor"], output_dir=str(run_dir),
+        models=[{"name": model, "label": "random-llama", "dtype": "bfloat16"}],
+        sources=[{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo",
+                  "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
+        extractor={"name": "lexicon"}, curation={"min_subset_size": 20, "heldout_fraction": 0.1},
+        evaluation={"suites": suites})
+    data["training"].update(max_steps=steps, seeds=[0], max_length=512, logging_steps=1)
+    data["training"].pop("accelerate_config")  # one GPU
+    data["generation"] = {"backend": "transformers", "max_new_tokens": 64, "batch_size": 64}
+    return data
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shape", choices=["tiny", *SHAPES], default="llama-8b")
+    ap.add_argument("--steps", type=int, default=10, help="DPO optimizer steps per adapter")
+    ap.add_argument("--items", type=int, default=16, help="items per evaluation suite")
+    ap.add_argument("--shared", help="folder holding advbench/, xstest/ and mmlu/ as in ../shared/data")
+    ap.add_argument("--work", default="/tmp/valind-gpu-check")
+    args = ap.parse_args()
+
+    import torch
+
+    from valind.config import parse_study
+    from valind.context import RunContext, setup_logging
+    from valind.generate.backends.base import ENGINES
+    from valind.pipeline import run_stage
+    from valind.sweep.plan import estimate
+
+    setup_logging()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cuda = torch.cuda.is_available()
+    t0 = time.time()
+    model = build_model(args.shape, work / f"model-{args.shape}")
+    build_s = time.time() - t0
+    shared = Path(args.shared) if args.shared else None
+    cfg = parse_study(study(model, shared, args.steps, args.items, work / "run"), "gpu check", REPO / "configs")
+    ctx = RunContext(config=cfg, run_dir=work / "run", force=True, progress=False)
+    plan = {s.stage: s for s in estimate(ctx, 0.4)["stages"]}
+    rows = []
+    for stage in STAGES:
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        opened, t = ENGINES.opened_total, time.time()
+        manifest = run_stage(ctx, stage)
+        rows.append({"stage": stage, "seconds": time.time() - t,
+                     "peak_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else float("nan"),
+                     "engines": ENGINES.opened_total - opened, "counts": manifest.get("counts", {}),
+                     "plan_gb": max((plan[s].memory_gb for s in PLAN_STAGES.get(stage, ()) if s in plan),
+                                    default=float("nan"))})
+    total = time.time() - t0
+    train = json.loads((ctx.run_dir / "train" / "summary.json").read_text())
+    device = torch.cuda.get_device_name(0) if cuda else "CPU"
+    lines = [f"`python bench/gpu_paper_run.py --shape {args.shape} --steps {args.steps} --items {args.items}"
+             + (" --shared SHARED" if shared else "") + "`", "", f"Machine: {machine()}", "",
+             f"configs/paper_llama8b.yaml on a random-weight {args.shape} model ({device}), transformers backend: "
+             f"model built in {build_s:.0f} s; whole run {total:.0f} s; at most {ENGINES.max_alive} engine alive at "
+             "once.", "",
+             "| stage | seconds | peak GPU memory (GB) | `valind plan` estimate (GB) | engines opened |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        gb = [("-" if x != x else f"{x:.1f}") for x in (r["peak_gb"], r["plan_gb"])]  # NaN: not measured here
+        lines.append(f"| {r['stage']} | {r['seconds']:.1f} | {gb[0]} | {gb[1]} | {r['engines']} |")
+    lines += ["", "DPO per adapter at the paper's learning rate (loss first -> last, steps, LoRA tensors changed): "
+              + "; ".join(f"{m['value']} {m['first_loss']:.4f} -> {m['last_loss']:.4f} ({m['steps']}, "
+                          f"{m['lora_tensors_changed']})" for m in train)]
+    text = "## GPU check: the paper pipeline on a random-weight model\n\n" + "\n".join(lines)
+    print(text)
+    write_section("gpu_paper_pipeline" if cuda else "gpu_paper_pipeline_cpu_dry_run", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

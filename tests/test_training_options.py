@@ -1,0 +1,97 @@
+"""Training options TRL has and valind does not name (`training.trl_overrides`), and base checkpoints
+without a chat template (`models[].chat_template`), on a tiny Llama."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from valind.config import parse_study
+from valind.errors import ConfigError
+
+STUDY = {"name": "opts", "sources": [{"kind": "generic", "path": "x.jsonl"}]}
+
+
+def with_training(**training) -> dict:
+    return {**STUDY, "training": training}
+
+
+def test_trl_overrides_are_checked_against_the_installed_trl_configs():
+    with pytest.raises(ConfigError, match=r"training\.trl_overrides\.warmup_stepz: not a field of DPOConfig "
+                                          r"in the installed TRL [\d.]+; did you mean warmup_steps"):
+        parse_study(with_training(trl_overrides={"warmup_stepz": 10}))
+    with pytest.raises(ConfigError, match=r"trl_overrides\.learning_rate: valind sets this from training\.learning_rate"):
+        parse_study(with_training(trl_overrides={"learning_rate": 1e-4}))
+    with pytest.raises(ConfigError, match=r"trl_overrides\.label_smoothing: not a field of SFTConfig"):
+        parse_study(with_training(method="sft", trl_overrides={"label_smoothing": 0.1}))  # a DPO-only option
+    cfg = parse_study(with_training(trl_overrides={"warmup_steps": 10, "lr_scheduler_type": "cosine",
+                                                   "weight_decay": 0.01, "loss_type": ["ipo"]}))
+    assert cfg.training.trl_overrides["lr_scheduler_type"] == "cosine"
+
+
+def test_trl_overrides_reach_the_trainer_config_and_the_job_hash(tmp_path, tiny_model_dir):
+    from valind.config import ModelSpec, TrainingSpec
+    from valind.train.induce import TrainJob, trl_args
+
+    def job(**over):
+        return TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="empathy", seed=0, train_file="none",
+                        training=TrainingSpec(**over), out_dir=str(tmp_path))
+
+    plain, tuned = job(), job(trl_overrides={"warmup_steps": 3, "lr_scheduler_type": "cosine", "loss_type": ["ipo"]})
+    args = trl_args(tuned, str(tmp_path / "t"), 10)
+    assert args.warmup_steps == 3 and "cosine" in str(args.lr_scheduler_type).lower() and args.loss_type == ["ipo"]
+    assert trl_args(plain, str(tmp_path / "p"), 10).warmup_steps != 3
+    assert plain.job_hash != tuned.job_hash  # a changed override retrains
+
+
+@pytest.fixture(scope="module")
+def base_checkpoint(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny Llama without a chat template, as a base checkpoint ships."""
+    import json
+
+    out = tmp_path_factory.mktemp("base") / "tiny-base"
+    shutil.copytree(tiny_model_dir, out)
+    (out / "chat_template.jinja").unlink(missing_ok=True)
+    cfg_file = out / "tokenizer_config.json"
+    cfg = json.loads(cfg_file.read_text())
+    cfg.pop("chat_template", None)
+    cfg_file.write_text(json.dumps(cfg))
+    from transformers import AutoTokenizer
+
+    assert not AutoTokenizer.from_pretrained(out).chat_template
+    return out
+
+
+def test_a_base_checkpoint_needs_a_template_and_gets_the_named_one(base_checkpoint, tiny_model_dir):
+    from valind.generate.backends.base import SamplingSettings, make_backend, release_engines
+    from valind.models import load_tokenizer
+
+    with pytest.raises(ConfigError, match=r"has no chat template .*`chat_template:`"):
+        make_backend("transformers", str(base_checkpoint))
+    tok = load_tokenizer(str(base_checkpoint), chat_template="plain")
+    text = tok.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
+    assert text == "User: Hi\n\nAssistant:"
+    backend = make_backend("transformers", str(base_checkpoint), chat_template="tulu")
+    assert backend.generate([[{"role": "user", "content": "Hi"}]], SamplingSettings(max_new_tokens=3))[0].text is not None
+    assert "<|assistant|>" in backend.tokenizer.chat_template
+    release_engines()
+    own = load_tokenizer(str(tiny_model_dir), chat_template="tulu")  # a model's own template is never replaced
+    assert "<|im_start|>" in own.chat_template
+
+
+def test_dpo_trains_a_base_checkpoint_with_the_fallback_template(base_checkpoint, tmp_path):
+    from test_sweep import write_curated
+    from valind.config import ModelSpec, TrainingSpec
+    from valind.train.induce import TrainJob, train_adapter
+
+    write_curated(tmp_path / "run", {"empathy": 8})
+    job = TrainJob(model=ModelSpec(name=str(base_checkpoint), chat_template="tulu"), value="empathy", seed=0,
+                   train_file=str(tmp_path / "run" / "curate" / "subsets" / "empathy" / "train.jsonl"),
+                   training=TrainingSpec(max_steps=2, batch_size=4, learning_rate=5e-3, max_length=64),
+                   out_dir=str(tmp_path / "job"))
+    metrics = train_adapter(job, tmp_path / "work")
+    assert metrics["steps"] == 2 and metrics["lora_tensors_changed"] > 0
+    with pytest.raises(ConfigError, match="no chat template"):
+        train_adapter(TrainJob(**{**job.__dict__, "model": ModelSpec(name=str(base_checkpoint))}), tmp_path / "w2")

@@ -1,0 +1,241 @@
+"""vLLM's Python API as the pinned wheel declares it, read from the wheel's own source, without a GPU.
+
+vLLM cannot run here (CUDA build, its own torch), but its sources can be read. `VLLMAPI` parses
+them with `ast` (nothing is imported): the `EngineArgs` dataclass fields, the `SamplingParams` and
+`LoRARequest` struct fields, the `LLM.__init__` / `LLM.chat` / `LLM.generate` signatures, and the
+fields of the `CompletionOutput` / `RequestOutput` results. `vllm_modules()` builds from them a
+stand-in `vllm` package whose every entry point binds its arguments against those real signatures
+(an unknown keyword is the same TypeError vLLM raises) and whose results carry only the real
+field names, so valind's calls and its reading of the results are checked against vLLM 0.33.0
+itself. The wheel is fetched by `scripts/fetch_contracts.sh` (`pip download vllm==X --no-deps`).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import sys
+import tomllib
+import types
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+_DEFAULT = object()  # stands for any default value in a signature read from source
+
+
+def pinned_version() -> str:
+    """The vLLM version pinned in pyproject.toml's `vllm` extra ("vllm==X")."""
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (spec,) = extras["vllm"]
+    name, _, version = spec.partition("==")
+    assert name.strip() == "vllm" and version, f"the vllm extra must pin one version (vllm==X), got {spec!r}"
+    return version.strip()
+
+
+def contracts_dir() -> Path:
+    return Path(os.environ.get("VALIND_CONTRACTS_DIR", REPO / ".cache" / "contracts"))
+
+
+def find_wheel() -> Path | None:
+    found = sorted(contracts_dir().glob(f"vllm-{pinned_version()}-*.whl"))
+    return found[0] if found else None
+
+
+class VLLMAPI:
+    """Declarations read from the wheel's Python sources."""
+
+    def __init__(self, wheel: Path):
+        self.wheel = wheel
+        self._zip = zipfile.ZipFile(wheel)
+        self._trees: dict[str, ast.Module] = {}
+
+    def source(self, module: str) -> str:
+        return self._zip.read(module.replace(".", "/") + ".py").decode("utf-8")
+
+    def tree(self, module: str) -> ast.Module:
+        if module not in self._trees:
+            self._trees[module] = ast.parse(self.source(module))
+        return self._trees[module]
+
+    def version(self) -> str:
+        meta = next(n for n in self._zip.namelist() if n.endswith(".dist-info/METADATA"))
+        text = self._zip.read(meta).decode()
+        return next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Version:"))
+
+    def requirements(self) -> list[str]:
+        """The wheel's Requires-Dist lines (without extras-only ones)."""
+        meta = next(n for n in self._zip.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = self._zip.read(meta).decode().splitlines()
+        return [line.split(":", 1)[1].strip() for line in lines
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]
+
+    def _class(self, module: str, name: str) -> ast.ClassDef:
+        for node in self.tree(module).body:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return node
+        raise LookupError(f"class {name} not found in {module} of {self.wheel.name}")
+
+    def fields(self, module: str, cls: str) -> list[str]:
+        """The declared fields of a dataclass or msgspec.Struct, in order (ClassVars left out)."""
+        out = []
+        for node in self._class(module, cls).body:
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if "ClassVar" in ast.unparse(node.annotation):
+                    continue
+                out.append(node.target.id)
+        return out
+
+    def signature(self, module: str, cls: str, method: str) -> inspect.Signature:
+        """The signature of `cls.method` as written in the source (defaults stand in as one marker)."""
+        for node in self._class(module, cls).body:
+            if isinstance(node, ast.FunctionDef) and node.name == method:
+                return _signature(node.args)
+        raise LookupError(f"{cls}.{method} not found in {module} of {self.wheel.name}")
+
+
+def _signature(a: ast.arguments) -> inspect.Signature:
+    P = inspect.Parameter
+    params = []
+    positional = [(x, P.POSITIONAL_ONLY) for x in a.posonlyargs] + [(x, P.POSITIONAL_OR_KEYWORD) for x in a.args]
+    first_default = len(positional) - len(a.defaults)
+    for i, (arg, kind) in enumerate(positional):
+        params.append(P(arg.arg, kind, default=_DEFAULT if i >= first_default else P.empty))
+    if a.vararg:
+        params.append(P(a.vararg.arg, P.VAR_POSITIONAL))
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
+        params.append(P(arg.arg, P.KEYWORD_ONLY, default=P.empty if default is None else _DEFAULT))
+    if a.kwarg:
+        params.append(P(a.kwarg.arg, P.VAR_KEYWORD))
+    return inspect.Signature(params)
+
+
+# ---------------------------------------------------------------- a stand-in package built from the real API
+LLM_MODULE = "vllm.entrypoints.llm"
+ENGINE_MODULE = "vllm.engine.arg_utils"
+SAMPLING_MODULE = "vllm.sampling_params"
+LORA_MODULE = "vllm.lora.request"
+OUTPUTS_MODULE = "vllm.outputs"
+
+
+class Record:
+    """Every call the stand-in received, with its arguments bound to the real signature."""
+
+    def __init__(self):
+        self.engines: list[dict] = []   # LLM(...) arguments, EngineArgs pass-through included
+        self.chats: list[dict] = []     # LLM.chat(...) arguments
+        self.sampling: list[dict] = []  # SamplingParams(...) arguments
+        self.loras: list[dict] = []     # LoRARequest(...) arguments
+
+
+def vllm_modules(api: VLLMAPI, record: Record, reply: Callable[[list[dict], dict], str],
+                 tokenizer_template: str | None = "{{ messages }}") -> dict[str, types.ModuleType]:
+    """sys.modules entries for `vllm` and `vllm.lora.request`, checked against `api`.
+
+    `reply(conversation, sampling_kwargs)` gives each completion's text; `tokenizer_template` is the
+    chat template the model's tokenizer reports (None: a base checkpoint without one)."""
+    engine_fields = set(api.fields(ENGINE_MODULE, "EngineArgs"))
+    init_sig = api.signature(LLM_MODULE, "LLM", "__init__")
+    chat_sig = api.signature(LLM_MODULE, "LLM", "chat")
+    sampling_fields = api.fields(SAMPLING_MODULE, "SamplingParams")
+    lora_fields = api.fields(LORA_MODULE, "LoRARequest")
+    completion_fields = api.fields(OUTPUTS_MODULE, "CompletionOutput")
+    request_sig = api.signature(OUTPUTS_MODULE, "RequestOutput", "__init__")
+    logprob_fields = api.fields("vllm.logprobs", "Logprob")
+
+    def bind(sig: inspect.Signature, what: str, *args, **kwargs) -> dict:
+        bound = sig.bind(None, *args, **kwargs)  # TypeError for a name the real signature lacks
+        out = dict(bound.arguments)
+        out.pop("self", None)
+        return out
+
+    def struct(name: str, fields: list[str], args: tuple, kwargs: dict) -> dict:
+        if len(args) > len(fields):
+            raise TypeError(f"{name} takes at most {len(fields)} positional arguments ({len(args)} given)")
+        values = dict(zip(fields, args))
+        for k, v in kwargs.items():
+            if k not in fields:
+                raise TypeError(f"Unexpected keyword argument '{k}'")  # msgspec's message for a Struct
+            if k in values:
+                raise TypeError(f"Argument '{k}' given by name and position")
+            values[k] = v
+        return values
+
+    class SamplingParams:
+        def __init__(self, *args, **kwargs):
+            self.kwargs = struct("SamplingParams", sampling_fields, args, kwargs)
+            record.sampling.append(self.kwargs)
+
+    class LoRARequest:
+        def __init__(self, *args, **kwargs):
+            values = struct("LoRARequest", lora_fields, args, kwargs)
+            for f in lora_fields:
+                setattr(self, f, values.get(f))
+            record.loras.append(values)
+
+    class Tokenizer:
+        chat_template = tokenizer_template
+
+    class LLM:
+        def __init__(self, *args, **kwargs):
+            bound = bind(init_sig, "LLM", *args, **kwargs)
+            extra = bound.pop("kwargs", {})
+            unknown = sorted(set(extra) - engine_fields)
+            if unknown:  # LLM hands **kwargs to EngineArgs(...), a dataclass
+                raise TypeError(f"EngineArgs.__init__() got an unexpected keyword argument '{unknown[0]}'")
+            record.engines.append({**bound, **extra})
+
+        def get_tokenizer(self):
+            return Tokenizer()
+
+        def chat(self, *args, **kwargs):
+            bound = bind(chat_sig, "LLM.chat", *args, **kwargs)
+            record.chats.append(bound)
+            messages, params = bound["messages"], bound.get("sampling_params")
+            conversations = messages if messages and isinstance(messages[0], list) else [messages]
+            outs = []
+            for n, conv in enumerate(conversations):
+                sampling = params.kwargs if params is not None else {}
+                text = reply(conv, sampling)
+                logprobs = None
+                if sampling.get("logprobs"):
+                    Logprob = _logprob_class(logprob_fields)
+                    logprobs = [{11: Logprob(logprob=-0.1, rank=1, decoded_token=" yes"),
+                                 12: Logprob(logprob=-2.5, rank=2, decoded_token=" no")}]
+                sample = types.SimpleNamespace(**{f: None for f in completion_fields})
+                sample.index, sample.text, sample.token_ids, sample.logprobs = 0, text, [1, 2], logprobs
+                sample.finish_reason = "stop"
+                values = dict(request_id=str(n), prompt=None, prompt_token_ids=[1], prompt_logprobs=None,
+                              outputs=[sample], finished=True)
+                request_sig.bind(None, **values)  # what a RequestOutput is built from
+                outs.append(types.SimpleNamespace(**values))
+            return outs
+
+    vllm = types.ModuleType("vllm")
+    vllm.__version__ = api.version()
+    vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
+    vllm.EngineArgs = _engine_args_dataclass(sorted(engine_fields))
+    lora = types.ModuleType("vllm.lora")
+    request = types.ModuleType("vllm.lora.request")
+    request.LoRARequest = LoRARequest
+    return {"vllm": vllm, "vllm.lora": lora, "vllm.lora.request": request}
+
+
+def _logprob_class(fields: list[str]):
+    import dataclasses
+
+    return dataclasses.make_dataclass("Logprob", [(f, object, dataclasses.field(default=None)) for f in fields])
+
+
+def _engine_args_dataclass(fields: list[str]):
+    """A dataclass with EngineArgs' field names (what `dataclasses.fields(vllm.EngineArgs)` reads)."""
+    import dataclasses
+
+    return dataclasses.make_dataclass("EngineArgs", [(f, object, dataclasses.field(default=None)) for f in fields])
+
+
+def install(monkeypatch, modules: dict[str, types.ModuleType]) -> None:
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
