@@ -195,11 +195,14 @@ def _headline_effects(info: _RunInfo, a: Adapter) -> tuple[list[str], bool]:
              f"{'pooled over ' + str(n_seeds) + ' seeds' if n_seeds > 1 else 'one seed: they hold for this adapter only'}. "
              f"Largest {len(rows)} primary effects, significant ones first (percentage points, 95% interval; q = "
              f"Benjamini-Hochberg adjusted p). All effects: `report/effects.csv` of the run.", "",
-             "| suite | measure | base | induced | effect [95% CI] | q | significant |", "|---|---|---|---|---|---|---|"]
+             f"| suite | measure | {'control' if contrast == 'vs_control' else 'base'} | induced | effect [95% CI] | q "
+             f"| significant |", "|---|---|---|---|---|---|---|"]
     for r in rows.to_dict("records"):
-        pct = {k: r.get(k, float("nan")) * 100 for k in ("effect", "ci_low", "ci_high", "base_mean", "induced_mean")}
+        r.setdefault("reference_mean", r.get("base_mean", float("nan")))  # effects.csv before the control arm
+        pct = {k: r.get(k, float("nan")) * 100 for k in ("effect", "ci_low", "ci_high", "reference_mean",
+                                                          "induced_mean")}
         ci = f"{pct['effect']:+.1f} [{pct['ci_low']:+.1f}, {pct['ci_high']:+.1f}]"
-        lines.append(f"| {r['suite']} | {r['metric']} | {_fmt(pct['base_mean'], 1)} | {_fmt(pct['induced_mean'], 1)} "
+        lines.append(f"| {r['suite']} | {r['metric']} | {_fmt(pct['reference_mean'], 1)} | {_fmt(pct['induced_mean'], 1)} "
                      f"| {ci} | {_fmt(r.get('p_adjusted'))} | {'yes' if r['_sig'] else 'no'} |")
     return lines, True
 
