@@ -63,8 +63,13 @@ def test_every_adapter_has_a_model_card_the_hub_parses(run):
         assert "| demo | generic | pairs.jsonl | apache-2.0 | 310 |" in text  # source, licence, pairs ingested
         # the headline effects are this adapter's rows of effects.csv, with their intervals
         rows = effects[(effects["induced_value"] == value) & (effects["bh_family"] != "secondary")]
+        own = rows[rows["metric"] == f"expresses:{value}"].iloc[0]
         top = rows.reindex(rows["effect"].abs().sort_values(ascending=False).index).iloc[0]
-        assert f"{top['effect'] * 100:+.1f} [{top['ci_low'] * 100:+.1f}, {top['ci_high'] * 100:+.1f}]" in text
+        table = text.split("## Effects")[1].split("## Licences")[0]
+        data_rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| suite")]
+        assert data_rows[0].startswith(f"| value_prompts | expresses:{value} |")  # the induced value itself first
+        for r in (own, top):
+            assert f"{r['effect'] * 100:+.1f} [{r['ci_low'] * 100:+.1f}, {r['ci_high'] * 100:+.1f}]" in table
         assert "## Not in this card" not in text or "headline effects" not in text.split("## Not in this card")[1]
 
 

@@ -185,15 +185,18 @@ def _headline_effects(info: _RunInfo, a: Adapter) -> tuple[list[str], bool]:
         rows = rows[rows["bh_family"] != "secondary"]
     if rows.empty:
         return [], False
-    rows = rows.assign(_abs=rows["effect"].abs(), _sig=rows["significant"].astype(bool))
-    rows = rows.sort_values(["_sig", "_abs"], ascending=[False, False]).head(HEADLINE_ROWS)
+    own = rows["metric"].isin([f"expresses:{a.value}", f"value_score:{a.value}"])  # the induced value itself
+    rows = rows.assign(_own=own, _abs=rows["effect"].abs(), _sig=rows["significant"].astype(bool))
+    rows = rows.sort_values(["_own", "_sig", "_abs"], ascending=False).head(HEADLINE_ROWS)
     contrast = rows["contrast"].iloc[0] if "contrast" in rows.columns else "vs_base"
     against = "the control adapter (trained the same way on value-agnostic pairs)" if contrast == "vs_control" \
         else "the base model"
     n_seeds = int(rows["n_seeds"].max()) if "n_seeds" in rows.columns else 1
+    seeds = f"pooled over {n_seeds} seeds" if n_seeds > 1 else "one seed: they hold for this adapter only"
     lines = [f"Effects of inducing {a.value} in {a.model_slug}, against {against}, on the same items; "
-             f"{'pooled over ' + str(n_seeds) + ' seeds' if n_seeds > 1 else 'one seed: they hold for this adapter only'}. "
-             f"Largest {len(rows)} primary effects, significant ones first (percentage points, 95% interval; q = "
+             f"{seeds}. "
+             f"The expression of {a.value} itself, then the largest primary effects, significant ones first ({len(rows)} rows; "
+             f"percentage points, 95% interval; q = "
              f"Benjamini-Hochberg adjusted p). All effects: `report/effects.csv` of the run.", "",
              f"| suite | measure | {'control' if contrast == 'vs_control' else 'base'} | induced | effect [95% CI] | q "
              f"| significant |", "|---|---|---|---|---|---|---|"]
@@ -202,7 +205,8 @@ def _headline_effects(info: _RunInfo, a: Adapter) -> tuple[list[str], bool]:
         pct = {k: r.get(k, float("nan")) * 100 for k in ("effect", "ci_low", "ci_high", "reference_mean",
                                                           "induced_mean")}
         ci = f"{pct['effect']:+.1f} [{pct['ci_low']:+.1f}, {pct['ci_high']:+.1f}]"
-        lines.append(f"| {r['suite']} | {r['metric']} | {_fmt(pct['reference_mean'], 1)} | {_fmt(pct['induced_mean'], 1)} "
+        lines.append(f"| {r['suite']} | {r['metric']} | {_fmt(pct['reference_mean'], 1)} "
+                     f"| {_fmt(pct['induced_mean'], 1)} "
                      f"| {ci} | {_fmt(r.get('p_adjusted'))} | {'yes' if r['_sig'] else 'no'} |")
     return lines, True
 
@@ -239,9 +243,10 @@ def build_card(info: _RunInfo, a: Adapter) -> Card:
         lines.append(f"- **Induced value**: {a.value} (definition not found in the run's value definitions)")
         missing.append("value definition")
 
-    lines += ["", "## Training data", "", "| source | kind | from | licence | pairs ingested |", "|---|---|---|---|---|"]
-    lines += [f"| {s['label']} | {s['kind']} | {s['where']} | {s['license']} | {s['pairs'] if s['pairs'] is not None else '–'} |"
-              for s in sources]
+    lines += ["", "## Training data", "", "| source | kind | from | licence | pairs ingested |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {s['label']} | {s['kind']} | {s['where']} | {s['license']} | "
+              f"{s['pairs'] if s['pairs'] is not None else '–'} |" for s in sources]
     if not sources:
         missing.append("data sources (study.yaml absent)")
     extractor = (study.get("extractor") or {}).get("name", "?")
