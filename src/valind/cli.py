@@ -32,6 +32,9 @@ EPILOG = """examples:
   valind run                         # the embedded default study, offline (SmolLM2-135M, demo data)
   valind run configs/offline_shared_data.yaml --out runs/offline
   valind report runs/default -o report.html
+  valind report runs/llama runs/qwen -o runs/merged   # one report from runs of the same design
+  valind export inspect runs/default     # Inspect AI logs of every (model, adapter, suite)
+  valind export hub runs/default --repo-prefix ORG/NAME --dry-run
   valind score values generations.jsonl -o tagged.jsonl
   valind score refusal generations.jsonl -o judged.jsonl
   valind extract validate --dataset all --cv   # every offline extractor on the labelled sets
@@ -84,11 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--weights-out", metavar="FILE",
                            help="train: where to write the heads (default: the shipped weights file)")
 
-    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run",
-                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory: "
-                                   "effects against the control adapter and the base model.")
-    p.add_argument("run_dir", nargs="?", help="run directory (default: runs/default)")
-    p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report/report.html)")
+    p = sub.add_parser("report", help="write the HTML report and Markdown summary of a run (or of several runs)",
+                       description="Write one self-contained HTML report (and a Markdown summary) for a run directory: effects against the control adapter and the base model. "
+                                   "With several runs of the same study design (e.g. one model per machine), merge "
+                                   "them into one report in -o DIR; runs whose values, suites, judges or seeds "
+                                   "differ are refused, with each difference named.")
+    p.add_argument("run_dir", nargs="*", help="run directory (default: runs/default), or several to merge")
+    p.add_argument("-o", "--output", help="one run: the HTML file (default: RUN_DIR/report/report.html); "
+                                          "several runs: the folder for the merged report (required)")
 
     p = sub.add_parser("score", help="tag or judge any JSONL of responses (values, refusal, anthro, sycophancy)",
                        description="Read records with `response` (optionally `prompt`, `id`) and write them back with the "
@@ -123,11 +129,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
     p.add_argument("--summary", action="store_true", help="only the cost per stage and the comparison with the study")
 
-    p = sub.add_parser("export", help="export a study for a cluster scheduler")
-    p.add_argument("target", choices=["slurm"])
-    p.add_argument("study")
-    p.add_argument("-o", "--output", help="script path (default: RUN_DIR/slurm/array.sh)")
-    p.add_argument("--out", help="run directory")
+    p = sub.add_parser("export", help="export a study or a run: Slurm job array, hub upload, Inspect AI logs",
+                       description="Export a study for a cluster scheduler (slurm), or a finished run for other "
+                                   "tools: its adapters with model cards to the Hugging Face hub (hub), its "
+                                   "generations and scores as Inspect AI evaluation logs (inspect).")
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    e = targets.add_parser("slurm", help="a Slurm job array that trains every adapter of a study",
+                           description="Prepare the data (ingest, extract, curate) here and write a job-array script.")
+    e.add_argument("study")
+    e.add_argument("-o", "--output", help="script path (default: RUN_DIR/slurm/array.sh)")
+    e.add_argument("--out", help="run directory")
+    e = targets.add_parser("hub", help="upload every adapter of a run, with its model card, to the Hugging Face hub",
+                           description="One hub model repo per adapter (ORG/NAME-<model>-<value>-seed<k>): the PEFT "
+                                       "adapter and its model card (README.md). The token is read from HF_TOKEN and "
+                                       "never written. --dry-run lists what would be uploaded and uploads nothing.")
+    e.add_argument("run_dir")
+    e.add_argument("--repo-prefix", required=True, metavar="ORG/NAME", help="hub namespace and name prefix")
+    e.add_argument("--dry-run", action="store_true", help="list the repos and files; upload nothing")
+    e.add_argument("--private", action="store_true", help="create the repos as private")
+    e = targets.add_parser("inspect", help="write each (model, adapter, suite) as an Inspect AI evaluation log",
+                           description="Write one Inspect AI log (.eval) per (model, adapter, seed, suite) with the "
+                                       "generations and valind's scores; open them with `inspect view --log-dir DIR`.")
+    e.add_argument("run_dir")
+    e.add_argument("-o", "--output", metavar="DIR", help="folder for the logs (default: RUN_DIR/export/inspect)")
 
     sub.add_parser("values", help="list the value definitions")
     return parser
@@ -207,7 +231,8 @@ def _dispatch(args) -> int:
     if cmd == "plan":
         return _call("valind.sweep.plan:main", args)
     if cmd == "export":
-        return _call("valind.sweep.slurm:main", args)
+        return _call({"slurm": "valind.sweep.slurm:main", "hub": "valind.export.hub:main",
+                      "inspect": "valind.export.inspect_logs:main"}[args.target], args)
     if cmd == "values":
         from .values import load_values
         for v in load_values().values():

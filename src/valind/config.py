@@ -110,6 +110,9 @@ class ModelSpec(_Section):
 
 
 SourceKind = Literal["hh_rlhf", "pku_saferlhf", "ultrafeedback", "helpsteer2", "generic"]
+# The licence each known dataset is published under (hub licence identifiers); a generic source's is
+# unknown unless its `license` field says. Written into the model card of every adapter trained on it.
+SOURCE_LICENSES = {"hh_rlhf": "mit", "pku_saferlhf": "cc-by-nc-4.0", "ultrafeedback": "mit", "helpsteer2": "cc-by-4.0"}
 
 
 class SourceSpec(_Section):
@@ -130,6 +133,8 @@ class SourceSpec(_Section):
     rating: str = Field("overall_score", description="UltraFeedback: rating used to rank completions")
     attribute: str = Field("helpfulness", description="HelpSteer2: attribute that ranks responses to the same prompt")
     columns: dict[str, str] = Field(default_factory=dict, description="generic: canonical field -> column (prompt, chosen, rejected, id)")
+    license: str | None = Field(None, description="Licence of the data (a hub licence id such as mit, cc-by-4.0); "
+                                "known kinds default to their published licence, generic sources to unknown")
 
     @model_validator(mode="after")
     def _one_location(self) -> "SourceSpec":
@@ -142,6 +147,11 @@ class SourceSpec(_Section):
     @property
     def source_label(self) -> str:
         return self.label or self.kind
+
+    @property
+    def data_license(self) -> str:
+        """The licence the adapter cards report for this source: given, published for the kind, or unknown."""
+        return self.license or SOURCE_LICENSES.get(self.kind, "unknown")
 
 
 class ExtractorSpec(_Section):
@@ -199,6 +209,18 @@ class TrainingSpec(_Section):
         default_factory=dict, description="Further TRL options valind does not name (e.g. warmup_steps, lr_scheduler_type, "
                                           "weight_decay, loss_type, gradient_checkpointing), checked against the installed "
                                           "DPOConfig / SFTConfig fields")
+    report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
+        default_factory=list, description="Experiment tracking through TRL (default none): tensorboard (offline; "
+        "events in each adapter's tensorboard/ folder), wandb, mlflow (configured by their usual environment "
+        "variables). One run per adapter, named by its job id, with the study config attached")
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to_list(cls, v):
+        """Accept one name or `none` as TRL does: `report_to: tensorboard`, `report_to: none`."""
+        if isinstance(v, str):
+            return [] if v == "none" else [v]
+        return v
 
 
 class GenerationSpec(_Section):

@@ -21,10 +21,12 @@ from ..artifacts import (atomic_path, atomic_write_parquet, atomic_write_text, h
 from ..context import RunContext
 from ..errors import StageError
 from ..evaluate.suites import make_suite
+from ..export.datacards import write_table
 from ..generate.stage import variants
 from ..instruments import instruments_version
 
 RESULT_COLUMNS = ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
+TABLES_FORMAT = "2"  # 2: results.parquet carries its dataset card
 
 
 def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]:
@@ -119,7 +121,8 @@ def run(ctx: RunContext) -> dict:
     if not gen_manifest.exists():
         raise StageError(f"{gen_manifest}: missing; run `valind generate` first")
     inputs = {"generate/manifest.json": hash_file(gen_manifest)}
-    config_hash = hash_text(cfg.section_hash("evaluation", "extractor", "name"), instruments_version())[:16]
+    config_hash = hash_text(cfg.section_hash("evaluation", "extractor", "name"), instruments_version(),
+                            f"tables{TABLES_FORMAT}")[:16]
     if (m := ctx.fresh_manifest("evaluate", config_hash, inputs)) is not None:
         return m
     suites = [make_suite(spec, ctx) for spec in cfg.evaluation.suites]
@@ -140,14 +143,14 @@ def run(ctx: RunContext) -> dict:
             item_rows += [{**tag, **it} for it in items]
     results = pd.DataFrame(metric_rows, columns=RESULT_COLUMNS)
     results = results.sort_values(RESULT_COLUMNS[:7], kind="stable").reset_index(drop=True)
-    atomic_write_parquet(stage_dir / "results.parquet", results)
+    write_table(stage_dir / "results.parquet", results, "results", cfg.name)  # with its dataset card (README.md)
     atomic_write_text(stage_dir / "results.csv", results.to_csv(index=False))
     items = pd.DataFrame(item_rows, columns=["study", "model", "induced_value", "seed", "suite", "item_id",
                                              "prompt", "response", "details"])
     atomic_write_parquet(stage_dir / "items.parquet", items)
     summary = results.groupby(["model", "induced_value", "seed", "suite", "metric"])["value"].agg(["mean", "count"])
     atomic_write_text(stage_dir / "summary.csv", summary.reset_index().to_csv(index=False))
-    outputs = ["results.parquet", "results.csv", "items.parquet", "summary.csv"]
+    outputs = ["results.parquet", "README.md", "results.csv", "items.parquet", "summary.csv"]
     matrix = value_matrix(results)
     if not matrix.empty:
         atomic_write_text(stage_dir / "value_matrix.csv", matrix.to_csv())

@@ -51,8 +51,9 @@ def variants(ctx: RunContext) -> list[Variant]:
             continue
         # A sweep point (e.g. beta=0.05) is part of the induced label, so points never share a folder or a row.
         label = f"{job.value}@{job.point}" if getattr(job, "point", "") else job.value
+        weights = m["outputs"].get("adapter/adapter_model.safetensors") or m["outputs"].get("adapter")
         out.append(Variant(job.model.slug, job.model.name, label, job.seed,
-                           str(Path(job.out_dir) / "adapter"), m["outputs"].get("adapter", m.get("job_hash", ""))))
+                           str(Path(job.out_dir) / "adapter"), weights or m.get("job_hash", "")))
     return out
 
 

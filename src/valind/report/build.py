@@ -19,9 +19,10 @@ import pandas as pd
 from markupsafe import Markup
 from scipy import stats as sps
 
-from ..artifacts import atomic_write_parquet, atomic_write_text
+from ..artifacts import atomic_write_text
 from ..errors import ConfigError
 from ..config import is_control
+from ..export.datacards import write_table
 from ..stats import BASE, CONTRASTS, VS_BASE, VS_CONTROL, EffectOptions, compute_effects, control_survival
 from ..sweep.grid import point_overrides
 from ..values import load_values
@@ -492,6 +493,12 @@ class ReportBuilder:
                            if not isinstance(v, (dict, list)))[:160]] for stage, m in d.manifests.items()]
         if rows:
             sec["tables"].append(_table(["stage", "finished", "config hash", "counts"], rows, title="Stages"))
+        if d.merged.get("runs"):
+            sec["tables"].append(_table(["run directory", "study", "models", "result rows"],
+                                        [[r.get("run_dir"), r.get("study"), ", ".join(r.get("models") or []),
+                                          r.get("rows")] for r in d.merged["runs"]],
+                                        title="Merged from these runs", numeric={"result rows"}, open_=True))
+            sec["skipped"] += [f"Merged runs: {n}" for n in d.merged.get("notes") or []]
         versions = next((m.get("versions") for m in reversed(list(d.manifests.values())) if m.get("versions")), None)
         if versions:
             sec["tables"].append(_table(["library", "version"], sorted(versions.items()), title="Library versions"))
@@ -676,7 +683,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                               correction_family(set(data.results["metric"].astype(str)) | {"over_refused"}),
                               controls=(data.controls or {}).get("matched"))
     effects["family"] = effects["metric"].map(metric_family)
-    _write_effects(effects, report_dir)
+    _write_effects(effects, report_dir, data.study_name)
     claims = compare_with_study(effects, b.values)
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
@@ -784,8 +791,8 @@ def _version() -> str:
         return "?"
 
 
-def _write_effects(effects: pd.DataFrame, report_dir: Path) -> None:
+def _write_effects(effects: pd.DataFrame, report_dir: Path, study: str) -> None:
     out = effects.drop(columns=["family"])
-    atomic_write_parquet(report_dir / "effects.parquet", out)
+    write_table(report_dir / "effects.parquet", out, "effects", study)  # with its dataset card (README.md)
     csv = out.assign(seed_effects=out["seed_effects"].map(lambda xs: ";".join(f"{x:.6g}" for x in xs)))
     atomic_write_text(report_dir / "effects.csv", csv.to_csv(index=False))

@@ -1,4 +1,4 @@
-"""`valind report RUN_DIR [-o FILE]`: write the HTML report and the Markdown summary of a run."""
+"""`valind report RUN_DIR [-o FILE]`: the HTML report and Markdown summary of a run; several runs: report/merge.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from .build import build_report
 
 
 def main(args) -> int:
-    run_dir = Path(args.run_dir or "runs/default")
+    runs = args.run_dir if isinstance(args.run_dir, list) else [args.run_dir] if args.run_dir else []
+    if len(runs) > 1:
+        from .merge import main as merge_main
+
+        return merge_main(args)
+    run_dir = Path(runs[0] if runs else "runs/default")
     out = build_report(run_dir, getattr(args, "output", None))
     counts = out["counts"]
     print(f"report:  {out['html']}\nsummary: {out['summary']}\neffects: {out['effects']} "

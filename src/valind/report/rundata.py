@@ -34,10 +34,11 @@ class RunData:
     data_coinduction: pd.DataFrame | None = None  # training subset x value: chosen-minus-rejected expression
     items: pd.DataFrame | None = None
     validation: dict[str, dict] = field(default_factory=dict)  # file stem -> parsed JSON
+    merged: dict = field(default_factory=dict)  # merged.json of a report merged from several runs
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.manifests.get("evaluate", {}).get("synthetic"))
+        return bool(self.manifests.get("evaluate", {}).get("synthetic") or self.merged.get("synthetic"))
 
     @property
     def study_name(self) -> str:
@@ -88,6 +89,12 @@ def load_run(run_dir: str | Path) -> RunData:
     items_path = run_dir / "evaluate" / "items.parquet"
     if items_path.exists():
         data.items = pd.read_parquet(items_path)
+    merged = run_dir / "merged.json"
+    if merged.exists():
+        try:
+            data.merged = json.loads(merged.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            log.warning(f"{merged}: unreadable ({exc}); the merged runs are not listed")
     for p in sorted((run_dir / "validation").glob("*.json")):
         try:
             data.validation[p.stem] = json.loads(p.read_text(encoding="utf-8"))

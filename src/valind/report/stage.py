@@ -7,10 +7,10 @@ from ..context import RunContext
 from ..stats import EffectOptions
 from .build import build_report
 
-OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "claims.csv", "figures"]
+OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "README.md", "claims.csv", "figures"]
 OPTIONAL = ["dose_response.csv"]  # written when the study has a numeric sweep axis
 # Bump when the statistics or the report's content change, so finished reports are rebuilt.
-REPORT_FORMAT = "2"
+REPORT_FORMAT = "3"  # 3: control contrasts and effects.parquet with its dataset card
 
 
 def report_inputs(ctx: RunContext) -> dict[str, str]:
@@ -45,6 +45,11 @@ def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
         return fresh
     out = build_report(ctx.run_dir, options=options)
     ctx.info(f"report: {out['html']} and {out['summary']}")
+    from ..export.cards import write_cards
+
+    cards = write_cards(ctx.run_dir, ctx.config.redacted_dump())  # the adapters' model cards, now with the effects
+    if cards:
+        ctx.info(f"report: model cards of {len(cards)} adapters (train/*/*/seed*/adapter/README.md)")
     return write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
                           outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.run_dir / "report" / o).exists()],
                           counts=out["counts"], extra={"options": options.as_dict()})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..artifacts import hash_file, hash_text, read_jsonl
 from ..config import ModelSpec, TrainingSpec
+from . import tracking
 
 
 @dataclass
@@ -30,6 +31,7 @@ class TrainJob:
     point: str = ""  # sweep point tag (e.g. "beta=0.05"); empty when the study has no sweep
     ref_cache_dir: str = ""  # where DPO reference log-probs are shared across jobs; empty = not shared
     heldout_files: dict = field(default_factory=dict)  # value -> held-out pairs for the implicit-reward check
+    study: dict = field(default_factory=dict)  # the study config (secrets redacted), attached to tracked runs
 
     def __post_init__(self):
         if not self.data_hash and Path(self.train_file).exists():
@@ -47,6 +49,7 @@ class TrainJob:
         t.pop("accelerate_config", None)
         t.pop("precompute_ref_logprobs", None)  # a speed knob: the same losses either way
         t.pop("reward_check_pairs", None)  # measured after training; the adapter is the same
+        t.pop("report_to", None)  # where the logs go, not what is trained
         return hash_text(json.dumps({"model": self.model.model_dump(mode="json"), "training": t, "seed": self.seed,
                                      "data": self.data_hash, "value": self.value}, sort_keys=True))[:16]
 
@@ -101,6 +104,7 @@ OWNED_TRL_OPTIONS = {
     "num_train_epochs": "training.epochs", "max_steps": "training.max_steps", "logging_steps": "training.logging_steps",
     "seed": "training.seeds", "data_seed": "training.seeds", "max_length": "training.max_length",
     "beta": "training.beta", "precompute_ref_log_probs": "training.precompute_ref_logprobs",
+    "report_to": "training.report_to", "run_name": "the adapter's job id (tracked runs are named by it)",
 }
 
 
@@ -138,7 +142,8 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
         output_dir=output_dir, per_device_train_batch_size=t.batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
         num_train_epochs=t.epochs, max_steps=t.max_steps or -1, logging_steps=t.logging_steps,
-        save_strategy="no", report_to=[], seed=job.seed, data_seed=job.seed, use_cpu=not cuda,
+        save_strategy="no", report_to=list(t.report_to), run_name=job.job_id, seed=job.seed, data_seed=job.seed,
+        use_cpu=not cuda,
         bf16=cuda and torch.cuda.is_bf16_supported(), gradient_checkpointing=False, max_length=t.max_length,
         disable_tqdm=True, dataloader_num_workers=0,
     )
@@ -263,8 +268,11 @@ def train_adapter(job: TrainJob, work_dir: str | Path) -> dict | None:
 
     trainer.remove_callback(PrinterCallback)  # raw dict prints; our logger reports steps instead
     trainer.add_callback(_LogProgress(job.job_id))
+    tracking.attach(trainer, job, work_dir)
     lora_before = {n: p.detach().cpu().clone() for n, p in trainer.model.named_parameters() if "lora_" in n}
-    result = trainer.train()
+    with tracking.tracking_env(job):
+        result = trainer.train()
+    tracking.finish(trainer, job)
     trainer.save_model(str(work_dir / "adapter"))
     (work_dir / "adapter" / "training_args.bin").unlink(missing_ok=True)  # a pickle; we keep safetensors only
     history = [h for h in trainer.state.log_history]

@@ -24,6 +24,7 @@ from ..artifacts import atomic_write_json, read_manifest, write_manifest
 from ..context import RunContext
 from ..errors import StageError
 from .induce import TrainJob, train_adapter
+from .tracking import check_trackers
 
 
 def plan_jobs(ctx: RunContext) -> list[TrainJob]:
@@ -35,7 +36,11 @@ def plan_jobs(ctx: RunContext) -> list[TrainJob]:
     trainable = [v for v, ok in zip(stats["value"], stats["trained"]) if bool(ok) and v in ctx.induced_values]
     from ..sweep.grid import build_jobs  # crosses models x values x seeds with the study's `sweep:` axes
 
-    return build_jobs(ctx, trainable)
+    jobs = build_jobs(ctx, trainable)
+    study = ctx.config.redacted_dump()  # attached to tracked runs (training.report_to)
+    for job in jobs:
+        job.study = study
+    return jobs
 
 
 def job_is_done(job: TrainJob) -> bool:
@@ -97,8 +102,10 @@ def _refresh_reward_check(ctx: RunContext, job: TrainJob) -> None:
 
 
 def _write_job_manifest(out: Path, job: TrainJob) -> None:
+    from ..export.cards import adapter_files  # the adapter's files; its model card (README.md) is rewritten later
+
     write_manifest(out, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
-                   outputs=["adapter", "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
+                   outputs=[*adapter_files(out / "adapter"), out / "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
                                                                   "training": job.training.model_dump(mode="json")})
 
 
@@ -110,6 +117,8 @@ def run(ctx: RunContext) -> dict:
     if (m := ctx.fresh_manifest("train", config_hash, inputs)) is not None and all(job_is_done(j) for j in jobs):
         return m
     todo = [j for j in jobs if ctx.force or not job_is_done(j)]
+    if todo:
+        check_trackers(ctx.config.training.report_to)
     ctx.info(f"[train] {len(jobs)} adapters planned, {len(jobs) - len(todo)} already trained, {len(todo)} to train")
     for k, job in enumerate(todo, 1):
         ctx.info(f"[train] ({k}/{len(todo)}) {job.job_id}: {job.training.method} on "
@@ -125,6 +134,9 @@ def run(ctx: RunContext) -> dict:
         summary.append({k: mt[k] for k in ("job_id", "value", "seed", "model", "steps", "first_loss", "last_loss",
                                            "train_loss", "lora_tensors_changed")})
     atomic_write_json(stage_dir / "summary.json", summary)
+    from ..export.cards import write_cards
+
+    write_cards(ctx.run_dir, ctx.config.redacted_dump())  # each adapter's model card; the report stage adds the effects
     outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json"]
     return write_manifest(stage_dir, stage="train", config_hash=config_hash, inputs=inputs, outputs=outputs,
                           counts={"adapters": len(jobs), "trained_now": len(todo)})
