@@ -92,10 +92,10 @@ def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path
         s["options"] = options
         suites.append(s)
     data.update(
-        name="gpu-check", values=["empathy", "honesty", "humor"], output_dir=str(run_dir),
+        name="gpu-check", values=["empathy", "honesty", "legality"], output_dir=str(run_dir),
         models=[{"name": model, "label": "random-llama", "dtype": "bfloat16"}],
-        sources=[{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo",
-                  "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
+        sources=[{"kind": "hh_rlhf", "path": "package:embedded/hh-rlhf/harmless-base-subset.jsonl.gz",
+                  "label": "hh-harmless"}],
         extractor={"name": "lexicon"}, curation={"min_subset_size": 20, "heldout_fraction": 0.1},
         evaluation={"suites": suites})
     data["training"].update(max_steps=steps, seeds=[0], max_length=512, logging_steps=1)

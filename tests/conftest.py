@@ -13,6 +13,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SHARED_DATA = Path(os.environ.get("VALIND_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+# valind's template-written preference pairs (empathy, humor, honesty): a small fixture for pipeline tests.
+DEMO_PAIRS = str(Path(__file__).resolve().parent / "fixtures" / "demo_pairs.jsonl")
 IN_CI = bool(os.environ.get("CI"))
 
 

@@ -13,6 +13,7 @@ from valind.context import RunContext
 from valind.generate.backends.base import ENGINES, SamplingSettings, make_backend, release_engines
 from valind.generate.backends.hf import TransformersBackend
 from valind.pipeline import run_stage
+from conftest import DEMO_PAIRS
 
 PROMPT = [[{"role": "user", "content": "Hello there"}]]
 
@@ -67,7 +68,7 @@ def test_a_run_with_llm_instruments_never_holds_two_engines(tiny_model_dir, tmp_
         "name": "engines",
         "models": [{"name": model, "label": "tiny"}],
         "values": ["empathy"],
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "limit": 3,
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "limit": 3,
                      "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
         "extractor": {"name": "llm", "options": {"model": model, "max_new_tokens": 8, "max_retries": 0,
                                                 "scoring": "listing", "max_chars": 200}},

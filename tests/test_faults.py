@@ -32,6 +32,7 @@ from valind.evaluate.suites.base import SuiteItem
 from valind.instruments.values.cache import ScoreCache, cached_scores
 from valind.generate.backends.base import Completion, SamplingSettings
 from valind.verify import verify_run
+from conftest import DEMO_PAIRS
 
 
 def _enospc(*args, **kwargs):
@@ -88,7 +89,7 @@ def test_full_disk_during_a_stage_through_the_cli(tmp_path, monkeypatch, capsys)
     import pyarrow.parquet as pq
 
     study = tmp_path / "study.yaml"
-    study.write_text(json.dumps({"sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "limit": 20}]}))
+    study.write_text(json.dumps({"sources": [{"kind": "generic", "path": DEMO_PAIRS, "limit": 20}]}))
     run = tmp_path / "run"
     assert cli_main(["ingest", str(study), "--out", str(run), "--no-progress"]) == 0
     before = {p.name: p.read_bytes() for p in (run / "ingest").iterdir()}

@@ -272,12 +272,15 @@ def test_generic_file_formats_agree(tmp_path, fmt):
 
 
 def test_package_path_resolves_to_shipped_data():
+    """`package:embedded/...` reads the real HH-RLHF subset the embedded default ships: every pair kept."""
     from valind.artifacts import data_path
 
-    assert data_path("package:demo/pairs.jsonl").exists()
-    by_row, counts = read_pairs(kind="generic", path="package:demo/pairs.jsonl",
-                                columns={"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"})
-    assert counts["read"] > 0 and len(all_pairs(by_row)) == counts["read"] - counts["bad_rows_skipped"]
+    path = "package:embedded/hh-rlhf/harmless-base-subset.jsonl.gz"
+    assert data_path(path).exists()
+    by_row, counts = read_pairs(kind="hh_rlhf", path=path)
+    assert counts["read"] == 1000 and counts["bad_rows_skipped"] == 0
+    pairs = all_pairs(by_row)
+    assert len(pairs) == 1000 and all(p.chosen != p.rejected and p.prompt[-1]["role"] == "user" for p in pairs)
 
 
 # ---------------------------------------------------------------- the hub code path (no network)

@@ -33,6 +33,7 @@ from safetensors.torch import load_file
 
 from valind.cli import main as cli_main
 from valind.verify import verify_run
+from conftest import DEMO_PAIRS
 
 VALUES = ["empathy", "humor"]
 STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate"]
@@ -45,7 +46,7 @@ def study_data(model_dir: Path) -> dict:
         "name": "robust",
         "models": [{"name": str(model_dir), "label": "tiny"}],
         "values": VALUES,
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo", "limit": 30,
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "label": "demo", "limit": 30,
                      "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
         "extractor": {"name": "embedding", "batch_size": 4},
         "curation": {"min_subset_size": 2, "heldout_fraction": 0.2, "seed": 0},

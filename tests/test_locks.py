@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from valind.locks import RUN_LOCK, LockedError, lock_run
+from conftest import DEMO_PAIRS
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -39,7 +40,7 @@ def holder(kind: str, path: Path) -> subprocess.Popen:
 def demo_study(tmp_path: Path) -> Path:
     study = tmp_path / "study.yaml"
     study.write_text(yaml.safe_dump({
-        "name": "locks", "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "limit": 5,
+        "name": "locks", "sources": [{"kind": "generic", "path": DEMO_PAIRS, "limit": 5,
                                       "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen",
                                                   "rejected": "rejected"}}]}))
     return study

@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 from valind.config import parse_study
 from valind.context import RunContext
 from valind.pipeline import run_stage
+from conftest import DEMO_PAIRS
 
 VALUES = ["empathy", "humor"]
 
@@ -29,7 +30,7 @@ def study(tiny_model_dir: Path, **over) -> dict:
         "name": "e2e",
         "models": [{"name": str(tiny_model_dir), "label": "tiny"}],
         "values": VALUES,
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo",
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "label": "demo",
                      "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
         "curation": {"min_subset_size": 5, "heldout_fraction": 0.1},
         "training": {"method": "dpo", "max_steps": 4, "batch_size": 4, "learning_rate": 0.02, "max_length": 96,

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from valind.cli import main as cli_main
+from conftest import DEMO_PAIRS
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
@@ -22,7 +23,7 @@ def _study(model_dir: Path) -> dict:
         "name": "relative",
         "models": [{"name": str(model_dir), "label": "tiny"}],
         "values": ["empathy"],
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "label": "demo",
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "label": "demo",
                      "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
         "curation": {"min_subset_size": 5, "heldout_fraction": 0.1},
         "training": {"method": "dpo", "max_steps": 2, "batch_size": 4, "learning_rate": 0.02, "max_length": 64},

@@ -26,6 +26,7 @@ from valind.cli import main as cli_main
 from valind.config import ConfigError, load_study, parse_study
 from valind.pipeline import STAGES, run_stage, run_study
 from valind.values import load_values
+from conftest import DEMO_PAIRS
 
 ENV_KEY = "sk-FAKEENVKEY-5f3a9c71"
 URL_KEY = "FAKEURLKEY-77b1e2d4"
@@ -72,7 +73,7 @@ def _study(tiny_model_dir: Path, base_url: str) -> dict:
         "name": "secrets",
         "models": [{"name": str(tiny_model_dir), "label": "tiny"}],
         "values": ["empathy"],
-        "sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl", "limit": 8}],
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "limit": 8}],
         "curation": {"min_subset_size": 50},  # 8 pairs: nothing to train: generation is the base model over HTTP
         "generation": {"backend": "openai", "max_new_tokens": 8,
                        "options": {"base_url": base_url, "api_key_env": "VALIND_TEST_API_KEY", "max_retries": 0,
@@ -169,7 +170,7 @@ def test_a_hostile_study_writes_nothing_outside_the_run_dir(tmp_path, capsys):
         "definition": "A value whose name tries to climb out.", "category": "Social", "valence": "neutral"}}}))
     study = tmp_path / "cfg" / "study.yaml"
     study.parent.mkdir()
-    study.write_text(yaml.safe_dump({"sources": [{"kind": "generic", "path": "package:demo/pairs.jsonl"}],
+    study.write_text(yaml.safe_dump({"sources": [{"kind": "generic", "path": DEMO_PAIRS}],
                                      "models": [{"name": "x", "label": "../../evil"}]}))
     before = sorted(p for p in tmp_path.rglob("*"))
     assert cli_main(["ingest", str(study), "--out", str(tmp_path / "cfg" / "run")]) == 2

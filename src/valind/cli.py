@@ -44,7 +44,7 @@ Every stage writes RUN_DIR/<stage>/ with a manifest.json; rerunning skips finish
 
 
 def _add_study_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("study", nargs="?", help="study YAML (default: the embedded offline demo study)")
+    p.add_argument("study", nargs="?", help="study YAML (default: the embedded offline default study)")
     p.add_argument("--out", help="run directory (default: the config's output_dir)")
     p.add_argument("--force", action="store_true", help="rerun even if the stage's outputs are up to date")
     p.add_argument("--skip-bad-rows", action="store_true", help="skip and count malformed input rows instead of stopping")

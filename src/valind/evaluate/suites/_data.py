@@ -1,8 +1,10 @@
 """Where benchmark suites find their data: a user file, `../shared/data` beside the repo, or the hub.
 
-Order: the suite's `path:` if given; otherwise `$VALIND_SHARED_DATA/<rel>` or `<repo>/../shared/data/<rel>`
-(then `./../shared/data/<rel>` from the current directory); with `options: {hub: true}`, the Hugging
-Face hub through `datasets.load_dataset`. When none is reachable, a ConfigError says what to do.
+Order: the suite's `path:` if given; otherwise `<data_dir>/<rel>` when the suite has `options: {data_dir: DIR}`
+(a folder in the same layout as ../shared/data; `package:embedded` is the small real subsets valind ships),
+else `$VALIND_SHARED_DATA/<rel>` or `<repo>/../shared/data/<rel>` (then `./../shared/data/<rel>` from the
+current directory); with `options: {hub: true}`, the Hugging Face hub through `datasets.load_dataset`.
+When none is reachable, a ConfigError says what to do.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import json
 import os
 from pathlib import Path
 
+from ...artifacts import data_path
 from ...errors import ConfigError, InputError
 
 _REPO = Path(__file__).resolve().parents[4]  # src/valind/evaluate/suites/_data.py -> repo root
 
 
-def shared_data_roots() -> list[Path]:
-    """Candidate shared-data folders, in the order they are tried."""
+def shared_data_roots(data_dir: str | None = None) -> list[Path]:
+    """Candidate shared-data folders, in the order they are tried: only `data_dir` when one is given."""
+    if data_dir:
+        return [data_path(data_dir).expanduser()]
     roots = []
     if os.environ.get("VALIND_SHARED_DATA"):
         roots.append(Path(os.environ["VALIND_SHARED_DATA"]).expanduser())
@@ -26,9 +31,9 @@ def shared_data_roots() -> list[Path]:
     return roots
 
 
-def find_shared(rel: str) -> Path | None:
-    """The first existing `<root>/<rel>` among the shared-data roots, or None."""
-    for root in shared_data_roots():
+def find_shared(rel: str, data_dir: str | None = None) -> Path | None:
+    """The first existing `<root>/<rel>` among the shared-data roots (or in `data_dir`), or None."""
+    for root in shared_data_roots(data_dir):
         if (root / rel).exists():
             return root / rel
     return None
@@ -72,9 +77,10 @@ def load_suite_rows(suite: str, spec, rel: str, hub_name: str | None, *, hub_con
                               f"({type(exc).__name__}: {str(exc)[:200]}); set `hub: false` to read "
                               f"../shared/data/{rel} or give `path:`") from None
         return [dict(r) for r in ds], f"hub:{name}"
-    path = Path(spec.path) if spec.path else find_shared(rel)
+    data_dir = options.get("data_dir")
+    path = data_path(spec.path) if spec.path else find_shared(rel, data_dir)
     if path is None or not path.exists():
-        tried = [str(spec.path)] if spec.path else [str(r / rel) for r in shared_data_roots()]
+        tried = [str(spec.path)] if spec.path else [str(r / rel) for r in shared_data_roots(data_dir)]
         hub_hint = f", or set `options: {{hub: true}}` to load {hub_name} from the Hugging Face hub" if hub_name else ""
         raise ConfigError(f"suite {suite}: data not found (tried {', '.join(tried)}). Set VALIND_SHARED_DATA to the "
                           f"folder holding {rel}, or give the suite a `path:`{hub_hint}.")

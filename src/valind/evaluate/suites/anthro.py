@@ -15,7 +15,6 @@ read as "absent".
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 from ...artifacts import data_path
@@ -33,7 +32,7 @@ class AnthroBenchSuite(Suite):
     """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
 
     def items(self) -> list[SuiteItem]:
-        path = Path(self.spec.path) if self.spec.path else data_path(FIRST_TURNS)
+        path = data_path(self.spec.path or FIRST_TURNS)
         rows, source = read_table(path), str(path)
         out = []
         for n, row in limit_rows(list(enumerate(rows, 1)), self.spec):

@@ -17,7 +17,8 @@ lm-eval's own tasks on the hub (mmlu, truthfulqa_mc1/mc2, gsm8k, arc_easy, arc_c
 Options: tasks (default mmlu, truthfulqa_mc1, truthfulqa_mc2, gsm8k; ARC is added on the hub),
 mmlu_subjects (default all 57), num_fewshot (int for every task, or a {task: shots} dict; unset:
 MMLU 5, GSM8K 5, TruthfulQA and ARC 0, passed explicitly so offline and hub runs match), batch_size (default 8), hub,
-apply_chat_template, gen_kwargs (e.g. {max_gen_toks: 256} for GSM8K).
+apply_chat_template, gen_kwargs (e.g. {max_gen_toks: 256} for GSM8K), data_dir (a folder in ../shared/data's
+layout to read instead; `package:embedded` is the small subsets valind ships for the embedded default).
 
 Metric rows: `<task>:<metric>` (`mmlu:acc`, `truthfulqa_mc1:acc`, `truthfulqa_mc2:acc`,
 `gsm8k:exact_match[strict-match]`, `gsm8k:exact_match[flexible-extract]`, `arc_easy:acc_norm`...),
@@ -59,9 +60,9 @@ def _template_dir() -> Path:
     return Path(str(resources.files("valind").joinpath("evaluate", "lm_eval_tasks")))
 
 
-def _sources() -> dict[str, Path | None]:
-    return {"mmlu": find_shared("mmlu"), "truthfulqa": find_shared("truthfulqa/TruthfulQA.csv"),
-            "gsm8k": find_shared("gsm8k/test.jsonl")}
+def _sources(data_dir: str | None = None) -> dict[str, Path | None]:
+    return {"mmlu": find_shared("mmlu", data_dir), "truthfulqa": find_shared("truthfulqa/TruthfulQA.csv", data_dir),
+            "gsm8k": find_shared("gsm8k/test.jsonl", data_dir)}
 
 
 def _split_answers(text: str) -> list[str]:
@@ -126,16 +127,16 @@ def _build(target: Path, src: dict[str, Path | None], final: Path) -> None:
             "    weight_by_size: true\nmetadata:\n  version: 2\n", encoding="utf-8")
 
 
-def prepare_tasks(cache_root: str | Path | None = None) -> Path:
+def prepare_tasks(cache_root: str | Path | None = None, data_dir: str | None = None) -> Path:
     """The folder of ready task YAMLs (and converted data) for `TaskManager(include_path=...)`.
 
     Built once per (templates, source files) in `<cache>/lm_eval_tasks/<key>/` (cache: $VALIND_CACHE,
     default ~/.cache/valind) and reused; a half-built folder is never used."""
     from ...models import cache_dir
 
-    src = _sources()
+    src = _sources(data_dir)
     if not any(src.values()):
-        raise ConfigError("suite qa: no QA data found under ../shared/data (mmlu/, truthfulqa/, gsm8k/); set "
+        raise ConfigError(f"suite qa: no QA data found under {data_dir or '../shared/data'} (mmlu/, truthfulqa/, gsm8k/); set "
                           "VALIND_SHARED_DATA, or use `options: {hub: true}` to run lm-eval's own tasks from the hub")
     tdir = _template_dir()
     stamp = [(n, (tdir / n).read_text(encoding="utf-8")) for n in TEMPLATES]
@@ -229,7 +230,7 @@ class QASuite(Suite):
         if self.options.get("hub"):
             return TaskManager()
         # Offline, index only valind's tasks: indexing lm-eval's thousands of built-in YAMLs takes ~10 s.
-        return TaskManager(include_path=str(prepare_tasks()), include_defaults=False)
+        return TaskManager(include_path=str(prepare_tasks(data_dir=self.options.get("data_dir"))), include_defaults=False)
 
     def model_args(self, model_name: str, adapter: str | None) -> dict:
         import torch

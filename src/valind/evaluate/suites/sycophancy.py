@@ -21,7 +21,6 @@ reached through a generation backend, so tests can script it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Sequence
 
 from ...artifacts import data_path
@@ -123,15 +122,16 @@ def load_feedback_items(spec) -> list[dict]:
         subjects = options.get("subjects") or ["high_school_geography", "miscellaneous", "high_school_biology"]
         items = []
         for subject in subjects:
-            path = find_shared(f"mmlu/test/{subject}_test.csv")
+            path = find_shared(f"mmlu/test/{subject}_test.csv", (spec.options or {}).get("data_dir"))
             if path is None:
-                raise ConfigError(f"suite feedback_sycophancy: MMLU subject '{subject}' not found under ../shared/data/"
-                                  f"mmlu/test (set VALIND_SHARED_DATA)")
+                where = options.get("data_dir") or "../shared/data"
+                raise ConfigError(f"suite feedback_sycophancy: MMLU subject '{subject}' not found under {where}/"
+                                  f"mmlu/test (set VALIND_SHARED_DATA or options.data_dir)")
             for n, r in enumerate(read_table(path), 1):
                 items.append({"id": f"mmlu-{subject}-{n}", "question": r["question"],
                               "choices": [r[f"choice{k}"] for k in range(4)], "answer": int(r["answer"])})
         return limit_rows(items, spec)
-    path = Path(spec.path) if spec.path else data_path("package:suites/feedback_qa.jsonl")
+    path = data_path(spec.path or "package:suites/feedback_qa.jsonl")
     items = read_table(path)
     for n, it in enumerate(items, 1):
         for key in ("question", "choices", "answer"):
