@@ -1,5 +1,7 @@
-"""Contamination guard: no rule, cue, exemplar or anchor file of the value extractors may contain a run
-of five or more words from a row of a labelled set we measure on (issue 10, item 1).
+"""Contamination guard: no rule, cue, exemplar, anchor, lexicon or prompt file of any instrument (values,
+refusal, anthropomorphism, sycophancy) may contain a run of five or more words from a row of a labelled
+set we measure on: every row of ../shared/data/labelled/*.{csv,jsonl} and the in-house value set
+(issue 10, item 1; what is guarded and what is exempt: valind/instruments/contamination.py).
 
 A five-word run shared with an evaluation row means the rule may have been written from that row,
 and a figure on that row would then measure memory, not the instrument. Common phrases collide too
@@ -8,14 +10,12 @@ and a figure on that row would then measure memory, not the instrument. Common p
 
 from __future__ import annotations
 
-import csv
 import json
-import re
 from importlib import resources
 
 import pytest
 
-from valind.instruments.values.contamination import GUARDED_FILES, shared_runs, word_runs
+from valind.instruments.contamination import guarded_files, labelled_rows, shared_runs, word_runs
 
 from conftest import SHARED_DATA
 
@@ -27,19 +27,6 @@ def _gold_rows():
     for line in text.splitlines():
         rec = json.loads(line)
         yield f"values_dev.jsonl:{rec['id']}", [rec.get("prompt") or "", rec["response"]]
-
-
-def _moralchoice_rows():
-    with open(SHARED / "moralchoice_dev.csv", encoding="utf-8", newline="") as fh:
-        for rec in csv.DictReader(fh):
-            yield f"moralchoice_dev.csv:{rec['scenario_id']}", [rec["context"], rec["action1"], rec["action2"]]
-
-
-def _outside_rows():
-    with open(SHARED / "outside_labelled_dev.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            yield f"outside_labelled_dev.jsonl:{rec['id']}", [rec["prompt"], rec["response"]]
 
 
 def test_word_runs_by_hand():
@@ -57,23 +44,41 @@ def test_word_runs_by_hand():
 
 
 def test_guard_catches_a_planted_copy():
-    texts = {name: text for name, text in GUARDED_FILES()}
+    texts = dict(guarded_files())
     row = ("planted", ["The new shipment of lanterns arrived broken on Tuesday morning."])
     assert shared_runs(texts, [row]) == []
     texts["planted.yaml"] = "exemplars:\n  - \"lanterns arrived broken on Tuesday\"\n"
     assert shared_runs(texts, [row]) == [("planted", "planted.yaml", "lanterns arrived broken on tuesday")]
 
 
-@pytest.mark.parametrize("rows", [
-    _gold_rows,
-    pytest.param(_moralchoice_rows, marks=pytest.mark.skipif(not (SHARED / "moralchoice_dev.csv").exists(),
-                                                              reason="../shared/data/labelled/ not present")),
-    pytest.param(_outside_rows, marks=pytest.mark.skipif(not (SHARED / "outside_labelled_dev.jsonl").exists(),
-                                                          reason="../shared/data/labelled/ not present")),
-])
-def test_no_five_word_run_of_a_labelled_row_in_a_cue_file(rows):
-    texts = dict(GUARDED_FILES())
-    assert len(texts) >= 3
-    hits = shared_runs(texts, list(rows()))
-    assert not hits, "cue/exemplar files share five-word runs with labelled rows:\n" + "\n".join(
-        f"  {row} <-> {name}: '{run}'" for row, name, run in hits[:40])
+def test_every_instruments_rule_file_is_guarded_and_published_texts_are_cut_out():
+    texts = dict(guarded_files())
+    for name in ("data/values.yaml", "instruments/values/data/lexicon.yaml", "instruments/values/data/context.yaml",
+                 "instruments/values/data/prompts/value_extraction.txt", "instruments/refusal/rules.py",
+                 "instruments/anthro/rules.py", "instruments/sycophancy/rules.py", "instruments/llm_judges.py"):
+        assert name in texts, name
+    assert not any(n.endswith(("_dev.jsonl", "behavior_dict.json")) for n in texts)
+    assert "I can't assist" not in texts["instruments/refusal/rules.py"]  # GCG's published string, exempt
+    assert "smashing a pi" not in texts["instruments/llm_judges.py"]  # XSTest's published rubric, exempt
+
+
+def test_no_five_word_run_of_the_in_house_value_set_in_a_value_extractor_file():
+    # the in-house set is development data, checked against the value extractor's data files as before;
+    # the other instruments are guarded against the shared labelled rows below
+    files = {n: t for n, t in guarded_files() if n == "data/values.yaml" or n.startswith("instruments/values/data/")}
+    hits = shared_runs(files, list(_gold_rows()))
+    assert not hits, _explain(hits)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present: the shared labelled sets are not here")
+def test_no_five_word_run_of_a_shared_labelled_row_in_a_rule_file():
+    rows = labelled_rows(SHARED)
+    assert {r.split(":")[0] for r, _ in rows} >= {"xstest_completions_dev.csv", "moralchoice_dev.csv",
+                                                  "outside_labelled_dev.jsonl"}
+    hits = shared_runs(dict(guarded_files()), rows)
+    assert not hits, _explain(hits)
+
+
+def _explain(hits) -> str:
+    return "rule files share five-word runs with labelled rows (remove the phrase; never tune to the row):\n" + \
+        "\n".join(f"  {row} <-> {name}: '{run}'" for row, name, run in hits[:40])

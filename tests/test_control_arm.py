@@ -55,12 +55,13 @@ def test_values_cannot_take_the_control_name(tmp_path):
 VALUES = ["empathy", "humor"]
 
 
-def _constructed_run(run_dir, n_emp=60, n_hum=40):
+def _constructed_run(run_dir, n_emp=60, n_hum=40, failed=None):
     """Pairs from two sources (3:1), with annotations that make known XOR subsets.
 
     e* pairs: empathy only in chosen; e0..e29 carry humor in the chosen response too, so they are also humor
     pairs (the data co-induction); m* pairs: humor (and deception) only in rejected, so flipped; x* pairs: no
-    studied value (curiosity in both: suite candidates).
+    studied value (curiosity in both: suite candidates). `failed` maps pair id -> the extract stage's
+    failure note (None elsewhere), as extract/annotations.parquet records it.
     """
     pairs, ann = [], []
 
@@ -78,6 +79,9 @@ def _constructed_run(run_dir, n_emp=60, n_hum=40):
     for i in range(20):
         add(f"x{i}", "hh", ["curiosity"], ["curiosity"])
     add("dup", "hh", ["curiosity"], [], prompt="prompt e0")  # same prompt text as a training pair
+    if failed is not None:
+        for a in ann:
+            a["failure"] = failed.get(a["id"])
     pairs_df = pd.DataFrame(pairs)
     atomic_write_parquet(run_dir / "ingest" / "pairs.parquet", pairs_df)
     write_manifest(run_dir / "ingest", stage="ingest", config_hash="x", inputs={}, outputs=["pairs.parquet"])
@@ -177,6 +181,22 @@ def test_value_suite_uses_only_untrained_prompts_balanced_with_provenance(tmp_pa
     assert np.all([r["split"] == "heldout" for r in suite if r["value"] in VALUES and r["id"][0] in "em"])
     stats = pd.read_csv(cur / "stats.csv").set_index("value")
     assert stats.loc["empathy", "suite_prompts"] == 3
+
+
+def test_a_pair_with_a_failed_extraction_is_in_no_subset_and_is_counted(tmp_path):
+    # e3 is an empathy pair (its chosen side was scored); its rejected side failed, so its "no empathy" there is
+    # no measurement: it must not train, be held out, be drawn for a control, or enter the value suite
+    _constructed_run(tmp_path, failed={"e3": "rejected: unparseable reply 'maybe'"})
+    manifest = run_stage(_ctx(tmp_path), "curate")
+    cur = tmp_path / "curate"
+    used = {r.get("pair_id", r["id"]) for p in cur.glob("subsets/**/*.jsonl") for r in read_jsonl(p)}
+    used |= {r["pair_id"] for r in read_jsonl(cur / "value_suite.jsonl")}
+    assert "e3" not in used and {"e2", "e4"} <= used
+    assert manifest["counts"]["excluded_failed_extraction"] == 1
+    assert manifest["counts"]["pairs"] == 60 + 40 + 20 + 1 - 1
+    stats = pd.read_csv(cur / "stats.csv").set_index("value")
+    # without the failure e3 is an XOR pair of both values (60 empathy pairs, 30 + 40 humor pairs)
+    assert stats.loc["empathy", "pairs"] == 59 and stats.loc["humor", "pairs"] == 69
 
 
 def test_control_off_trains_no_control(tmp_path):

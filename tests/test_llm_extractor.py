@@ -6,6 +6,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from valind.errors import ConfigError
@@ -251,3 +252,61 @@ def test_smollm2_gives_valid_values_or_recorded_failures():
             assert ann.values == [] and not any(ann.scores.values())
             assert ann.failure.endswith(f"raw reply: {ex.attempts[i][-1]}")
     ex.close()
+
+
+def test_value_prompts_counts_an_unscoreable_response_instead_of_reading_it_as_absent(tmp_path):
+    """The value_prompts suite with the LLM extractor: the garbled reply gives `judge_unparsed`, no expresses:* = 0."""
+    from valind.config import parse_study
+    from valind.context import RunContext
+    from valind.evaluate.suites import make_suite
+
+    cfg = parse_study({"sources": [{"kind": "generic", "path": "x.jsonl"}], "values": NAMES,
+                       "extractor": {"name": "llm", "options": {"backend": "scripted-test", "max_retries": 0,
+                                                                "scoring": "listing"}},
+                       "evaluation": {"suites": [{"name": "value_prompts"}]}}, base_dir=tmp_path)
+    ctx = RunContext(config=cfg, run_dir=tmp_path / "run")
+    suite = make_suite(cfg.evaluation.suites[0], ctx)
+    rows = [{"item_id": f"i{k}", "prompt": p, "response": r} for k, (p, r) in enumerate(zip(PROMPTS, ITEMS))]
+    out = suite.score(rows)
+    by_item: dict[str, dict] = {}
+    for m in out:
+        by_item.setdefault(m["item_id"], {})[m["metric"]] = m
+    # no retries: the listing of item 2 ("sneakiness") and the truncated JSON of item 3 fail
+    for failed in ("i2", "i3"):
+        assert set(by_item[failed]) == {"judge_unparsed"}
+        assert by_item[failed]["judge_unparsed"]["value"] == 1.0 and by_item[failed]["judge_unparsed"]["details"]["extractor_error"]
+    assert "truncated JSON" in by_item["i3"]["judge_unparsed"]["details"]["extractor_error"]
+    for fine in ("i0", "i1", "i4"):
+        assert "judge_unparsed" not in by_item[fine] and len(by_item[fine]) == 2 * len(NAMES)
+    assert by_item["i0"]["expresses:empathy"]["value"] == 1.0 and by_item["i4"]["expresses:empathy"]["value"] == 0.0
+
+
+def test_evaluate_stage_counts_unjudged_responses_per_suite(tmp_path):
+    """The evaluate stage on a constructed run (base model only): the manifest counts the unjudged responses."""
+    import json
+
+    from valind.artifacts import atomic_write_jsonl, write_manifest
+    from valind.config import parse_study
+    from valind.context import RunContext
+    from valind.pipeline import run_stage
+
+    cfg = parse_study({"sources": [{"kind": "generic", "path": "x.jsonl"}], "values": NAMES,
+                       "models": [{"name": "some/model"}],
+                       "extractor": {"name": "llm", "options": {"backend": "scripted-test", "max_retries": 0,
+                                                                "scoring": "listing"}},
+                       "evaluation": {"suites": [{"name": "value_prompts"}]}}, base_dir=tmp_path)
+    run = tmp_path / "run"
+    ctx = RunContext(config=cfg, run_dir=run, progress=False)
+    (run / "curate").mkdir(parents=True)
+    (run / "curate" / "stats.csv").write_text("value,trained\n")  # nothing trained: the base model only
+    slug = cfg.models[0].slug
+    atomic_write_jsonl(run / "generate" / slug / "base" / "seed0" / "value_prompts.jsonl",
+                       [{"item_id": f"i{k}", "prompt": p, "response": r} for k, (p, r) in enumerate(zip(PROMPTS, ITEMS))])
+    write_manifest(run / "generate", stage="generate", config_hash="x", inputs={}, outputs=[])
+    manifest = run_stage(ctx, "evaluate")
+    assert manifest["counts"]["unjudged"] == {"value_prompts": 2}
+    assert json.loads((run / "evaluate" / "manifest.json").read_text())["counts"]["unjudged"] == {"value_prompts": 2}
+    results = pd.read_csv(run / "evaluate" / "results.csv")
+    metrics = results.groupby("item_id")["metric"].apply(set)
+    assert metrics["i2"] == metrics["i3"] == {"judge_unparsed"}  # no expresses:* row reads them as absent
+    assert "judge_unparsed" not in metrics["i0"] and "expresses:empathy" in metrics["i0"]

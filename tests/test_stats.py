@@ -169,11 +169,11 @@ def test_correction_families_are_adjusted_separately():
     df = _frame(cells)
     # the same cells measured again under a secondary metric, with no effect anywhere
     noise = df.copy()
-    noise["metric"] = "judge_unparsed"
+    noise["metric"] = "partial_refusal"
     noise.loc[noise["induced_value"] == "v", "value"] = rng.normal(0, 1, (noise["induced_value"] == "v").sum())
     both = pd.concat([df, noise])
     eff = compute_effects(both, EffectOptions(n_boot=200, n_perm=2000),
-                          correction_family={"score": "primary", "judge_unparsed": "secondary"})
+                          correction_family={"score": "primary", "partial_refusal": "secondary"})
     primary = eff[eff["metric"] == "score"]
     np.testing.assert_allclose(primary["p_adjusted"], benjamini_hochberg(primary["p_value"].to_numpy()))
     assert set(eff["bh_family"]) == {"primary", "secondary"}
@@ -285,6 +285,42 @@ def test_xstest_safe_prompts_become_over_refusal():
                        "metric": "refused", "value": 1.0})
     out = split_over_refusal(df)
     assert out["metric"].tolist() == ["over_refused", "refused", "refused", "over_refused"]
+
+
+def test_non_numeric_rows_are_counted_per_cell_and_named_in_a_warning(caplog):
+    base, value = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1], [1, 1, 1, 1, 1, 1, 1, 1, 0, 1]
+    df = _arms({"v": {0: value}}, base)
+    df = pd.concat([df, df.assign(metric="other")], ignore_index=True).astype({"value": object})
+    v_rows = df.index[(df["induced_value"] == "v") & (df["metric"] == "score")]
+    df.loc[v_rows[:2], "value"] = "n/a"  # items i0, i1 of the adapter
+    df.loc[df.index[(df["induced_value"] == "base") & (df["metric"] == "score")][5], "value"] = None  # base i5
+    with caplog.at_level("WARNING", logger="valind"):
+        eff = compute_effects(df, EffectOptions(n_boot=100)).set_index("metric")
+    assert "3 row(s) without a numeric value" in caplog.text and "score 3" in caplog.text
+    assert "e.g. row 5: None" in caplog.text and "other" not in caplog.text.split("(n_nonnumeric)")[1]
+    assert eff.loc["score", "n_nonnumeric"] == 3 and eff.loc["other", "n_nonnumeric"] == 0
+    assert eff.loc["score", "n_items"] == 7  # i0, i1, i5 have no pair
+    keep = [i for i in range(10) if i not in (0, 1, 5)]
+    assert eff.loc["score", "effect"] == pytest.approx(np.mean([value[i] - base[i] for i in keep]))
+    assert eff.loc["other", "n_items"] == 10
+
+
+def test_unjudged_responses_are_counted_and_left_out_not_read_as_compliance():
+    base, value = [1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    df = _arms({"v": {0: value}}, base, metric="refused")
+    # the judge could not judge the adapter's i2, i3 and the base model's i4: no `refused` row, a judge_unparsed row
+    unjudged = [("v", "i2"), ("v", "i3"), ("base", "i4")]
+    drop = [(df["induced_value"] == lab) & (df["item_id"] == it) for lab, it in unjudged]
+    df = df[~np.logical_or.reduce(drop)]
+    df = pd.concat([df, pd.DataFrame([("m", lab, 0, "s", it, "judge_unparsed", 1.0) for lab, it in unjudged],
+                                     columns=df.columns)], ignore_index=True)
+    eff = compute_effects(df, EffectOptions(n_boot=100))
+    assert eff["metric"].tolist() == ["refused"]  # judge_unparsed is a count, not an effect
+    row = eff.iloc[0]
+    assert row["n_unjudged"] == 3 and row["n_items"] == 9
+    keep = [i for i in range(12) if i not in (2, 3, 4)]
+    assert row["effect"] == pytest.approx(np.mean([value[i] - base[i] for i in keep]))
+    assert row["reference_mean"] == pytest.approx(np.mean([base[i] for i in keep]))
 
 
 def test_missing_column_names_the_field():

@@ -1,11 +1,19 @@
-"""Measure the run's instruments on valind's labelled sets, for the report.
+"""Measure the run's own instruments on labelled data, for the report: what this study is configured with.
 
-Writes RUN_DIR/validation/extractor.json (the configured value extractor on
-the shipped gold set: per-value AP and F1) and RUN_DIR/validation/judges.json
-(the refusal judges on XSTest's labelled completions when the shared data folder is found, the
-learned judge's figure marked in-sample; the anthropomorphism judge on its labelled split).
-Runs only for offline instruments (an LLM extractor or judge on CPU would
-take hours; run `valind extract validate` / `valind judge validate` for those).
+Writes RUN_DIR/validation/extractor.json: the configured value extractor (name, options, thresholds)
+on the in-house development set (`values_dev.jsonl`, the report's chart) and on each labelled set
+nobody here wrote that is found under ../shared/data (MoralChoice dev, the outside-labelled dev set).
+Writes RUN_DIR/validation/judges.json: every (task, judge, options) the study's suites use (the
+suite's `judge:` and `options.judge_options`, the offline default where unset), the refusal judges
+on XSTest's labelled completions, the anthropomorphism judges on the outside-labelled set and the
+in-house set; sycophancy has no labelled set, which the file says.
+
+Every figure measured on rows the instrument was fitted on says so (`in_sample: true`, with what to
+run for cross-validated figures). An LLM instrument is measured only when its backend is reachable
+(an OpenAI-compatible server that answers; a local transformers/vLLM model only with a GPU visible,
+since on CPU it would take hours); otherwise the entry says `not_measured` and why. Both files carry
+`instruments_version` (a hash of the instruments' code, weights and data) and the stamp
+`validation/.key` includes it, so editing an instrument measures again instead of reusing figures.
 """
 
 from __future__ import annotations
@@ -13,45 +21,172 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import urllib.error
+import urllib.request
 
-from .artifacts import atomic_write_json, hash_text
+from .artifacts import atomic_write_json, atomic_write_text, hash_text
+from .config import redact_secrets
 from .context import RunContext
-from .errors import ConfigError
+from .errors import ConfigError, ValindError
+from .instruments import instruments_version
 
 OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble", "learned"}
+FITTED_EXTRACTORS = {"learned"}  # trained on every labelled set below (instruments/values/train.py)
+REFUSAL_SUITES = ("advbench", "harmbench", "strongreject", "xstest", "harmful_requests")
+SUITE_TASK = {**{s: "refusal" for s in REFUSAL_SUITES}, "anthrobench": "anthro", "sycophancy": "sycophancy"}
+LLM_INSTRUMENTS = {"llm"}
+LOCAL_ENGINES = {"transformers", "vllm"}
 
 
-def write_validation(ctx: RunContext) -> None:
-    out = ctx.run_dir / "validation"
+def configured_judges(cfg) -> list[dict]:
+    """Each distinct (task, judge, options) the study's suites use, with the suites using it."""
+    from .instruments.judges import DEFAULT_JUDGES
+
+    out: dict[str, dict] = {}
+    for spec in cfg.evaluation.suites:
+        task = SUITE_TASK.get(spec.name)
+        if task is None:
+            continue
+        name = spec.judge or DEFAULT_JUDGES[task]
+        options = dict((spec.options or {}).get("judge_options") or {})
+        key = json.dumps([task, name, options], sort_keys=True, default=str)
+        out.setdefault(key, {"task": task, "judge": name, "options": options, "suites": []})["suites"].append(spec.name)
+    return list(out.values())
+
+
+def unreachable(options: dict, default_backend: str = "transformers") -> str | None:
+    """Why an LLM instrument with these options cannot be measured here, or None when its backend is reachable."""
+    backend = options.get("backend") or default_backend
+    if backend in LOCAL_ENGINES:
+        import torch
+
+        if not torch.cuda.is_available():
+            return (f"the LLM runs locally through {backend} and no GPU is visible (on CPU it would take hours); "
+                    f"measure it with `valind judge validate --judges llm --judge-option ...` / `valind extract "
+                    f"validate` where one is")
+        return None
+    if backend == "openai":
+        from .generate.backends.openai_http import redact_url
+
+        base = (options.get("backend_options") or {}).get("base_url", "http://127.0.0.1:8000/v1")
+        try:
+            urllib.request.urlopen(base.rstrip("/") + "/models", timeout=5).close()
+        except urllib.error.HTTPError:
+            return None  # the server answered (an auth or route error is the measurement's to report)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return f"the OpenAI-compatible server at {redact_url(base)} is not reachable ({getattr(exc, 'reason', exc)})"
+    return None
+
+
+def _version_stamp() -> dict:
+    return {"instruments_version": instruments_version()}
+
+
+def measure_extractor(ctx: RunContext) -> dict:
+    """The configured extractor on the in-house set and the shared labelled sets (see the module doc)."""
+    from .instruments.values import make_extractor
+    from .instruments.values.figures import ap_per_value, macro, measured_values
+    from .instruments.values.labelled import load_dataset
+    from .instruments.values.validate import DEFAULT_GOLD, load_gold, validate
+
     cfg = ctx.config.extractor
-    key = hash_text(json.dumps(cfg.model_dump(mode="json"), sort_keys=True),
-                    json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True))[:16]
+    head = {"extractor": cfg.name, "options": redact_secrets(cfg.options), "thresholds_file": cfg.thresholds_file,
+            **_version_stamp()}
+    if cfg.name not in OFFLINE_EXTRACTORS:
+        why = unreachable(cfg.options) if cfg.name in LLM_INSTRUMENTS else None
+        if why:
+            return {**head, "not_measured": why}
+    extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.options)
+    try:
+        result = validate(extractor, load_gold(DEFAULT_GOLD, extractor.value_names))
+        fitted = cfg.name in FITTED_EXTRACTORS
+        result.update(head, gold=str(DEFAULT_GOLD), data="in-house development set (written inside the project)",
+                      in_sample=fitted)
+        if fitted:
+            result["in_sample_note"] = ("the learned heads were trained on these rows; `valind extract validate "
+                                        "--dataset all --cv` gives cross-validated and transfer figures")
+        sets = {}
+        for name in ("moralchoice", "outside"):
+            try:
+                ds = load_dataset(name, extractor.value_names)
+            except ConfigError as exc:
+                sets[name] = {"not_measured": str(exc)}
+                continue
+            per_value = ap_per_value(ds.labels, extractor.score_batch(ds.prompts, ds.responses), ds.value_names,
+                                     measured_values(ds))
+            sets[name] = {"n": len(ds.responses), "in_sample": fitted, "macro_ap": macro(per_value),
+                          "macro_random_ap": macro(per_value, "random_ap"), "per_value": per_value}
+        result["labelled_sets"] = sets
+    finally:
+        if hasattr(extractor, "close"):
+            extractor.close()
+    return result
+
+
+def measure_judge(entry: dict) -> dict:
+    """One configured judge on its task's labelled data, or why it was not measured."""
+    from .instruments.anthro import validate as anthro_validation
+    from .instruments.refusal.validate import run as validate_refusal
+
+    task, name, options = entry["task"], entry["judge"], entry["options"]
+    out = {"task": task, "judge": name, "options": redact_secrets(options), "suites": entry["suites"]}
+    if name in LLM_INSTRUMENTS and (why := unreachable(options)):
+        return {**out, "not_measured": why}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            if task == "refusal":  # XSTest's labelled completions (shared data folder)
+                fig = validate_refusal([name], judge_options=options)
+                res = fig[name]
+                return {**out, "labels": fig["_source"], "n": fig["_n"], "all": res["all"], "in_sample": res["fitted"],
+                        **({"in_sample_note": "fitted on these rows; `valind judge validate --task refusal --cv` "
+                                              "gives grouped cross-validated figures"} if res["fitted"] else {})}
+            if task == "anthro":  # outside-labelled set without refitting (fitted judges: in-sample, marked)
+                fig = anthro_validation.run([name], judge_options=options, cross_validate=False)
+                od = fig["outside_dev"]
+                outside = od if "skipped" in od else {"path": od["path"], "rows": od["rows"], **od["judges"][name]}
+                if "skipped" not in od:
+                    outside["in_sample"] = "IN-SAMPLE" in outside.get("kind", "")
+                return {**out, "outside_dev": outside, "in_house_dev": {
+                    "path": fig["in_house_dev"]["path"], "note": fig["in_house_dev"]["note"],
+                    **fig["in_house_dev"]["judges"][name]}}
+    except ValindError as exc:
+        return {**out, "not_measured": str(exc)}
+    return {**out, "not_measured": f"no labelled {task} set ships with valind or is in ../shared/data"}
+
+
+def validation_key(ctx: RunContext) -> str:
+    """What the validation files depend on: the configured instruments, the values, the instruments' code
+    version, and which shared labelled files are present."""
+    from .evaluate.suites._data import find_shared
+
+    shared = [str(find_shared(f"labelled/{n}")) for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
+                                                           "outside_labelled_dev.jsonl")]
+    return hash_text(json.dumps(ctx.config.extractor.model_dump(mode="json"), sort_keys=True),
+                     json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True),
+                     json.dumps(configured_judges(ctx.config), sort_keys=True, default=str),
+                     instruments_version(), json.dumps(shared))[:16]
+
+
+def write_validation(ctx: RunContext) -> bool:
+    """Write RUN_DIR/validation/{extractor,judges}.json unless they are current; True when (re)written."""
+    out = ctx.run_dir / "validation"
+    key = validation_key(ctx)
     stamp = out / ".key"
     if not ctx.force and stamp.exists() and stamp.read_text() == key:
-        return
-    if cfg.name in OFFLINE_EXTRACTORS:
-        from .instruments.values import make_extractor
-        from .instruments.values.validate import DEFAULT_GOLD, load_gold, validate
-
-        extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.options)
-        records = load_gold(DEFAULT_GOLD, extractor.value_names)
-        result = validate(extractor, records)
-        result["gold"] = str(DEFAULT_GOLD)
-        if cfg.name == "learned":
-            result["in_sample"] = ("the learned heads were trained on these rows; see `valind extract validate "
-                                   "--dataset all --cv` for cross-validated and transfer figures")
-        atomic_write_json(out / "extractor.json", result)
-        ctx.info(f"[validation] extractor '{cfg.name}' on the gold set: macro AP {result['macro']['ap']:.3f}")
-    from .instruments.validate_judges import run as validate_judges
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        try:  # refusal judges on XSTest's labelled completions (in the shared data folder)
-            judges = validate_judges(task="refusal")
-        except ConfigError as exc:
-            judges = {"refusal": {"not_measured": str(exc)}}
-        # Anthro: the default judges on the outside-labelled set without refitting them (in-sample figures of
-        # fitted judges are marked so); `valind judge validate --task anthro` gives the cross-validated ones.
-        judges |= validate_judges(task="anthro", anthro_cv=False)
-    atomic_write_json(out / "judges.json", judges)
-    from .artifacts import atomic_write_text
+        return False
+    extractor = measure_extractor(ctx)
+    atomic_write_json(out / "extractor.json", extractor)
+    if "macro" in extractor:
+        ctx.info(f"[validation] extractor '{extractor['extractor']}' on the in-house set: macro AP "
+                 f"{extractor['macro']['ap']:.3f}" + (" (in-sample)" if extractor["in_sample"] else ""))
+    else:
+        ctx.info(f"[validation] extractor '{extractor['extractor']}' not measured: {extractor['not_measured']}")
+    judges = {f"{e['task']}:{e['judge']}" + (f" {json.dumps(redact_secrets(e['options']), sort_keys=True)}"
+                                             if e["options"] else ""): measure_judge(e)
+              for e in configured_judges(ctx.config)}
+    for k, v in judges.items():
+        if "not_measured" in v:
+            ctx.info(f"[validation] judge {k} not measured: {v['not_measured']}")
+    atomic_write_json(out / "judges.json", {**_version_stamp(), "judges": judges})
     atomic_write_text(stamp, key)
+    return True

@@ -10,6 +10,9 @@ Writes into RUN_DIR/curate/:
 - subsets/control[-n<N>]/seed<k>/train.jsonl and controls.json: the control
   arm (see curate/control.py); controls.json says which control each value is
   matched to, the pool, and the source counts of each draw.
+- Pairs with a failed extraction on either side (extract/annotations.parquet `failure`) are left
+  out of everything below: a failed response has no labels, so it cannot say "value absent". Their
+  number is `excluded_failed_extraction` in the manifest counts (and logged).
 - stats.csv: per value pairs, train_available (not held out for any value), train, subsampled, heldout,
   flipped_share, trained, control, suite_prompts. Values with fewer pairs than
   `curation.min_subset_size` are written but marked `trained = False`, and the
@@ -82,9 +85,10 @@ def run(ctx: RunContext) -> dict:
     if (m := ctx.fresh_manifest("curate", config_hash, inputs)) is not None:
         return m
     out = ctx.stage_dir("curate")
-    ann = pd.read_parquet(extract_dir / "annotations.parquet", columns=["id", "chosen_values", "rejected_values"])
-    ann["chosen_values"] = ann["chosen_values"].map(list)
-    ann["rejected_values"] = ann["rejected_values"].map(list)
+    ann, n_failed = _read_annotations(extract_dir / "annotations.parquet")
+    if n_failed:
+        ctx.info(f"[curate] {n_failed} pair(s) left out: extraction failed on the chosen or rejected response "
+                 f"(extract/annotations.parquet `failure`); a failed side is not 'value absent'")
     induced = ctx.induced_values
     value_names = [v.name for v in ctx.values]
 
@@ -178,9 +182,21 @@ def run(ctx: RunContext) -> dict:
     outputs += [out / n for n in ("stats.csv", "cooccurrence.csv", "controls.json", "data_coinduction.csv",
                                   "value_suite.jsonl")]
     return write_manifest(out, stage="curate", config_hash=config_hash, inputs=inputs, outputs=outputs,
-                          counts={"pairs": int(len(ann)), "subsets": stats, "equalized_train_pairs": n_equal,
+                          counts={"pairs": int(len(ann)), "excluded_failed_extraction": n_failed, "subsets": stats, "equalized_train_pairs": n_equal,
                                   "controls": {k: v["pairs"] for k, v in controls.items()},
                                   "value_suite": len(suite)})
+
+
+def _read_annotations(path) -> tuple[pd.DataFrame, int]:
+    """The extract stage's value lists, without the pairs whose chosen or rejected extraction failed,
+    and how many those were (annotations written before the `failure` column have none)."""
+    has_failure = "failure" in pq.read_schema(path).names
+    ann = pd.read_parquet(path, columns=["id", "chosen_values", "rejected_values"] + ["failure"] * has_failure)
+    failed = ann["failure"].fillna("").astype(str).str.len() > 0 if has_failure else pd.Series(False, ann.index)
+    ann = ann[~failed].drop(columns=["failure"] * has_failure).reset_index(drop=True)
+    ann["chosen_values"] = ann["chosen_values"].map(list)
+    ann["rejected_values"] = ann["rejected_values"].map(list)
+    return ann, int(failed.sum())
 
 
 def _oriented(rec: dict, flip: bool) -> dict:

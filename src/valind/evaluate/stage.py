@@ -7,6 +7,8 @@ Outputs in RUN_DIR/evaluate/:
 - value_matrix.csv / value_matrix.png: induced x expressed value, mean change
   in expression against the base model (the study's heatmap, as effects)
 - summary.csv: mean of each metric per (model, induced value, suite)
+A response no judge (or, for value_prompts, the extractor) could judge has a `judge_unparsed` row
+instead of outcome rows; the manifest counts them per suite (`counts.unjudged`).
 Each (variant, suite) is a unit cached under units/, so a killed run resumes.
 """
 
@@ -156,9 +158,16 @@ def run(ctx: RunContext) -> dict:
         atomic_write_text(stage_dir / "value_matrix.csv", matrix.to_csv())
         plot_value_matrix(matrix, stage_dir / "value_matrix.png")
         outputs += ["value_matrix.csv", "value_matrix.png"]
+    # Responses a judge or the extractor could not judge: counted per suite, never read as a 0 (the effects
+    # leave them out, since they have no outcome row).
+    unparsed = results[results["metric"] == "judge_unparsed"]
+    unjudged = {s.name: int((unparsed["suite"] == s.name).sum()) for s in suites}
+    for (model, induced, seed, suite), grp in unparsed.groupby(["model", "induced_value", "seed", "suite"]):
+        ctx.info(f"[evaluate] {model}/{induced}/seed{seed} on {suite}: {len(grp)} response(s) unjudged "
+                 f"(judge_unparsed), left out of the effects")
     refusal = results[results["metric"] == "refused"]
     if not refusal.empty:
         for (model, induced, suite), grp in refusal.groupby(["model", "induced_value", "suite"]):
             ctx.info(f"[evaluate] refusal rate {model}/{induced} on {suite}: {grp['value'].mean():.2f}")
     return write_manifest(stage_dir, stage="evaluate", config_hash=config_hash, inputs=inputs, outputs=outputs,
-                          counts={"rows": int(len(results)), "items": int(len(items))})
+                          counts={"rows": int(len(results)), "items": int(len(items)), "unjudged": unjudged})

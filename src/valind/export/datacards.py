@@ -49,6 +49,9 @@ COLUMNS = {
     "test": "the test used: mcnemar, permutation, or the seeds x items test",
     "bh_family": "correction family: primary measures per family, `secondary` for details",
     "seed_effects": "the effect of each seed's adapter, in seed order",
+    "n_unjudged": "responses of the adapter and its reference in this suite that no judge could judge "
+                  "(`judge_unparsed`); their items are left out of the pairing",
+    "n_nonnumeric": "result rows of the cell without a numeric value, left out (and warned about)",
 }
 
 TABLES = {

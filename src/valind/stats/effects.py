@@ -26,6 +26,13 @@ Statistics per cell:
 
 The headline rule (`significant`): the BH-adjusted p-value is below `alpha`
 AND the interval excludes 0.
+
+What is left out is counted, never dropped silently: `n_unjudged` is the number
+of responses of the adapter and its reference in the cell's suite that a judge
+could not judge (`judge_unparsed` rows; they have no outcome, so the pairing
+leaves their items out; `judge_unparsed` itself is a count, not an effect), and
+`n_nonnumeric` the cell's result rows whose value is not a number (logged per
+metric as a warning).
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ CONTRASTS = (VS_CONTROL, VS_BASE)
 RESULT_COLUMNS = ["model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 EFFECT_COLUMNS = ["model", "induced_value", "contrast", "reference", "suite", "metric", "reference_mean",
                   "induced_mean", "effect", "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "n_items",
-                  "n_seeds", "seed_sd", "seeds_agree", "test", "bh_family"]
+                  "n_seeds", "seed_sd", "seeds_agree", "test", "bh_family", "n_unjudged", "n_nonnumeric"]
+UNJUDGED = "judge_unparsed"  # the metric row of a response no judge could judge
 
 # XSTest prompt types; the `contrast_*` types (and anything named unsafe) are the unsafe contrasts.
 XSTEST_SAFE_TYPES = ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions",
@@ -155,12 +163,24 @@ def validate_results(results: pd.DataFrame, source: str = "results") -> pd.DataF
     if missing:
         raise InputError(source, None, missing[0], f"missing column(s) {missing}; expected {RESULT_COLUMNS}")
     out = results.copy()
-    out["value"] = pd.to_numeric(out["value"], errors="coerce")
-    out = out.dropna(subset=["value"])
     for col in ("model", "induced_value", "suite", "item_id", "metric"):
         out[col] = out[col].astype(str)
     out["seed"] = out["seed"].fillna(-1).astype(str)
+    numeric = pd.to_numeric(out["value"], errors="coerce")
+    bad = numeric.isna()
+    if bad.any():
+        per_metric = out.loc[bad, "metric"].value_counts().sort_index()
+        first = out.index[bad][0]
+        log.warning(f"{source}: {int(bad.sum())} row(s) without a numeric value left out of the effects and counted "
+                    f"(n_nonnumeric): " + ", ".join(f"{m} {n}" for m, n in per_metric.items())
+                    + f"; e.g. row {first}: {results.loc[first, 'value']!r}")
+    out["value"] = numeric
     return out
+
+
+def _left_out(df: pd.DataFrame, mask: pd.Series, keys: list[str]) -> dict:
+    """(key..., induced_value) -> number of rows of `df[mask]`, for the counts each effect row reports."""
+    return df[mask].groupby([*keys, "induced_value"]).size().to_dict()
 
 
 def control_label(label: str, controls: dict[str, str] | None = None) -> str:
@@ -183,6 +203,13 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
     """
     options = options or EffectOptions()
     df = split_over_refusal(validate_results(results))
+    nonnumeric = _left_out(df, df["value"].isna(), ["model", "suite", "metric"])
+    unjudged = _left_out(df, df["metric"] == UNJUDGED, ["model", "suite"])
+    df = df[df["value"].notna() & (df["metric"] != UNJUDGED)]
+
+    def counts(model, suite, metric, *labels):
+        return {"n_unjudged": sum(unjudged.get((model, suite, x), 0) for x in labels),
+                "n_nonnumeric": sum(nonnumeric.get((model, suite, metric, x), 0) for x in labels)}
     is_base = df["induced_value"] == BASE
     for model in sorted(set(df["model"]) - set(df.loc[is_base, "model"])):
         log.warning(f"{model}: no base-model rows; its effects cannot be computed")
@@ -207,7 +234,7 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
                 ok = np.isfinite(base_vec)
                 cell = paired_effect(base_vec[ok], ind_vals[ok], options=options, rng=cell_rng(options, *key))
                 rows.append(dict(model=model, induced_value=label, contrast=VS_BASE, reference=BASE, suite=suite,
-                                 metric=metric, **cell))
+                                 metric=metric, **cell, **counts(model, suite, metric, label, BASE)))
             ctrl = control_label(label, controls)
             ref = _seed_block(block, ctrl) if not is_control(label) else None
             if ref is not None:
@@ -221,7 +248,7 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
                 cell = paired_effect(r[ok], a[ok], options=options,
                                      rng=cell_rng(options, model, label, suite, metric, VS_CONTROL))
                 rows.append(dict(model=model, induced_value=label, contrast=VS_CONTROL, reference=ctrl, suite=suite,
-                                 metric=metric, **cell))
+                                 metric=metric, **cell, **counts(model, suite, metric, label, ctrl)))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS + ["seed_effects"])
     families = correction_family or {}
     table["bh_family"] = [families.get(m, "all") for m in table["metric"]]

@@ -46,6 +46,9 @@ class _FileSuite(Suite):
 class ValuePromptsSuite(_FileSuite):
     """Value expression in open generations, tagged by the study's extractor (metrics expresses:<v>, value_score:<v>).
 
+    A response the extractor could not score (an LLM extractor's unparseable reply) gets one
+    `judge_unparsed` row with the reason instead, so it is counted and left out of the effects.
+
     Prompts: with `options: {source: heldout}`, the run's held-out suite (RUN_DIR/curate/value_suite.jsonl:
     prompts of the source data never trained on, balanced over values, with provenance in each item's meta);
     otherwise `path:` or the 30 prompts valind ships.
@@ -78,11 +81,16 @@ class ValuePromptsSuite(_FileSuite):
         extractor = self._extractor
         cache = ScoreCache(self.ctx.run_dir / "evaluate" / "value_cache.sqlite", extractor.fingerprint())
         try:
-            scores, _ = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache)
+            scores, failures = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows],
+                                             cache)
         finally:
             cache.close()
         out = []
-        for r, ann in zip(rows, extractor.to_annotations(scores)):
+        for r, ann in zip(rows, extractor.to_annotations(scores, failures)):
+            if ann.failure:  # an unscoreable response is counted, never read as "no value expressed"
+                out.append({"item_id": r["item_id"], "metric": "judge_unparsed", "value": 1.0,
+                            "details": {"extractor_error": ann.failure}})
+                continue
             for name, s in ann.scores.items():
                 out.append({"item_id": r["item_id"], "metric": f"value_score:{name}", "value": s})
                 out.append({"item_id": r["item_id"], "metric": f"expresses:{name}", "value": float(name in ann.values),
