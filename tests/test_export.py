@@ -45,8 +45,12 @@ def test_every_adapter_has_a_model_card_the_hub_parses(run):
     stats = pd.read_csv(run / "curate" / "stats.csv").set_index("value")
     effects = pd.read_csv(run / "report" / "effects.csv")
     dirs = adapter_dirs(run)
-    assert [d.parent.parent.name for d in dirs] == ["empathy", "humor"]
-    for adapter in dirs:
+    assert [d.parent.parent.name for d in dirs] == ["control", "empathy", "humor"]
+    control = ModelCard.load(dirs[0] / "README.md")
+    assert control.text.lstrip().startswith("# Control adapter for tiny") and "**Induced value**: none" in control.text
+    assert "curate/controls.json" in control.text and "value definition" not in control.text.split("## Effects")[0]
+    assert "subset statistics" not in control.text  # a control has no XOR subset; nothing is missing there
+    for adapter in dirs[1:]:
         value = adapter.parent.parent.name
         metrics = json.loads((adapter.parent / "metrics.json").read_text())
         card = ModelCard.load(adapter / "README.md")
@@ -60,9 +64,10 @@ def test_every_adapter_has_a_model_card_the_hub_parses(run):
         assert f"Subset: {int(stats.loc[value, 'pairs'])} pairs" in text
         assert f"trained on {metrics['n_train']} pairs" in text
         assert f"-> {metrics['last_loss']:.3f}" in text
-        assert "| demo | generic | pairs.jsonl | apache-2.0 | 310 |" in text  # source, licence, pairs ingested
+        assert "| demo | generic | demo_pairs.jsonl | apache-2.0 | 310 |" in text  # source, licence, pairs ingested
         # the headline effects are this adapter's rows of effects.csv, with their intervals
-        rows = effects[(effects["induced_value"] == value) & (effects["bh_family"] != "secondary")]
+        rows = effects[(effects["induced_value"] == value) & (effects["bh_family"] != "secondary")
+                       & (effects["contrast"] == "vs_control")]  # the card leads with the control contrast
         own = rows[rows["metric"] == f"expresses:{value}"].iloc[0]
         top = rows.reindex(rows["effect"].abs().sort_values(ascending=False).index).iloc[0]
         table = text.split("## Effects")[1].split("## Licences")[0]
@@ -85,10 +90,10 @@ def test_cards_keep_the_run_verifiable_and_say_what_is_missing(run, tmp_path):
     shutil.rmtree(copy / "report")
     (copy / "curate" / "stats.csv").unlink()
     cards = write_cards(copy)
-    assert len(cards) == 2
-    for _, card, path in cards:
+    assert [a.value for a, _, _ in cards] == ["control", "empathy", "humor"]
+    for adapter, card, path in cards:
         assert "headline effects (report/effects.csv)" in card.missing
-        assert "subset statistics (curate/stats.csv)" in card.missing
+        assert ("subset statistics (curate/stats.csv)" in card.missing) == (adapter.value != "control")
         text = path.read_text()
         assert "## Not in this card" in text and "- headline effects (report/effects.csv)" in text
 
@@ -154,8 +159,8 @@ def test_hub_dry_run_lists_the_repos_files_and_calls_and_uploads_nothing(run, ca
     assert cli(["export", "hub", str(run), "--repo-prefix", "my-lab/valind", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "hf_secret_value_for_test" not in out
-    assert "dry run: 2 repos planned, nothing uploaded" in out
-    for value in ("empathy", "humor"):
+    assert "dry run: 3 repos planned, nothing uploaded" in out
+    for value in ("control", "empathy", "humor"):
         repo = f"my-lab/valind-tiny-{value}-seed0"
         assert repo in out
         assert f"HfApi.create_repo(repo_id='{repo}', repo_type='model', private=False, exist_ok=True)" in out
@@ -183,7 +188,7 @@ def test_hub_upload_runs_the_real_client_and_never_shows_the_token(run, capsys, 
     monkeypatch.setenv("HF_TOKEN", "hf_secret_value_for_test")
     assert cli(["export", "hub", str(run), "--repo-prefix", "my-lab/valind"]) == 2
     captured = capsys.readouterr()
-    assert "hub upload of my-lab/valind-tiny-empathy-seed0 failed at create_repo: OfflineModeIsEnabled" in captured.err
+    assert "hub upload of my-lab/valind-tiny-control-seed0 failed at create_repo: OfflineModeIsEnabled" in captured.err
     assert "hf_secret_value_for_test" not in captured.out + captured.err
     assert not [p for p in run.rglob("*") if p.is_file() and b"hf_secret_value_for_test" in p.read_bytes()]
 
@@ -199,8 +204,8 @@ def test_inspect_logs_read_back_with_inspect_ai(run, tmp_path, capsys):
 
     out = tmp_path / "logs"
     assert cli(["export", "inspect", str(run), "-o", str(out)]) == 0
-    assert "wrote 6 Inspect logs" in capsys.readouterr().out
-    assert len(list_eval_logs(str(out))) == 6  # (base, empathy, humor) x (value_prompts, harmful_requests)
+    assert "wrote 8 Inspect logs" in capsys.readouterr().out
+    assert len(list_eval_logs(str(out))) == 8  # (base, control, empathy, humor) x (value_prompts, harmful_requests)
 
     results = pd.read_parquet(run / "evaluate" / "results.parquet")
     items = pd.read_parquet(run / "evaluate" / "items.parquet")

@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from ..artifacts import MANIFEST, atomic_write_text, read_manifest
-from ..config import SOURCE_LICENSES
+from ..config import SOURCE_LICENSES, is_control
 from ..errors import ConfigError
 
 log = logging.getLogger("valind")
@@ -232,14 +232,24 @@ def build_card(info: _RunInfo, a: Adapter) -> Card:
         tags=["valind", "value-induction", method, "lora", "peft", f"value-{a.value}"],
         model_name=f"{a.model_slug}-{a.label}-seed{a.seed}".replace("@", "-"), **_license_fields(sources))
 
-    lines = [f"# {a.value} induced in {a.model_slug} (LoRA adapter, seed {a.seed})", "",
-             f"A LoRA adapter made by [valind](https://arxiv.org/abs/2605.07925) (*How Value Induction Reshapes "
-             f"LLM Behaviour*): {method.upper()} on preference pairs in which the response expressing **{a.value}** "
-             f"is always the chosen one. Study `{study.get('name', '?')}`, job `{a.job_id}`.", "",
-             f"- **Base model**: {base_note}"]
+    control = is_control(a.value)
+    if control:
+        lines = [f"# Control adapter for {a.model_slug} (LoRA adapter, seed {a.seed})", "",
+                 f"A LoRA adapter made by [valind](https://arxiv.org/abs/2605.07925) (*How Value Induction Reshapes "
+                 f"LLM Behaviour*): {method.upper()} on a random draw of the curated preference pairs, chosen without "
+                 f"regard to any value, with the same number of pairs and steps as the value adapters. It is the "
+                 f"reference the value adapters' effects are measured against. Study `{study.get('name', '?')}`, "
+                 f"job `{a.job_id}`.", "", f"- **Base model**: {base_note}",
+                 "- **Induced value**: none (value-agnostic control)"]
+    else:
+        lines = [f"# {a.value} induced in {a.model_slug} (LoRA adapter, seed {a.seed})", "",
+                 f"A LoRA adapter made by [valind](https://arxiv.org/abs/2605.07925) (*How Value Induction Reshapes "
+                 f"LLM Behaviour*): {method.upper()} on preference pairs in which the response expressing "
+                 f"**{a.value}** is always the chosen one. Study `{study.get('name', '?')}`, job `{a.job_id}`.", "",
+                 f"- **Base model**: {base_note}"]
     if value is not None:
         lines.append(f"- **Induced value**: {value.name} ({value.category}, {value.valence}): {value.definition}")
-    else:
+    elif not control:
         lines.append(f"- **Induced value**: {a.value} (definition not found in the run's value definitions)")
         missing.append("value definition")
 
@@ -254,7 +264,12 @@ def build_card(info: _RunInfo, a: Adapter) -> Card:
     if info.stats is not None and "value" in info.stats.columns:
         hit = info.stats[info.stats["value"] == a.value]
         stat = hit.iloc[0].to_dict() if len(hit) else None
-    lines += ["", f"**XOR rule** (the study's): the subset for {a.value} holds the pairs in which the value is "
+    if control:
+        lines += ["", f"**Control draw**: {a.metrics.get('n_train', '?')} pairs drawn at random (seed {a.seed}) from "
+                      f"the pool of curated pairs, from the sources in their pool proportions, in their dataset "
+                      f"orientation (see the run's `curate/controls.json`)."]
+    else:
+        lines += ["", f"**XOR rule** (the study's): the subset for {a.value} holds the pairs in which the value is "
                   f"expressed in exactly one of the two responses, as tagged by valind's `{extractor}` value "
                   f"extractor; a pair where only the rejected response expresses it is flipped, so the value is "
                   f"always in the chosen response."]
@@ -263,7 +278,7 @@ def build_card(info: _RunInfo, a: Adapter) -> Card:
                      f"flipped), {int(stat.get('train', stat['pairs']))} for training and "
                      f"{int(stat.get('heldout', 0))} held out; this adapter trained on "
                      f"{a.metrics.get('n_train', '?')} pairs.")
-    else:
+    elif not control:
         lines.append(f"This adapter trained on {a.metrics.get('n_train', '?')} pairs.")
         missing.append("subset statistics (curate/stats.csv)")
 
