@@ -204,3 +204,32 @@ def test_control_off_trains_no_control(tmp_path):
     run_stage(_ctx(tmp_path, control=False), "curate")
     assert json.loads((tmp_path / "curate" / "controls.json").read_text())["controls"] == {}
     assert {j.value for j in plan_jobs(_ctx(tmp_path, control=False))} == set(VALUES)
+
+
+def test_value_suite_last_turns_keeps_the_end_of_each_conversation(tmp_path):
+    """options.last_turns: N keeps the last N messages from a user turn on; a bad N is a clear error."""
+    from types import SimpleNamespace
+
+    from valind.config import SuiteSpec
+    from valind.errors import ConfigError
+    from valind.evaluate.suites.base import make_suite
+
+    turns = [{"role": "user", "content": "u1"}, {"role": "assistant", "content": "a1"},
+             {"role": "user", "content": "u2"}, {"role": "assistant", "content": "a2"},
+             {"role": "user", "content": "u3"}]
+    (tmp_path / "curate").mkdir()
+    (tmp_path / "curate" / "value_suite.jsonl").write_text(
+        json.dumps({"id": "p1", "messages": turns, "value": "empathy"}) + "\n"
+        + json.dumps({"id": "p2", "messages": turns[-1:], "value": "humor"}) + "\n")
+    ctx = SimpleNamespace(run_dir=tmp_path)
+
+    def contents(options):
+        suite = make_suite(SuiteSpec(name="value_prompts", options={"source": "heldout", **options}), ctx)
+        return [[m["content"] for m in item.messages] for item in suite.items()]
+
+    assert contents({}) == [["u1", "a1", "u2", "a2", "u3"], ["u3"]]
+    assert contents({"last_turns": 3}) == [["u2", "a2", "u3"], ["u3"]]
+    assert contents({"last_turns": 2}) == [["u3"], ["u3"]]  # never starts with the assistant
+    assert contents({"last_turns": 1}) == [["u3"], ["u3"]]
+    with pytest.raises(ConfigError, match="last_turns must be a positive integer"):
+        contents({"last_turns": 0})

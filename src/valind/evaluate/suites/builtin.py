@@ -51,7 +51,9 @@ class ValuePromptsSuite(_FileSuite):
 
     Prompts: with `options: {source: heldout}`, the run's held-out suite (RUN_DIR/curate/value_suite.jsonl:
     prompts of the source data never trained on, balanced over values, with provenance in each item's meta);
-    otherwise `path:` or the 30 prompts valind ships.
+    otherwise `path:` or the 30 prompts valind ships. `options: {last_turns: N}` keeps only the last N
+    messages of each conversation (from a user turn on): long multi-turn HH-RLHF contexts dominate
+    generation time on a CPU.
     """
 
     default_file = "package:suites/value_prompts.jsonl"
@@ -69,6 +71,15 @@ class ValuePromptsSuite(_FileSuite):
         if not items:
             raise StageError(f"{path}: no held-out prompt expresses any value; use the shipped prompts "
                              f"(suite value_prompts without options.source) or more data")
+        keep = (self.spec.options or {}).get("last_turns")
+        if keep is not None:
+            if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+                raise ConfigError(f"suite value_prompts: options.last_turns must be a positive integer, got {keep!r}")
+            for item in items:
+                tail = item.messages[-keep:]
+                while tail and tail[0]["role"] != "user":  # a conversation starts with the user
+                    tail = tail[1:]
+                item.messages = tail or item.messages[-1:]
         return items
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
