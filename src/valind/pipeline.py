@@ -44,7 +44,9 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
             if name == "report":
                 from .validation import write_validation
 
+                t0 = time.time()
                 write_validation(ctx)  # the instruments' agreement with labels, shown in the report
+                log.info(f"[validation] done in {time.time() - t0:.1f}s -> {ctx.run_dir / 'validation'}")
             run_stage(ctx, name)
     return ctx
 
