@@ -67,6 +67,8 @@ def main() -> int:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("log", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs/replication"))
+    ap.add_argument("--readme", type=Path, default=Path("README.md"),
+                    help="README whose <!-- replication:start/end --> block gets the headline")
     args = ap.parse_args()
     run, out = args.run_dir, args.out
     report = run / "report"
@@ -115,6 +117,23 @@ def main() -> int:
               "Files: `summary.md` (the report's summary), `effects.csv` (every effect, both contrasts), "
               "`claims.csv` (every cell of the findings panel), `induction.csv`, `figures/`, `study.yaml`.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    own = ind["own_heldout_accuracy"].dropna()
+    headline = [f"`bash scripts/replicate.sh` ran [`configs/replication_cpu.yaml`](configs/replication_cpu.yaml) to the "
+                f"end on this 2-core machine (commit `{commit}`, {finished[:10]}): HH-RLHF harmless-base and "
+                f"PKU-SafeRLHF, SmolLM2-135M, 4 values and the control, 2 seeds, every suite; "
+                f"{sum(times.values()) / 60:.0f} min of stage time, peak memory {_fmt(peak, 1)} GB. "
+                f"Judge-free induction check: held-out implicit-reward accuracy on the adapter's own value "
+                f"{own.mean():.2f} on average ({own.min():.2f}-{own.max():.2f}; 0.5 is chance). "
+                f"The study's findings against this run (cells of the findings panel, against the base model, "
+                f"as the study compared):", "", findings.strip(), "",
+                "What this small run can and cannot say: [docs/replication/FINDINGS.md](docs/replication/FINDINGS.md); "
+                "every table and figure: [docs/replication/](docs/replication/README.md)."]
+    text = args.readme.read_text(encoding="utf-8") if args.readme.exists() else ""
+    start, end = "<!-- replication:start -->", "<!-- replication:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        args.readme.write_text(head + start + "\n" + "\n".join(headline) + "\n" + end + rest.split(end, 1)[1],
+                               encoding="utf-8")
     print(f"wrote {out}: {len(list(figures.iterdir()))} figures; wall {sum(times.values()) / 60:.1f} min")
     return 0
 
