@@ -67,6 +67,7 @@ def main() -> int:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("log", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs/replication"))
+    ap.add_argument("--commit", help="the valind commit the run's code was at (default: this checkout's HEAD)")
     ap.add_argument("--readme", type=Path, default=Path("README.md"),
                     help="README whose <!-- replication:start/end --> block gets the headline")
     args = ap.parse_args()
@@ -88,13 +89,14 @@ def main() -> int:
     log = args.log.read_text(encoding="utf-8", errors="replace")
     times = stage_times(log)
     peak = peak_memory_gb(log)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                           text=True).stdout.strip()
     finished = json.loads((report / "manifest.json").read_text()).get("finished_at", "?")
     ind = induction_table(run)
     ind.to_csv(out / "induction.csv", index=False)
     summary = (out / "summary.md").read_text(encoding="utf-8")
-    findings = summary.split("## Published findings vs this run", 1)[1].split("\n## ", 1)[0] if \
-        "## Published findings vs this run" in summary else "\n(no findings table in the summary)\n"
+    findings = summary.split("## Published findings vs this run", 1)[1].split("\n## ", 1)[0].split("\n", 1)[1] \
+        if "## Published findings vs this run" in summary else "\n(no findings table in the summary)\n"
 
     lines = ["# Replication on this machine: configs/replication_cpu.yaml", "",
              "Written by `scripts/collect_replication.py` from the run; every number below is read from it.",
@@ -113,7 +115,8 @@ def main() -> int:
               f"{_fmt(r.own_heldout_accuracy)} | {_fmt(r.own_heldout_margin)} | "
               f"{'–' if pd.isna(r.own_pairs) else int(r.own_pairs)} | {_fmt(r.other_values_mean_accuracy)} |"
               for r in ind.itertuples()]
-    lines += ["", "## Published findings vs this run", findings.rstrip(), "",
+    lines += ["", "## Published findings vs this run (against the base model, as the study compared)", "",
+              findings.strip(), "",
               "Files: `summary.md` (the report's summary), `effects.csv` (every effect, both contrasts), "
               "`claims.csv` (every cell of the findings panel), `induction.csv`, `figures/`, `study.yaml`.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
