@@ -121,8 +121,8 @@ def main() -> int:
               "`claims.csv` (every cell of the findings panel), `induction.csv`, `figures/`, `study.yaml`.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
     own = ind["own_heldout_accuracy"].dropna()
-    headline = [f"`bash scripts/replicate.sh` ran [`configs/replication_cpu.yaml`](configs/replication_cpu.yaml) to the "
-                f"end on this 2-core machine (commit `{commit}`, {finished[:10]}): HH-RLHF harmless-base and "
+    headline = [f"[`configs/replication_cpu.yaml`](configs/replication_cpu.yaml) ran to the end on this 2-core machine "
+                f"(commit `{commit}`, {finished[:10]}; `bash scripts/replicate.sh` reruns it): HH-RLHF harmless-base and "
                 f"PKU-SafeRLHF, SmolLM2-135M, 4 values and the control, 2 seeds, every suite; "
                 f"{sum(times.values()) / 60:.0f} min of stage time, peak memory {_fmt(peak, 1)} GB. "
                 f"Judge-free induction check: held-out implicit-reward accuracy on the adapter's own value "
