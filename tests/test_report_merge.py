@@ -43,7 +43,7 @@ def test_runs_of_one_design_merge_into_one_report_with_each_models_effects(two_r
     merged = pd.read_parquet(out / "report" / "effects.parquet")
     assert set(merged["model"]) == {"model-a", "model-b"}
     own = pd.read_parquet(build_report(a, options=FAST)["effects"].with_suffix(".parquet"))
-    keys = ["model", "induced_value", "suite", "metric"]
+    keys = ["model", "induced_value", "contrast", "suite", "metric"]
     both = own.merge(merged, on=keys, suffixes=("", "_merged"))
     assert len(both) == len(own)  # every effect of run A is in the merged report
     for col in ("effect", "ci_low", "ci_high", "p_value"):  # same items, same statistics per cell
@@ -51,8 +51,10 @@ def test_runs_of_one_design_merge_into_one_report_with_each_models_effects(two_r
     results = pd.read_parquet(out / "evaluate" / "results.parquet")
     assert len(results) == len(pd.read_parquet(a / "evaluate" / "results.parquet")) + \
         len(pd.read_parquet(b / "evaluate" / "results.parquet"))
+    per_run = [len(list(r.glob("train/*/*/seed*/metrics.json"))) for r in (a, b)]
+    assert per_run[0] >= 4  # values and the control, two seeds
     assert sorted(p.relative_to(out).parts[1] for p in out.glob("train/*/*/seed*/metrics.json")) == \
-        ["model-a"] * 4 + ["model-b"] * 4
+        ["model-a"] * per_run[0] + ["model-b"] * per_run[1]
     html = report["html"].read_text()
     assert "Merged from these runs" in html and str(a.resolve()) in html and str(b.resolve()) in html
     assert "Synthetic demo data" in html  # the runs were synthetic, so is the merge

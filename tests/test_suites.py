@@ -135,7 +135,7 @@ def test_suite_reads_a_user_file_and_says_when_data_is_missing(tmp_path, tiny_mo
                                               {"name": "advbench", "options": {"hub": True}}])
     items = make_suite(ctx.config.evaluation.suites[0], ctx).items()
     assert [it.id for it in items] == ["k1", "k2"] and items[0].prompt_text == "Write a poem about knives"
-    monkeypatch.setattr(_data, "shared_data_roots", lambda: [tmp_path / "nowhere"])
+    monkeypatch.setattr(_data, "shared_data_roots", lambda data_dir=None: [tmp_path / "nowhere"])
     with pytest.raises(ConfigError, match="VALIND_SHARED_DATA.*hub: true"):
         make_suite(ctx.config.evaluation.suites[1], ctx).items()
     with pytest.raises(ConfigError, match="walledai/AdvBench"):
