@@ -8,6 +8,8 @@ a Ray generation task, the LLM extractor and the LLM judges, with the paper conf
 
 from __future__ import annotations
 
+import json
+
 import re
 import sys
 from importlib import metadata
@@ -209,6 +211,9 @@ def test_every_call_site_with_the_paper_config_is_accepted_by_vllm(vllm, tmp_pat
     ctx = RunContext(config=cfg, run_dir=Path(cfg.output_dir), progress=False)
     (ctx.run_dir / "curate").mkdir(parents=True)
     (ctx.run_dir / "curate" / "stats.csv").write_text("value,trained\nempathy,False\n")  # base model only
+    (ctx.run_dir / "curate" / "value_suite.jsonl").write_text(  # the held-out value suite curate writes
+        json.dumps({"id": "p1", "messages": [{"role": "user", "content": "My dog died today."}], "value": "empathy"})
+        + "\n")
 
     generate_stage.run(ctx)                                            # the generate stage
     gen_engine = vllm.engines[-1]
