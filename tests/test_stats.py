@@ -381,3 +381,35 @@ def test_controls_matched_by_size_and_missing_control_gives_no_control_rows():
     vc = eff[eff["contrast"] == "vs_control"]
     assert list(vc["induced_value"]) == ["empathy"] and vc["effect"].iloc[0] == pytest.approx(0.5)
     assert set(eff.loc[eff["contrast"] == "vs_base", "induced_value"]) == {"empathy", "humor", "control-n54"}
+
+
+@pytest.mark.parametrize("n_items,n_seeds", [(12, 2), (6, 2), (10, 3), (40, 2)])
+def test_seeds_items_p_value_matches_its_interval_on_small_discrete_layouts(n_items, n_seeds):
+    """Small item counts with 0/1 outcomes (AnthroBench, XSTest at CPU budgets): seeds that agree
+    exactly, or differ, must give a p-value consistent with the interval, never an underflow to ~0.
+    (A run of 12 AnthroBench items x 2 seeds once reported p = 1e-300 for the interval [-0.92, +0.76]:
+    scipy's t.isf returns -inf for tiny tail areas.)"""
+    from valind.stats.paired import P_VALUE_FLOOR, seeds_items_test
+
+    rng = np.random.default_rng(n_items * 10 + n_seeds)
+    checked = 0
+    for _ in range(300):
+        d = rng.choice([-1.0, 0.0, 0.0, 1.0], size=(n_items, n_seeds))
+        if rng.random() < 0.5:
+            d[:, 1:] = d[:, :1]  # seeds agree exactly: no seed variance
+        res = seeds_items_test(d)
+        if np.isnan(res["p_value"]) or res["ci_low"] == res["ci_high"]:
+            continue
+        checked += 1
+        excludes = res["ci_low"] > 0 or res["ci_high"] < 0
+        assert excludes == (res["p_value"] < 0.05), (d.tolist(), res)
+        assert P_VALUE_FLOOR <= res["p_value"] <= 1.0
+        # with item-level differences in {-1, 0, 1} and at most 40 items, no p-value is astronomically small
+        assert res["p_value"] > 1e-12 or abs(res["effect"]) > 0.5, res
+    assert checked > 100
+    # seeds that agree exactly, 4 of 12 items moved: the item-level t test on 11 df, p ~ 0.04
+    d = np.zeros((12, 2))
+    d[:4] = 1.0
+    res = seeds_items_test(d)
+    assert res["ci_low"] > 0 and res["p_value"] == pytest.approx(
+        2 * sps.t.sf(abs(d.mean()) / (np.std(d.mean(axis=1), ddof=1) / np.sqrt(12)), 11), rel=1e-6)

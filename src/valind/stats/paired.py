@@ -134,6 +134,9 @@ def benjamini_hochberg(p_values) -> np.ndarray:
     return out
 
 
+P_VALUE_FLOOR = 1e-15  # the seeds x items test reports p-values below this as this
+
+
 def seeds_items_test(d: np.ndarray, *, level: float = 0.95) -> dict:
     """Effect, interval and p-value for paired differences over items x seeds, with seeds as replication.
 
@@ -165,11 +168,14 @@ def seeds_items_test(d: np.ndarray, *, level: float = 0.95) -> dict:
     df_item, df_seed = n_items - 1, n_seeds - 1
 
     def crit(alpha: float) -> float:
-        return (v_item * _sps.t.isf(alpha / 2, df_item) + v_seed * _sps.t.isf(alpha / 2, df_seed)) / var
+        # a component with no variance adds nothing (and 0 * t_isf must not become nan)
+        return sum(v * _sps.t.isf(alpha / 2, df) for v, df in ((v_item, df_item), (v_seed, df_seed)) if v > 0) / var
 
     t = abs(mu) / np.sqrt(var)
     half = crit(1.0 - level) * np.sqrt(var)
-    floor = 1e-300
+    # scipy's t.isf returns -inf below about 1e-290 for moderate df, which read as p = 0 for any t; at
+    # 1e-15 it is finite for every df, and a smaller p-value changes no decision.
+    floor = P_VALUE_FLOOR
     if t == 0:
         p = 1.0
     elif crit(floor) <= t:
