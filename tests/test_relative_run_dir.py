@@ -57,3 +57,11 @@ def test_relative_out_records_real_hashes_verifies_and_resumes(tiny_model_dir, t
         key = stage + "/manifest.json"
         assert second[key]["finished_at"] == first[key]["finished_at"], f"{stage} ran again instead of being skipped"
     assert cli_main(["verify", "runs/rel"]) == 0
+
+    # `valind report RUN` rebuilds the report in place: its manifest is rewritten with it, so verify still holds
+    (run / "report" / "summary.md").write_text("stale")
+    assert cli_main(["report", "runs/rel"]) == 0
+    assert (run / "report" / "summary.md").read_text() != "stale"
+    assert json.loads((run / "report" / "manifest.json").read_text())["finished_at"] != \
+        second["report/manifest.json"]["finished_at"]
+    assert cli_main(["verify", "runs/rel"]) == 0

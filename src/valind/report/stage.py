@@ -10,7 +10,7 @@ from .build import build_report
 OUTPUTS = ["report.html", "summary.md", "effects.csv", "effects.parquet", "README.md", "claims.csv", "figures"]
 OPTIONAL = ["dose_response.csv"]  # written when the study has a numeric sweep axis
 # Bump when the statistics or the report's content change, so finished reports are rebuilt.
-REPORT_FORMAT = "3"  # 3: control contrasts and effects.parquet with its dataset card
+REPORT_FORMAT = "4"  # 3: control contrasts and effects.parquet with its dataset card; 4: p-value floor fix
 
 
 def report_inputs(ctx: RunContext) -> dict[str, str]:
@@ -35,14 +35,23 @@ def _hash_files(root, files) -> str:
     return hash_text(*[f"{f.relative_to(root)}:{hash_file(f)}" for f in files])
 
 
+def _config_hash(ctx: RunContext, options: EffectOptions) -> str:
+    return ctx.config.section_hash(*type(ctx.config).model_fields) + f"|report{REPORT_FORMAT}|" + \
+        ",".join(f"{k}={v}" for k, v in sorted(options.as_dict().items()))
+
+
 def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
     options = options or EffectOptions()
-    config_hash = ctx.config.section_hash(*type(ctx.config).model_fields) + f"|report{REPORT_FORMAT}|" + \
-        ",".join(f"{k}={v}" for k, v in sorted(options.as_dict().items()))
-    inputs = report_inputs(ctx)
-    fresh = ctx.fresh_manifest("report", config_hash, inputs)
+    fresh = ctx.fresh_manifest("report", _config_hash(ctx, options), report_inputs(ctx))
     if fresh is not None:
         return fresh
+    return build_and_record(ctx, options)[1]
+
+
+def build_and_record(ctx: RunContext, options: EffectOptions) -> tuple[dict, dict]:
+    """Build the report into RUN_DIR/report and write its manifest (what `valind verify` checks);
+    returns build_report's summary and the manifest."""
+    config_hash, inputs = _config_hash(ctx, options), report_inputs(ctx)
     out = build_report(ctx.run_dir, options=options)
     ctx.info(f"report: {out['html']} and {out['summary']}")
     from ..export.cards import write_cards
@@ -50,6 +59,7 @@ def run(ctx: RunContext, options: EffectOptions | None = None) -> dict:
     cards = write_cards(ctx.run_dir, ctx.config.redacted_dump())  # the adapters' model cards, now with the effects
     if cards:
         ctx.info(f"report: model cards of {len(cards)} adapters (train/*/*/seed*/adapter/README.md)")
-    return write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
-                          outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.run_dir / "report" / o).exists()],
-                          counts=out["counts"], extra={"options": options.as_dict()})
+    manifest = write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
+                              outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.run_dir / "report" / o).exists()],
+                              counts=out["counts"], extra={"options": options.as_dict()})
+    return out, manifest
