@@ -89,4 +89,4 @@ def test_default_study_ingests_every_shipped_pair(tmp_path):
     counts = ingest(study.sources, tmp_path / "pairs.parquet")
     (label, c), = counts.items()
     assert label == "hh-harmless"
-    assert c["kept"] == 600 and c.get("bad_rows_skipped", 0) == 0 and c.get("duplicates", 0) == 0  # source limit 600
+    assert c["kept"] == study.sources[0].limit and c.get("bad_rows_skipped", 0) == 0 and c.get("duplicates", 0) == 0

@@ -198,6 +198,9 @@ class TrainingSpec(_Section):
     batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_length: int = Field(512, ge=8)
+    prompt_turns: int | None = Field(None, ge=1, description="Keep only the last N messages of each training prompt "
+                                     "(from a user turn on); default: the whole conversation. Long multi-turn "
+                                     "contexts otherwise dominate CPU time and get truncated away at a short max_length")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     logging_steps: int = Field(1, ge=1)
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")

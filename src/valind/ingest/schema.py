@@ -46,6 +46,20 @@ def prompt_text(prompt) -> str:
     return users[-1] if users else ""
 
 
+def last_turns(messages, n: int | None) -> list[dict]:
+    """The last `n` messages of a conversation, starting at a user turn (all of it when n is None).
+
+    Long multi-turn HH-RLHF contexts dominate CPU time in training and generation; the study config keeps
+    every turn, the CPU configs keep the last one (training.prompt_turns, value_prompts' last_turns)."""
+    messages = list(messages)
+    if n is None:
+        return messages
+    tail = messages[-n:]
+    while tail and tail[0]["role"] != "user":  # a conversation starts with the user
+        tail = tail[1:]
+    return tail or messages[-1:]
+
+
 def conversation_text(prompt, max_chars: int | None = None) -> str:
     """The whole conversation up to the response, for extractors: a single user turn as it is, several
     turns as "User: ... / Assistant: ..." blocks; over `max_chars`, cut from the left (the latest turns

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..artifacts import hash_file, hash_text, read_jsonl
 from ..config import ModelSpec, TrainingSpec
+from ..ingest.schema import last_turns
 from . import tracking
 
 
@@ -67,12 +68,13 @@ class TrainJob:
         return cls(**d)
 
 
-def build_dataset(records: list[dict], method: str):
-    """Conversational TRL datasets: DPO prompt/chosen/rejected, or SFT prompt/completion."""
+def build_dataset(records: list[dict], method: str, prompt_turns: int | None = None):
+    """Conversational TRL datasets: DPO prompt/chosen/rejected, or SFT prompt/completion; with
+    `prompt_turns`, each prompt keeps only its last turns (training.prompt_turns)."""
     from datasets import Dataset
 
     def msgs(prompt):
-        return [{"role": m["role"], "content": m["content"]} for m in prompt]
+        return [{"role": m["role"], "content": m["content"]} for m in last_turns(prompt, prompt_turns)]
 
     if method == "dpo":
         rows = [{"prompt": msgs(r["prompt"]), "chosen": [{"role": "assistant", "content": r["chosen"]}],
@@ -198,7 +200,7 @@ def _make_trainer(job: TrainJob, work_dir: Path, model, tokenizer, records: list
     """The TRL trainer for a job (`peft=False` when `model` already carries the trained adapter)."""
     from trl import DPOTrainer, SFTTrainer
 
-    dataset = build_dataset(records, job.training.method)
+    dataset = build_dataset(records, job.training.method, job.training.prompt_turns)
     args = trl_args(job, str(work_dir / "trainer"), len(records))
     if not peft:
         args.precompute_ref_log_probs = False  # no training pass here: the reference comes from disabling the adapter
@@ -241,7 +243,7 @@ def heldout_rewards(trainer, job: TrainJob) -> dict | None:
         records = read_jsonl(path)[:n]
         if not records:
             continue
-        trainer.evaluate(eval_dataset=build_dataset(records, "dpo"), metric_key_prefix=f"heldout_{value}")
+        trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns), metric_key_prefix=f"heldout_{value}")
         logged = trainer.state.log_history[-1]
         if f"heldout_{value}_loss" not in logged or "eval_rewards/accuracies" not in logged:
             raise RuntimeError(f"{job.job_id}: TRL did not log reward metrics for the held-out pairs of {value}")

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ...artifacts import data_path, iter_jsonl_records
 from ...errors import ConfigError, InputError, StageError
+from ...ingest.schema import last_turns
 from .base import Suite, SuiteItem, suites
 from .safety import RefusalSuite
 
@@ -76,10 +77,7 @@ class ValuePromptsSuite(_FileSuite):
             if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
                 raise ConfigError(f"suite value_prompts: options.last_turns must be a positive integer, got {keep!r}")
             for item in items:
-                tail = item.messages[-keep:]
-                while tail and tail[0]["role"] != "user":  # a conversation starts with the user
-                    tail = tail[1:]
-                item.messages = tail or item.messages[-1:]
+                item.messages = last_turns(item.messages, keep)
         return items
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
