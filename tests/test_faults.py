@@ -270,6 +270,41 @@ def test_chunks_left_by_a_kill_after_the_unit_finished_are_removed(generation, t
     assert not any(".parts" in p for p in verify_run(tmp_path).problems)
 
 
+def test_small_suites_share_backend_calls_and_resume_per_chunk(tmp_path, monkeypatch):
+    """Chunks of several suites of one variant go to the backend together until a call holds CHUNK prompts;
+    each suite's file holds its own rows, and a kill between calls keeps the chunks already written."""
+    from valind.generate import stage as gen
+
+    monkeypatch.setattr(gen, "CHUNK", 4)
+    ctx = RunContext(config=parse_study({"sources": [{"kind": "hh_rlhf", "path": "x.jsonl"}]}), run_dir=tmp_path,
+                     progress=False)
+    variant = gen.Variant("tiny", "tiny-model", "base", 0, None, "base")
+    settings = SamplingSettings(max_new_tokens=4)
+    suites = {"a": 3, "b": 2, "c": 6}
+    units = []
+    for name, n in suites.items():
+        items = [SuiteItem(id=f"{name}{i}", messages=[{"role": "user", "content": f"{name} {i}"}]) for i in range(n)]
+        units.append((name, items, gen.unit_key(variant, items, settings, "fake")))
+
+    with pytest.raises(KeyboardInterrupt):
+        gen.generate_units(ctx, FakeBackend(stop_after=1), variant, units, settings)
+    unit_dir = tmp_path / "generate" / variant.rel_dir
+    assert (unit_dir / "a.key").exists() and (unit_dir / "b.key").exists() and not (unit_dir / "c.jsonl").exists()
+
+    resumed = FakeBackend()
+    finals = gen.generate_units(ctx, resumed, variant, units, settings)
+    assert resumed.calls == [["c 0", "c 1", "c 2", "c 3"], ["c 4", "c 5"]]  # a and b are not asked again
+    first = FakeBackend()
+    gen.generate_units(ctx.__class__(config=ctx.config, run_dir=tmp_path / "fresh", progress=False), first, variant,
+                       units, settings)
+    assert first.calls[0] == ["a 0", "a 1", "a 2", "b 0", "b 1"]  # a (3) and b (2) share one call
+    for final, (name, items, _) in zip(finals, units):
+        rows = [json.loads(line) for line in final.read_text().splitlines()]
+        assert [r["item_id"] for r in rows] == [it.id for it in items]
+        assert all(r["response"] == f"reply to {r['item_id'][0]} {r['item_id'][1:]}" for r in rows)
+        assert not final.with_name(f".{name}.parts").exists()
+
+
 def test_a_damaged_generation_chunk_is_generated_again(generation, tmp_path, caplog):
     with pytest.raises(KeyboardInterrupt):
         generation(FakeBackend(stop_after=2))

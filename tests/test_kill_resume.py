@@ -214,7 +214,7 @@ def test_kill_during_generation_keeps_finished_units(reference, tmp_path):
     done = lambda: [u for u in units if (run_dir / "generate" / u).with_suffix(".key").exists()]  # noqa: E731
 
     status = kill_when(stage_cmd("generate", study, run_dir), lambda: bool(done()), tmp_path / "killed.log",
-                       slow="valind.generate.stage:generate_unit", delay=1.0)
+                       slow="valind.generate.stage:generate_units", delay=1.0)
     assert status == -signal.SIGKILL
     n_done = len(done())
     assert 1 <= n_done < len(units) and not (run_dir / "generate" / "manifest.json").exists()

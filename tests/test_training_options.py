@@ -95,3 +95,37 @@ def test_dpo_trains_a_base_checkpoint_with_the_fallback_template(base_checkpoint
     assert metrics["steps"] == 2 and metrics["lora_tensors_changed"] > 0
     with pytest.raises(ConfigError, match="no chat template"):
         train_adapter(TrainJob(**{**job.__dict__, "model": ModelSpec(name=str(base_checkpoint))}), tmp_path / "w2")
+
+
+def test_prompt_turns_trains_on_the_last_turn_of_long_conversations(tiny_model_dir, tmp_path):
+    """training.prompt_turns: 1 keeps each prompt's last user turn, in training and in the reward check,
+    so multi-turn prompts longer than max_length still leave the replies to learn from; it is part of
+    the job's identity (a changed value retrains)."""
+    import json
+
+    from valind.config import ModelSpec, TrainingSpec
+    from valind.train.induce import TrainJob, build_dataset, train_adapter
+
+    earlier = [{"role": r, "content": f"turn {i}: " + "a long earlier message about many things " * 12}
+               for i, r in enumerate(["user", "assistant"] * 3)]
+    records = [{"prompt": earlier + [{"role": "user", "content": f"Question {k}: can you help me?"}],
+                "chosen": "I am glad to help you kindly.", "rejected": "No, figure it out yourself."}
+               for k in range(8)]
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    whole, last = build_dataset(records, "dpo"), build_dataset(records, "dpo", prompt_turns=1)
+    assert len(whole[0]["prompt"]) == 7
+    assert last[0]["prompt"] == [{"role": "user", "content": "Question 0: can you help me?"}]
+    assert build_dataset(records, "dpo", prompt_turns=2)[0]["prompt"] == last[0]["prompt"]  # never an assistant first
+
+    def job(**over):
+        return TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="empathy", seed=0, train_file=str(train_file),
+                        training=TrainingSpec(max_steps=2, batch_size=4, learning_rate=5e-3, max_length=48, **over),
+                        out_dir=str(tmp_path / "job"))
+
+    assert job().job_hash != job(prompt_turns=1).job_hash
+    metrics = train_adapter(job(prompt_turns=1), tmp_path / "work")
+    assert metrics["steps"] == 2 and metrics["lora_tensors_changed"] > 0
+    with pytest.raises(ConfigError, match="prompt_turns"):
+        parse_study(with_training(prompt_turns=0))

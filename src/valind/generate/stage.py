@@ -77,31 +77,61 @@ def unit_key(variant: Variant, items: list[SuiteItem], settings: SamplingSetting
 def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list[SuiteItem],
                   settings: SamplingSettings, key: str) -> Path:
     """Generate one (variant, suite) unit chunk by chunk; return the merged JSONL path."""
-    unit_dir = ctx.stage_dir("generate") / variant.rel_dir
-    final = unit_dir / f"{suite.name}.jsonl"
-    key_file = unit_dir / f"{suite.name}.key"
-    if not ctx.force and final.exists() and key_file.exists() and key_file.read_text() == key:
-        _remove_parts(unit_dir, suite.name)
-        return final
-    parts_dir = unit_dir / f".{suite.name}.parts"
-    rows: list[dict] = []
-    chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    for c, chunk in enumerate(chunks):
-        part = parts_dir / f"part-{c:04d}-{key}.jsonl"
-        if part.exists():
-            done = _read_part(part, len(chunk))
+    return generate_units(ctx, backend, variant, [(suite.name, items, key)], settings)[0]
+
+
+def generate_units(ctx: RunContext, backend, variant: Variant, units: list[tuple[str, list[SuiteItem], str]],
+                   settings: SamplingSettings) -> list[Path]:
+    """Generate several suites' units of one variant; return their merged JSONL paths.
+
+    Each unit is cut into chunks of CHUNK items, written as they finish (a killed run resumes from them),
+    but one backend call takes whole chunks of several suites until it holds CHUNK prompts: small suites
+    then share batches, and on a CPU a batch costs about the same for 6 prompts as for 24 (decoding steps).
+    """
+    stage_dir = ctx.stage_dir("generate")
+    unit_dir = stage_dir / variant.rel_dir
+    finals, rows, pending = [], {}, []
+    for name, items, key in units:
+        final = unit_dir / f"{name}.jsonl"
+        finals.append(final)
+        if not ctx.force and final.exists() and (unit_dir / f"{name}.key").exists() \
+                and (unit_dir / f"{name}.key").read_text() == key:
+            _remove_parts(unit_dir, name)
+            continue
+        chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+        rows[name] = [None] * len(chunks)
+        for c, chunk in enumerate(chunks):
+            part = unit_dir / f".{name}.parts" / f"part-{c:04d}-{key}.jsonl"
+            done = _read_part(part, len(chunk)) if part.exists() else None
             if done is not None:
-                rows.extend(done)
-                continue
-        completions = backend.generate([it.messages for it in chunk], settings, adapter=variant.adapter)
-        chunk_rows = [{"item_id": it.id, "prompt": it.prompt_text, "messages": it.messages,
-                       "response": comp.text, "meta": it.meta} for it, comp in zip(chunk, completions)]
-        atomic_write_jsonl(part, chunk_rows)
-        rows.extend(chunk_rows)
-    atomic_write_jsonl(final, rows)
-    atomic_write_text(key_file, key)
-    _remove_parts(unit_dir, suite.name)
-    return final
+                rows[name][c] = done
+            else:
+                pending.append((name, c, chunk, part))
+        if not pending or pending[-1][0] != name:
+            _finish_unit(unit_dir, name, key, rows.pop(name))  # every chunk was already written
+    keys = {name: key for name, _, key in units}
+    while pending:
+        call, n = [], 0
+        while pending and n < CHUNK:  # whole chunks, from several suites, until the call holds CHUNK prompts
+            call.append(pending.pop(0))
+            n += len(call[-1][2])
+        completions = iter(backend.generate([it.messages for _, _, chunk, _ in call for it in chunk], settings,
+                                            adapter=variant.adapter))
+        for name, c, chunk, part in call:
+            chunk_rows = [{"item_id": it.id, "prompt": it.prompt_text, "messages": it.messages,
+                           "response": next(completions).text, "meta": it.meta} for it in chunk]
+            atomic_write_jsonl(part, chunk_rows)
+            rows[name][c] = chunk_rows
+            if all(r is not None for r in rows[name]):
+                _finish_unit(unit_dir, name, keys[name], rows.pop(name))
+    return finals
+
+
+def _finish_unit(unit_dir: Path, name: str, key: str, chunks: list[list[dict]]) -> None:
+    """Merge a unit's chunks into <suite>.jsonl, then its key (the mark of a finished unit), then drop the chunks."""
+    atomic_write_jsonl(unit_dir / f"{name}.jsonl", [row for chunk in chunks for row in chunk])
+    atomic_write_text(unit_dir / f"{name}.key", key)
+    _remove_parts(unit_dir, name)
 
 
 def _remove_parts(unit_dir: Path, suite: str) -> None:
@@ -149,12 +179,17 @@ def run(ctx: RunContext) -> dict:
                 else:
                     _remove_parts(stage_dir / v.rel_dir, s.name)  # chunks a kill left after the unit finished
         if todo:
+            per_variant: dict[str, list] = {}
+            for v, s in todo:
+                per_variant.setdefault(v.rel_dir, [v]).append(s)
             backend = study_backend(cfg, model_name, progress=ctx.progress)
             try:
-                for k, (v, s) in enumerate(todo, 1):
-                    ctx.info(f"[generate] ({k}/{len(todo)}) {v.rel_dir} / {s.name}: {len(suite_items[s.name])} prompts")
-                    generate_unit(ctx, backend, v, s, suite_items[s.name], settings, keys[f"{v.rel_dir}/{s.name}"])
-                    n_done += 1
+                for k, (v, *ss) in enumerate(per_variant.values(), 1):
+                    ctx.info(f"[generate] ({k}/{len(per_variant)}) {v.rel_dir}: "
+                             + ", ".join(f"{s.name} {len(suite_items[s.name])}" for s in ss) + " prompts")
+                    generate_units(ctx, backend, v, [(s.name, suite_items[s.name], keys[f"{v.rel_dir}/{s.name}"])
+                                                     for s in ss], settings)
+                    n_done += len(ss)
             finally:
                 backend.close()
         outputs += [stage_dir / v.rel_dir / f"{s.name}.jsonl" for v in vs for s in suites]
