@@ -44,3 +44,4 @@ def shared_data() -> Path:
 def _isolated_cache(tmp_path, monkeypatch):
     """Keep each test's caches out of the user's ~/.cache, except the converted SmolLM2 (slow tests)."""
     monkeypatch.setenv("VALIND_SCORE_CACHE", str(tmp_path / "score-cache"))
+    monkeypatch.setenv("VALIND_VALIDATION_CACHE", str(tmp_path / "validation-cache"))

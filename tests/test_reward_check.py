@@ -47,12 +47,21 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert reverse["margin"] < -0.05 and reverse["accuracy"] == 0.0
     assert not any(k.startswith("eval_") for h in metrics["log_history"] for k in h)  # training history untouched
 
-    # the standalone check on the saved adapter (reference computed live, adapter disabled) measures the same
-    again = check_adapter(job, tmp_path / "check")
-    assert again["key"] == rewards["key"]
-    for v in ("kind", "reverse"):
-        assert again["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
-        assert again["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
+    # the check's reference log-probs went to the shared cache (one file per held-out set), for the next adapter
+    cached = sorted((tmp_path / "ref").glob("*.parquet"))
+    assert len(cached) == 3  # the training pairs (precomputed: 8 steps x 4 cover them) and the two held-out sets
+    stamps = [p.stat().st_mtime_ns for p in cached]
+
+    # the standalone check on the saved adapter, reference computed live (adapter disabled), measures the same
+    again = check_adapter(TrainJob(**{**job.__dict__, "ref_cache_dir": ""}), tmp_path / "check")
+    # and so does a check that reads the cached reference (another adapter's check in a run)
+    shared = check_adapter(job, tmp_path / "check2")
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "ref").glob("*.parquet"))] == stamps  # read, not rewritten
+    for other in (again, shared):
+        assert other["key"] == rewards["key"]
+        for v in ("kind", "reverse"):
+            assert other["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
+            assert other["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
 
 
 def test_check_off_and_its_pair_cap_outside_the_adapter_identity(tmp_path, tiny_model_dir):

@@ -94,3 +94,22 @@ def test_an_llm_backend_counts_as_reachable_only_when_something_answers():
     local = validation.unreachable({"backend": "transformers"})
     import torch
     assert (local is None) == torch.cuda.is_available()
+
+
+def test_a_second_run_with_the_same_instruments_copies_the_figures(tmp_path, shared_data, monkeypatch):
+    """The figures depend on the instruments and the labelled files only: kept per machine, a second run
+    copies them; an edited instrument or --force measures again."""
+    first = _ctx(tmp_path, _closed_port(), xstest_judge="xstest-strmatch")
+    assert validation.write_validation(first)
+    second = RunContext(config=first.config, run_dir=tmp_path / "run2", progress=False)
+    measured = []
+    real = validation.measure_extractor
+    monkeypatch.setattr(validation, "measure_extractor", lambda ctx: measured.append(ctx) or real(ctx))
+    assert validation.write_validation(second) and measured == []
+    for f in ("extractor.json", "judges.json"):
+        assert (second.run_dir / "validation" / f).read_bytes() == (first.run_dir / "validation" / f).read_bytes()
+    forced = RunContext(config=first.config, run_dir=tmp_path / "run3", force=True, progress=False)
+    assert validation.write_validation(forced) and len(measured) == 1
+    monkeypatch.setattr(validation, "instruments_version", lambda measure=None: "an-edited-instrument")
+    assert validation.write_validation(RunContext(config=first.config, run_dir=tmp_path / "run4", progress=False))
+    assert len(measured) == 2

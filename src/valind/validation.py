@@ -14,6 +14,8 @@ run for cross-validated figures). An LLM instrument is measured only when its ba
 since on CPU it would take hours); otherwise the entry says `not_measured` and why. Both files carry
 `instruments_version` (a hash of the instruments' code, weights and data) and the stamp
 `validation/.key` includes it, so editing an instrument measures again instead of reusing figures.
+The figures are also kept per machine (~/.cache/valind/validation, keyed by the same and by the labelled
+files' contents): another run with the same instruments copies them instead of measuring again.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 
-from .artifacts import atomic_write_json, atomic_write_text, hash_text
+from .artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text, hash_file, hash_text
 from .config import redact_secrets
 from .context import RunContext
 from .errors import ConfigError, ValindError
@@ -36,6 +40,7 @@ REFUSAL_SUITES = ("advbench", "harmbench", "strongreject", "xstest", "harmful_re
 SUITE_TASK = {**{s: "refusal" for s in REFUSAL_SUITES}, "anthrobench": "anthro", "sycophancy": "sycophancy"}
 LLM_INSTRUMENTS = {"llm"}
 LOCAL_ENGINES = {"transformers", "vllm"}
+FILES = ("extractor.json", "judges.json")
 
 
 def configured_judges(cfg) -> list[dict]:
@@ -167,13 +172,41 @@ def validation_key(ctx: RunContext) -> str:
                      instruments_version(), json.dumps(shared))[:16]
 
 
+def validation_cache() -> Path:
+    """Figures measured before on this machine, by key ($VALIND_VALIDATION_CACHE, default ~/.cache/valind/validation)."""
+    from .models import cache_dir
+
+    return Path(os.environ.get("VALIND_VALIDATION_CACHE") or cache_dir() / "validation")
+
+
+def _machine_key(key: str) -> str:
+    """The run's key plus the labelled files' contents: a cache shared by runs must not trust paths alone."""
+    from .evaluate.suites._data import find_shared
+
+    files = [find_shared(f"labelled/{n}") for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
+                                                     "outside_labelled_dev.jsonl")]
+    return hash_text(key, *[hash_file(f) if f is not None and Path(f).is_file() else "-" for f in files])[:24]
+
+
 def write_validation(ctx: RunContext) -> bool:
-    """Write RUN_DIR/validation/{extractor,judges}.json unless they are current; True when (re)written."""
+    """Write RUN_DIR/validation/{extractor,judges}.json unless they are current; True when (re)written.
+
+    The figures depend only on the instruments, their settings and the labelled files, not on the study's
+    data, so they are kept per machine (validation_cache()) and a later run with the same instruments copies
+    them instead of measuring again (`--force` measures again)."""
     out = ctx.run_dir / "validation"
     key = validation_key(ctx)
     stamp = out / ".key"
     if not ctx.force and stamp.exists() and stamp.read_text() == key:
         return False
+    cached = validation_cache() / _machine_key(key)
+    if not ctx.force and all((cached / f).is_file() for f in FILES):
+        for f in FILES:
+            atomic_write_bytes(out / f, (cached / f).read_bytes())
+        atomic_write_text(stamp, key)
+        ctx.info(f"[validation] the same instruments were measured on the same labelled files before on this "
+                 f"machine: figures copied from {cached}")
+        return True
     extractor = measure_extractor(ctx)
     atomic_write_json(out / "extractor.json", extractor)
     if "macro" in extractor:
@@ -189,4 +222,9 @@ def write_validation(ctx: RunContext) -> bool:
             ctx.info(f"[validation] judge {k} not measured: {v['not_measured']}")
     atomic_write_json(out / "judges.json", {**_version_stamp(), "judges": judges})
     atomic_write_text(stamp, key)
+    try:
+        for f in FILES:
+            atomic_write_bytes(cached / f, (out / f).read_bytes())
+    except OSError as exc:  # a read-only or full cache folder costs the next run time, not this one its figures
+        ctx.info(f"[validation] could not keep the figures in {cached}: {exc}")
     return True

@@ -205,8 +205,9 @@ def _make_trainer(job: TrainJob, work_dir: Path, model, tokenizer, records: list
     if not peft:
         args.precompute_ref_log_probs = False  # no training pass here: the reference comes from disabling the adapter
     trainer_cls, extra = (DPOTrainer if job.training.method == "dpo" else SFTTrainer), {}
-    if job.training.method == "dpo" and args.precompute_ref_log_probs:
-        from ..sweep.ref_logps import SharedRefDPOTrainer  # reference log-probs shared across seeds/sweep points
+    if job.training.method == "dpo":
+        # reference log-probs shared across seeds, sweep points and (for the held-out reward check) adapters
+        from ..sweep.ref_logps import SharedRefDPOTrainer
 
         trainer_cls = SharedRefDPOTrainer
         extra = dict(ref_cache_dir=job.ref_cache_dir or None, model_identity=json.dumps(
@@ -238,18 +239,27 @@ def heldout_rewards(trainer, job: TrainJob) -> dict | None:
     if job.training.method != "dpo" or n == 0 or not job.heldout_files:
         return None
     trainer.args.per_device_eval_batch_size = job.training.batch_size
+    # The reference (the base model: the adapter disabled) scores the same held-out pairs for every adapter, so
+    # with a shared cache its log-probs are computed by the first adapter's check and read by the others
+    # (SharedRefDPOTrainer, keyed by the base model and the tokenized pairs); TRL's evaluate reads them from the batch.
+    live_reference = trainer.precompute_ref_logps
+    trainer.precompute_ref_logps = bool(getattr(trainer, "ref_cache_dir", None)) or live_reference
     out = {}
-    for value, path in sorted(job.heldout_files.items()):
-        records = read_jsonl(path)[:n]
-        if not records:
-            continue
-        trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns), metric_key_prefix=f"heldout_{value}")
-        logged = trainer.state.log_history[-1]
-        if f"heldout_{value}_loss" not in logged or "eval_rewards/accuracies" not in logged:
-            raise RuntimeError(f"{job.job_id}: TRL did not log reward metrics for the held-out pairs of {value}")
-        out[value] = {"accuracy": float(logged["eval_rewards/accuracies"]),
-                      "margin": float(logged["eval_rewards/margins"]), "pairs": len(records)}
-        trainer.state.log_history.pop()  # keep the training history free of the check
+    try:
+        for value, path in sorted(job.heldout_files.items()):
+            records = read_jsonl(path)[:n]
+            if not records:
+                continue
+            trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns),
+                             metric_key_prefix=f"heldout_{value}")
+            logged = trainer.state.log_history[-1]
+            if f"heldout_{value}_loss" not in logged or "eval_rewards/accuracies" not in logged:
+                raise RuntimeError(f"{job.job_id}: TRL did not log reward metrics for the held-out pairs of {value}")
+            out[value] = {"accuracy": float(logged["eval_rewards/accuracies"]),
+                          "margin": float(logged["eval_rewards/margins"]), "pairs": len(records)}
+            trainer.state.log_history.pop()  # keep the training history free of the check
+    finally:
+        trainer.precompute_ref_logps = live_reference
     return {"key": reward_check_key(job), "values": out}
 
 
