@@ -33,7 +33,10 @@ def _write(path, recs):
 def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir):
     train = _write(tmp_path / "train.jsonl", _pairs(16, GOOD, BAD, "t"))
     heldout = {"kind": _write(tmp_path / "kind.jsonl", _pairs(6, GOOD, BAD, "k")),
-               "reverse": _write(tmp_path / "reverse.jsonl", _pairs(6, BAD, GOOD, "r"))}
+               "reverse": _write(tmp_path / "reverse.jsonl", _pairs(6, BAD, GOOD, "r")),
+               # 3 pairs in the trained direction, 2 against: the accuracy is the share of pairs, 3/5, not a
+               # mean of uneven batch means (batches of 4 and 1, as the training batch gave, read (0.75 + 0) / 2)
+               "mixed": _write(tmp_path / "mixed.jsonl", _pairs(3, GOOD, BAD, "m") + _pairs(2, BAD, GOOD, "n"))}
     training = TrainingSpec(max_steps=8, learning_rate=2e-2, batch_size=4, max_length=64, reward_check_pairs=5)
     job = TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="kind", seed=0, train_file=train,
                    training=training, out_dir=str(tmp_path / "job"), heldout_files=heldout,
@@ -45,11 +48,12 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert kind["pairs"] == reverse["pairs"] == 5  # reward_check_pairs caps the held-out pairs used
     assert kind["margin"] > 0.05 and kind["accuracy"] == 1.0
     assert reverse["margin"] < -0.05 and reverse["accuracy"] == 0.0
+    assert rewards["values"]["mixed"]["accuracy"] == pytest.approx(0.6)
     assert not any(k.startswith("eval_") for h in metrics["log_history"] for k in h)  # training history untouched
 
     # the check's reference log-probs went to the shared cache (one file per held-out set), for the next adapter
     cached = sorted((tmp_path / "ref").glob("*.parquet"))
-    assert len(cached) == 3  # the training pairs (precomputed: 8 steps x 4 cover them) and the two held-out sets
+    assert len(cached) == 4  # the training pairs (precomputed: 8 steps x 4 cover them) and the three held-out sets
     stamps = [p.stat().st_mtime_ns for p in cached]
 
     # the standalone check on the saved adapter, reference computed live (adapter disabled), measures the same
@@ -59,7 +63,7 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "ref").glob("*.parquet"))] == stamps  # read, not rewritten
     for other in (again, shared):
         assert other["key"] == rewards["key"]
-        for v in ("kind", "reverse"):
+        for v in ("kind", "reverse", "mixed"):
             assert other["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
             assert other["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
 
@@ -73,3 +77,10 @@ def test_check_off_and_its_pair_cap_outside_the_adapter_identity(tmp_path, tiny_
     # the pair cap is not part of the adapter's identity: changing it does not retrain
     other = TrainJob(**{**job.__dict__, "training": job.training.model_copy(update={"reward_check_pairs": 50})})
     assert other.job_hash == job.job_hash and reward_check_key(other) != reward_check_key(job)
+
+
+def test_the_check_uses_equal_batches():
+    from valind.train.induce import equal_eval_batch
+
+    assert equal_eval_batch(5, 8) == 5 and equal_eval_batch(12, 8) == 6 and equal_eval_batch(200, 8) == 8
+    assert equal_eval_batch(13, 8) == 1 and equal_eval_batch(3, 2) == 1 and equal_eval_batch(1, 8) == 1

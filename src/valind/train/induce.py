@@ -224,7 +224,13 @@ def reward_check_key(job: TrainJob) -> str:
     """What the implicit-reward check depends on besides the adapter: the held-out files, the pair cap, beta."""
     files = {v: hash_file(f) for v, f in sorted(job.heldout_files.items()) if Path(f).exists()}
     return hash_text(json.dumps({"files": files, "pairs": job.training.reward_check_pairs,
-                                 "beta": job.training.beta}, sort_keys=True))[:16]
+                                 "beta": job.training.beta, "equal_batches": True}, sort_keys=True))[:16]
+
+
+def equal_eval_batch(n_pairs: int, cap: int) -> int:
+    """The largest batch size <= cap that divides n_pairs: TRL's eval metrics are means of per-batch means,
+    which equal the per-pair share (accuracy) and mean (margin) only when every batch has the same size."""
+    return next(b for b in range(max(1, min(cap, n_pairs)), 0, -1) if n_pairs % b == 0)
 
 
 def heldout_rewards(trainer, job: TrainJob) -> dict | None:
@@ -238,7 +244,7 @@ def heldout_rewards(trainer, job: TrainJob) -> dict | None:
     n = job.training.reward_check_pairs
     if job.training.method != "dpo" or n == 0 or not job.heldout_files:
         return None
-    trainer.args.per_device_eval_batch_size = job.training.batch_size
+    cap = max(job.training.batch_size, 8)  # no gradients in the check: a few times the training batch fits
     # The reference (the base model: the adapter disabled) scores the same held-out pairs for every adapter, so
     # with a shared cache its log-probs are computed by the first adapter's check and read by the others
     # (SharedRefDPOTrainer, keyed by the base model and the tokenized pairs); TRL's evaluate reads them from the batch.
@@ -250,6 +256,7 @@ def heldout_rewards(trainer, job: TrainJob) -> dict | None:
             records = read_jsonl(path)[:n]
             if not records:
                 continue
+            trainer.args.per_device_eval_batch_size = equal_eval_batch(len(records), cap)
             trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns),
                              metric_key_prefix=f"heldout_{value}")
             logged = trainer.state.log_history[-1]
