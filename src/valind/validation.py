@@ -161,15 +161,16 @@ def measure_judge(entry: dict) -> dict:
 
 def validation_key(ctx: RunContext) -> str:
     """What the validation files depend on: the configured instruments, the values, the instruments' code
-    version, and which shared labelled files are present."""
+    version, and the shared labelled files' contents (the per-machine cache must not trust paths alone)."""
     from .evaluate.suites._data import find_shared
 
-    shared = [str(find_shared(f"labelled/{n}")) for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
-                                                           "outside_labelled_dev.jsonl")]
+    shared = [find_shared(f"labelled/{n}") for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
+                                                      "outside_labelled_dev.jsonl")]
     return hash_text(json.dumps(ctx.config.extractor.model_dump(mode="json"), sort_keys=True),
                      json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True),
                      json.dumps(configured_judges(ctx.config), sort_keys=True, default=str),
-                     instruments_version(), json.dumps(shared))[:16]
+                     instruments_version(),
+                     *[hash_file(f) if f is not None and Path(f).is_file() else "-" for f in shared])[:16]
 
 
 def validation_cache() -> Path:
@@ -177,15 +178,6 @@ def validation_cache() -> Path:
     from .models import cache_dir
 
     return Path(os.environ.get("VALIND_VALIDATION_CACHE") or cache_dir() / "validation")
-
-
-def _machine_key(key: str) -> str:
-    """The run's key plus the labelled files' contents: a cache shared by runs must not trust paths alone."""
-    from .evaluate.suites._data import find_shared
-
-    files = [find_shared(f"labelled/{n}") for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
-                                                     "outside_labelled_dev.jsonl")]
-    return hash_text(key, *[hash_file(f) if f is not None and Path(f).is_file() else "-" for f in files])[:24]
 
 
 def write_validation(ctx: RunContext) -> bool:
@@ -199,7 +191,7 @@ def write_validation(ctx: RunContext) -> bool:
     stamp = out / ".key"
     if not ctx.force and stamp.exists() and stamp.read_text() == key:
         return False
-    cached = validation_cache() / _machine_key(key)
+    cached = validation_cache() / key
     if not ctx.force and all((cached / f).is_file() for f in FILES):
         for f in FILES:
             atomic_write_bytes(out / f, (cached / f).read_bytes())
