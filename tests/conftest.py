@@ -11,6 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Precision `auto` follows the CPU (valind.precision); tests run as on a CPU without bf16 units, so their
+# outcomes do not depend on which machine runs them. tests/test_precision.py asks for bf16 explicitly.
+os.environ.setdefault("VALIND_CPU_BF16", "0")
 
 SHARED_DATA = Path(os.environ.get("VALIND_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 # valind's template-written preference pairs (empathy, humor, honesty): a small fixture for pipeline tests.

@@ -183,6 +183,18 @@ def test_value_suite_uses_only_untrained_prompts_balanced_with_provenance(tmp_pa
     assert stats.loc["empathy", "suite_prompts"] == 3
 
 
+def test_value_suite_for_the_induced_values_only(tmp_path):
+    """curation.value_suite_values: induced draws prompts only for the values being induced (power for the
+    manipulation check), each as many as value_suite_per_value, from untrained pairs."""
+    _constructed_run(tmp_path)
+    run_stage(_ctx(tmp_path, value_suite_values="induced", value_suite_per_value=4), "curate")
+    suite = read_jsonl(tmp_path / "curate" / "value_suite.jsonl")
+    counts = Counter(r["value"] for r in suite)
+    assert set(counts) == set(VALUES) and counts["empathy"] == counts["humor"] == 4
+    trained = {r["id"] for p in (tmp_path / "curate").glob("subsets/**/train.jsonl") for r in read_jsonl(p)}
+    assert not {r["pair_id"] for r in suite} & trained
+
+
 def test_a_pair_with_a_failed_extraction_is_in_no_subset_and_is_counted(tmp_path):
     # e3 is an empathy pair (its chosen side was scored); its rejected side failed, so its "no empathy" there is
     # no measurement: it must not train, be held out, be drawn for a control, or enter the value suite

@@ -49,6 +49,11 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert kind["margin"] > 0.05 and kind["accuracy"] == 1.0
     assert reverse["margin"] < -0.05 and reverse["accuracy"] == 0.0
     assert rewards["values"]["mixed"]["accuracy"] == pytest.approx(0.6)
+    # every pair's outcome is kept, in the held-out file's order (the manipulation check pairs adapters by pair)
+    mixed = rewards["values"]["mixed"]["per_pair"]
+    assert mixed["ids"] == ["m0", "m1", "m2", "n0", "n1"] and mixed["won"] == [1, 1, 1, 0, 0]
+    assert [m > 0 for m in mixed["margins"]] == [True, True, True, False, False]
+    assert sum(mixed["margins"]) / 5 == pytest.approx(rewards["values"]["mixed"]["margin"])
     assert not any(k.startswith("eval_") for h in metrics["log_history"] for k in h)  # training history untouched
 
     # the check's reference log-probs went to the shared cache (one file per held-out set), for the next adapter
@@ -66,6 +71,7 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
         for v in ("kind", "reverse", "mixed"):
             assert other["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
             assert other["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
+            assert other["values"][v]["per_pair"]["won"] == rewards["values"][v]["per_pair"]["won"]
 
 
 def test_check_off_and_its_pair_cap_outside_the_adapter_identity(tmp_path, tiny_model_dir):
@@ -79,8 +85,3 @@ def test_check_off_and_its_pair_cap_outside_the_adapter_identity(tmp_path, tiny_
     assert other.job_hash == job.job_hash and reward_check_key(other) != reward_check_key(job)
 
 
-def test_the_check_uses_equal_batches():
-    from valind.train.induce import equal_eval_batch
-
-    assert equal_eval_batch(5, 8) == 5 and equal_eval_batch(12, 8) == 6 and equal_eval_batch(200, 8) == 8
-    assert equal_eval_batch(13, 8) == 1 and equal_eval_batch(3, 2) == 1 and equal_eval_batch(1, 8) == 1

@@ -90,7 +90,9 @@ class ModelSpec(_Section):
     name: str = Field(description="Hub id (e.g. meta-llama/Llama-3.1-8B-Instruct), local path, or embedded:smollm2-135m-instruct")
     label: str | None = Field(None, description="Short name used in tables and paths; derived from `name` if unset")
     revision: str | None = None
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Inference weights (generation, QA): auto = bfloat16 where the device computes it fast "
+                            "(CUDA with bf16; a CPU with AMX or AVX512-BF16), else float32 (valind.precision)")
     trust_remote_code: bool = Field(False, description="Run model code from the hub. Off unless you ask for it.")
     chat_template: str | None = Field(
         None, description="Chat template for a checkpoint that has none (base and some SFT models): 'plain', 'tulu' "
@@ -179,6 +181,10 @@ class CurationSpec(_Section):
     value_suite_per_value: int = Field(20, ge=0, description="Prompts per value for the held-out value-expression "
                                        "suite (curate/value_suite.jsonl; suite value_prompts with options.source: "
                                        "heldout): prompts never trained on whose source responses expressed the value")
+    value_suite_values: Literal["all", "induced"] = Field(
+        "all", description="Which values the value suite draws prompts for: all defined values (the profile of "
+                           "every value), or only the induced ones (power for the manipulation check: "
+                           "value_suite_per_value prompts that invite each induced value)")
 
 
 class LoraSpec(_Section):
@@ -201,6 +207,10 @@ class TrainingSpec(_Section):
     prompt_turns: int | None = Field(None, ge=1, description="Keep only the last N messages of each training prompt "
                                      "(from a user turn on); default: the whole conversation. Long multi-turn "
                                      "contexts otherwise dominate CPU time and get truncated away at a short max_length")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Training, the DPO reference pass and the implicit-reward check: auto = bf16 where the "
+                            "device computes it fast (CUDA with bf16; a CPU with AMX or AVX512-BF16), else fp32. On a "
+                            "CPU, bf16 is autocast over fp32 weights")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     logging_steps: int = Field(1, ge=1)
     accelerate_config: str | None = Field(None, description="Run training under `accelerate launch --config_file` (DDP/DeepSpeed/FSDP)")

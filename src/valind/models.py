@@ -72,9 +72,13 @@ def resolve_model_path(name: str) -> str:
 
 
 def _dtype(dtype: str):
+    """A model's torch dtype: `auto` follows the hardware (bf16 where it is fast: valind.precision)."""
     import torch
+
+    from .precision import torch_dtype
+
     if dtype == "auto":
-        return torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        return torch_dtype("auto")
     return getattr(torch, dtype)
 
 

@@ -121,7 +121,8 @@ def run(ctx: RunContext) -> dict:
 
     # The held-out value-expression suite: shortlists now, chosen once prompts are read.
     trained_ids = {pid for v in trained for pid in train_ids[v]} | {pid for ids in control_ids.values() for pid in ids}
-    shortlist = value_suite.candidates(ann, value_names, trained_ids, seed=cur.seed,
+    suite_values = list(induced) if cur.value_suite_values == "induced" else value_names
+    shortlist = value_suite.candidates(ann, suite_values, trained_ids, seed=cur.seed,
                                        shortlist=4 * cur.value_suite_per_value + 8)
     wanted = ({pid for v in induced for part in splits[v] for pid in part} | trained_ids
               | {pid for ids in shortlist.values() for pid in ids})

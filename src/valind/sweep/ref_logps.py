@@ -41,6 +41,13 @@ class SharedRefDPOTrainer(DPOTrainer):
         self.ref_cache_hits: list[str] = []
         super().__init__(*args, **kwargs)
 
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """TRL averages its per-batch metrics here; an evaluation's series is kept first (`eval_series`), so the
+        implicit-reward check can read each held-out pair's outcome (train/induce.heldout_rewards)."""
+        if not self.model.training:
+            self.eval_series = {k: list(v) for k, v in self._metrics["eval"].items()}
+        super().log(logs, start_time)
+
     def _ref_cache_key(self, dataset, name: str) -> str:
         a = self.args
         settings = {"model": self.model_identity, "split": name, "max_length": a.max_length,

@@ -51,6 +51,9 @@ class TrainJob:
         t.pop("precompute_ref_logprobs", None)  # a speed knob: the same losses either way
         t.pop("reward_check_pairs", None)  # measured after training; the adapter is the same
         t.pop("report_to", None)  # where the logs go, not what is trained
+        from ..precision import resolve_precision
+
+        t["precision"] = resolve_precision(t.get("precision", "auto"))  # what `auto` means on this machine
         return hash_text(json.dumps({"model": self.model.model_dump(mode="json"), "training": t, "seed": self.seed,
                                      "data": self.data_hash, "value": self.value}, sort_keys=True))[:16]
 
@@ -138,6 +141,8 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
     import torch
     from trl import DPOConfig, SFTConfig
 
+    from ..precision import resolve_precision
+
     t = job.training
     cuda = torch.cuda.is_available()
     common = dict(
@@ -146,7 +151,7 @@ def trl_args(job: TrainJob, output_dir: str, n_examples: int):
         num_train_epochs=t.epochs, max_steps=t.max_steps or -1, logging_steps=t.logging_steps,
         save_strategy="no", report_to=list(t.report_to), run_name=job.job_id, seed=job.seed, data_seed=job.seed,
         use_cpu=not cuda,
-        bf16=cuda and torch.cuda.is_bf16_supported(), gradient_checkpointing=False, max_length=t.max_length,
+        bf16=resolve_precision(t.precision) == "bf16", gradient_checkpointing=False, max_length=t.max_length,
         disable_tqdm=True, dataloader_num_workers=0,
     )
     check_trl_overrides(t.method, t.trl_overrides, f"job {job.job_id}")
@@ -185,13 +190,21 @@ def _load_base(job: TrainJob):
     from transformers import AutoModelForCausalLM
 
     from ..models import _dtype, load_tokenizer, resolve_model_path
+    from ..precision import resolve_precision
 
     torch.manual_seed(job.seed)
     tokenizer = load_tokenizer(job.model.name, trust_remote_code=job.model.trust_remote_code,
                                revision=job.model.revision, chat_template=job.model.chat_template,
                                need_chat_template=True)
+    # Weights: the model's dtype when set; with `auto`, bf16 on CUDA with bf16 training, else fp32 (on a CPU,
+    # training.precision bf16 autocasts over fp32 weights, which follows the fp32 loss closely).
+    if job.model.dtype != "auto":
+        dtype = _dtype(job.model.dtype)
+    else:
+        bf16 = resolve_precision(job.training.precision) == "bf16" and torch.cuda.is_available()
+        dtype = torch.bfloat16 if bf16 else torch.float32
     model = AutoModelForCausalLM.from_pretrained(
-        resolve_model_path(job.model.name), dtype=_dtype(job.model.dtype), use_safetensors=True,
+        resolve_model_path(job.model.name), dtype=dtype, use_safetensors=True,
         trust_remote_code=job.model.trust_remote_code, revision=job.model.revision)
     return model, tokenizer
 
@@ -224,46 +237,46 @@ def reward_check_key(job: TrainJob) -> str:
     """What the implicit-reward check depends on besides the adapter: the held-out files, the pair cap, beta."""
     files = {v: hash_file(f) for v, f in sorted(job.heldout_files.items()) if Path(f).exists()}
     return hash_text(json.dumps({"files": files, "pairs": job.training.reward_check_pairs,
-                                 "beta": job.training.beta, "equal_batches": True}, sort_keys=True))[:16]
-
-
-def equal_eval_batch(n_pairs: int, cap: int) -> int:
-    """The largest batch size <= cap that divides n_pairs: TRL's eval metrics are means of per-batch means,
-    which equal the per-pair share (accuracy) and mean (margin) only when every batch has the same size."""
-    return next(b for b in range(max(1, min(cap, n_pairs)), 0, -1) if n_pairs % b == 0)
+                                 "beta": job.training.beta, "per_pair": True}, sort_keys=True))[:16]
 
 
 def heldout_rewards(trainer, job: TrainJob) -> dict | None:
-    """DPO implicit-reward accuracy and mean margin of the trained policy on every value's held-out pairs.
+    """DPO implicit-reward accuracy and margin of the trained policy on every value's held-out pairs, per pair.
 
-    The implicit reward of a response is beta * (log pi(y|x) - log pi_ref(y|x)); accuracy is the share of
-    pairs whose chosen (value-expressing) response gets the higher reward, margin the mean difference. Both
-    are TRL's own eval metrics (`rewards/accuracies`, `rewards/margins`, means over eval batches), computed
-    without any generation or judge. None for SFT or when the check is off.
+    The implicit reward of a response is beta * (log pi(y|x) - log pi_ref(y|x)); a pair is won when the chosen
+    (value-expressing) response gets the higher reward; `margin` is the difference. TRL's own eval metrics
+    (`rewards/accuracies`, `rewards/margins`) are read one pair at a time (eval batches of 1), so every pair's
+    outcome is kept (`per_pair`: ids, won, margins) for the manipulation check, which compares an adapter with
+    the control on the same pairs; `accuracy` is the share of pairs won. No generation, no judge. None for SFT
+    or when the check is off.
     """
     n = job.training.reward_check_pairs
     if job.training.method != "dpo" or n == 0 or not job.heldout_files:
         return None
-    cap = max(job.training.batch_size, 8)  # no gradients in the check: a few times the training batch fits
     # The reference (the base model: the adapter disabled) scores the same held-out pairs for every adapter, so
     # with a shared cache its log-probs are computed by the first adapter's check and read by the others
     # (SharedRefDPOTrainer, keyed by the base model and the tokenized pairs); TRL's evaluate reads them from the batch.
     live_reference = trainer.precompute_ref_logps
     trainer.precompute_ref_logps = bool(getattr(trainer, "ref_cache_dir", None)) or live_reference
+    trainer.args.per_device_eval_batch_size = 1  # one pair per eval batch: TRL's per-batch metrics are per pair
     out = {}
     try:
         for value, path in sorted(job.heldout_files.items()):
             records = read_jsonl(path)[:n]
             if not records:
                 continue
-            trainer.args.per_device_eval_batch_size = equal_eval_batch(len(records), cap)
             trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns),
                              metric_key_prefix=f"heldout_{value}")
             logged = trainer.state.log_history[-1]
-            if f"heldout_{value}_loss" not in logged or "eval_rewards/accuracies" not in logged:
-                raise RuntimeError(f"{job.job_id}: TRL did not log reward metrics for the held-out pairs of {value}")
-            out[value] = {"accuracy": float(logged["eval_rewards/accuracies"]),
-                          "margin": float(logged["eval_rewards/margins"]), "pairs": len(records)}
+            series = getattr(trainer, "eval_series", {})
+            won, margins = series.get("rewards/accuracies", []), series.get("rewards/margins", [])
+            if f"heldout_{value}_loss" not in logged or len(won) != len(records) or len(margins) != len(records):
+                raise RuntimeError(f"{job.job_id}: TRL did not log per-pair reward metrics for the held-out pairs "
+                                   f"of {value} ({len(won)} of {len(records)})")
+            out[value] = {"accuracy": float(sum(won) / len(won)), "margin": float(sum(margins) / len(margins)),
+                          "pairs": len(records),
+                          "per_pair": {"ids": [str(r.get("id", i)) for i, r in enumerate(records)],
+                                       "won": [int(w > 0.5) for w in won], "margins": [float(m) for m in margins]}}
             trainer.state.log_history.pop()  # keep the training history free of the check
     finally:
         trainer.precompute_ref_logps = live_reference

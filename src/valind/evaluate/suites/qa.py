@@ -233,14 +233,14 @@ class QASuite(Suite):
         return TaskManager(include_path=str(prepare_tasks(data_dir=self.options.get("data_dir"))), include_defaults=False)
 
     def model_args(self, model_name: str, adapter: str | None) -> dict:
-        import torch
-
         from ...models import resolve_model_path
 
         spec = next((m for m in self.ctx.config.models if m.name == model_name), None)
         dtype = spec.dtype if spec else "auto"
         if dtype == "auto":
-            dtype = "bfloat16" if torch.cuda.is_available() else "float32"
+            from ...precision import resolve_precision
+
+            dtype = "bfloat16" if resolve_precision("auto") == "bf16" else "float32"
         args = {"pretrained": resolve_model_path(model_name), "dtype": dtype,
                 "trust_remote_code": bool(spec and spec.trust_remote_code)}
         if spec and spec.revision:
