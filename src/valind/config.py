@@ -263,6 +263,23 @@ class EvaluationSpec(_Section):
     suites: list[SuiteSpec] = Field(default_factory=lambda: [SuiteSpec(name="value_prompts"), SuiteSpec(name="harmful_requests")])
 
 
+class ManipulationCheckSpec(_Section):
+    """The confirmatory family: per induced value, pre-specified one-sided outcomes (valind.stats.manipulation)."""
+
+    outcomes: list[Literal["reward_vs_chance", "reward_vs_control", "expression_vs_control"]] = Field(
+        default_factory=lambda: ["reward_vs_chance", "reward_vs_control", "expression_vs_control"], min_length=1,
+        description="reward_vs_chance: held-out implicit-reward accuracy above 0.5; reward_vs_control: above the "
+                    "control adapter's on the same pairs; expression_vs_control: own-value expression above the "
+                    "control's on the same held-out prompts")
+    correction: Literal["holm", "bh"] = Field("holm", description="Correction across values x outcomes, within this "
+                                              "family only (the exploratory effects are corrected separately)")
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+
+class AnalysisSpec(_Section):
+    manipulation_check: ManipulationCheckSpec = Field(default_factory=ManipulationCheckSpec)
+
+
 class StudyConfig(_Section):
     """A whole study: what to ingest, which values to induce in which models, what to measure."""
 
@@ -276,6 +293,8 @@ class StudyConfig(_Section):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec, description="Pre-registered analysis: the "
+                                   "manipulation check's confirmatory family")
     output_dir: str = Field("runs/study", description="Run directory (relative to the current directory)")
     skip_bad_rows: bool = Field(False, description="Skip and count malformed input rows instead of stopping")
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="Extra grid axes: dotted config path -> values")

@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..config import is_control
 from ..export.datacards import write_table
 from ..stats import BASE, CONTRASTS, VS_BASE, VS_CONTROL, EffectOptions, compute_effects, control_survival
+from ..stats.manipulation import OUTCOMES, manipulation_check, verdicts
 from ..sweep.grid import point_overrides
 from ..values import load_values
 from . import figures as F
@@ -688,6 +689,8 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
     models = sorted(set(data.results["model"].astype(str)))
+    check, check_lines, check_family = manipulation(data, order, options)
+    atomic_write_text(report_dir / "manipulation_check.csv", check.to_csv(index=False))
 
     warnings = [f"{m}: no base-model rows, so no effects for this model." for m in models
                 if not ((data.results["model"].astype(str) == m) & (data.results["induced_value"] == BASE)).any()]
@@ -766,11 +769,13 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
         n_secondary=int(((effects["bh_family"] == "secondary") & (effects["contrast"] == VS_BASE)).sum()),
         has_control=has_control, survival=survival, max_seeds=int(effects["n_seeds"].max()) if len(effects) else 0,
         control_off=(data.study.get("curation") or {}).get("control") is False,
+        manipulation=check_lines, manipulation_family=check_family,
         qa_margin=QA_MARGIN, claims_tally=tallies, claims_matrix=claims_matrix, claims_groups=claim_rows, figure_sections=early,
         effect_tables=b.effect_tables(effects, len(models) > 1), samples=samples, late_sections=late,
         css=Markup(CSS))
     atomic_write_text(html_path, html.lstrip())
-    summary_path = write_summary(report_dir / "summary.md", data, effects, claims, b.saved, options, survival)
+    summary_path = write_summary(report_dir / "summary.md", data, effects, claims, b.saved, options, survival,
+                                 manipulation=check_lines)
     log.info(f"report: {html_path} ({len(b.saved)} figures, {len(effects)} effects, "
              f"{int(effects['significant'].sum())} significant)")
     return {"html": html_path, "summary": summary_path, "effects": report_dir / "effects.csv",
@@ -780,6 +785,25 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                        "survive_control": survival["survive_control"],
                        "figures": len(b.saved), "samples": len(samples), "claims": len(claims)},
             "skipped": [s for sec in sections for s in sec["skipped"]]}
+
+
+def manipulation(data, order: list[str], options: EffectOptions) -> tuple[pd.DataFrame, list[dict], dict]:
+    """The manipulation check of the run's induced values (stats.manipulation), its report lines and its family."""
+    spec = ((data.study.get("analysis") or {}).get("manipulation_check") or {})
+    family = {"outcomes": list(spec.get("outcomes") or OUTCOMES), "correction": spec.get("correction", "holm"),
+              "alpha": float(spec.get("alpha", 0.05))}
+    values = [v for v in order if not is_control(v) and "@" not in v and v != BASE]
+    check = manipulation_check(data.reward_pairs, data.results, values, (data.controls or {}).get("matched"),
+                               outcomes=family["outcomes"], correction=family["correction"], alpha=family["alpha"],
+                               level=options.level)
+    lines = verdicts(check)
+    multi = lines["model"].nunique() > 1 if len(lines) else False
+    rows = [{"model": r.model, "value": r.value, "induced": r.induced, "expressed": r.expressed, "multi": multi,
+             "detail": r.line.split(". ", 1)[1] if ". " in r.line else ""} for r in lines.itertuples()]
+    family_text = {"outcomes": ", ".join(o.replace("_", " ") for o in family["outcomes"]),
+                   "correction": "Holm" if family["correction"] == "holm" else "Benjamini-Hochberg",
+                   "alpha": f"{family['alpha']:g}"}
+    return check, rows, family_text
 
 
 def _version() -> str:

@@ -258,6 +258,12 @@ def _write_training(run_dir: Path, rng, models, values, seeds, steps: int = 60) 
                                                              + rng.normal(0, 0.03), 0, 1)), 3),
                                "margin": round(float(0.8 * (u == v) + rng.normal(0.05, 0.05)), 3), "pairs": 200}
                            for u in values}
+                for j, u in enumerate(values):  # per-pair outcomes (own stream: the rest of the demo is unchanged)
+                    pair_rng = np.random.default_rng([int(s), j, [*values, "control"].index(v)])
+                    won = (pair_rng.random(200) < rewards[u]["accuracy"]).astype(int)
+                    rewards[u]["per_pair"] = {"ids": [f"{u}-{i}" for i in range(200)], "won": won.tolist(),
+                                              "margins": [round(float((2 * w - 1) * pair_rng.uniform(0.01, 1)), 3)
+                                                          for w in won]}
                 atomic_write_json(run_dir / "train" / model / v / f"seed{s}" / "metrics.json",
                                   {"log_history": hist, "train_pairs": 900, "value": v, "seed": s,
                                    "heldout_rewards": {"key": "demo", "values": rewards}})

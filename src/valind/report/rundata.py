@@ -30,6 +30,7 @@ class RunData:
     prevalence: pd.DataFrame | None = None
     training: dict[tuple[str, str, str], list[dict]] = field(default_factory=dict)  # (model, value, seed) -> history
     rewards: pd.DataFrame | None = None  # implicit-reward check: model, adapter, seed, heldout, accuracy, margin, pairs
+    reward_pairs: pd.DataFrame | None = None  # the same check per pair: model, adapter, seed, heldout, pair_id, won, margin
     controls: dict = field(default_factory=dict)  # curate/controls.json
     data_coinduction: pd.DataFrame | None = None  # training subset x value: chosen-minus-rejected expression
     items: pd.DataFrame | None = None
@@ -78,7 +79,7 @@ def load_run(run_dir: str | Path) -> RunData:
     data.cooccurrence = _read_csv(run_dir / "curate" / "cooccurrence.csv", index_col=0)
     data.prevalence = _read_csv(run_dir / "extract" / "prevalence.csv")
     data.training = _load_training(run_dir / "train")
-    data.rewards = _load_rewards(run_dir / "train")
+    data.rewards, data.reward_pairs = _load_rewards(run_dir / "train")
     data.data_coinduction = _read_csv(run_dir / "curate" / "data_coinduction.csv", index_col=0)
     controls_path = run_dir / "curate" / "controls.json"
     if controls_path.exists():
@@ -118,12 +119,13 @@ def _load_training(train_dir: Path) -> dict[tuple[str, str, str], list[dict]]:
     return out
 
 
-def _load_rewards(train_dir: Path) -> pd.DataFrame | None:
-    """The implicit-reward check of every adapter (metrics.json `heldout_rewards`), one row per held-out set.
+def _load_rewards(train_dir: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The implicit-reward check of every adapter (metrics.json `heldout_rewards`): one row per held-out set,
+    and one row per held-out pair where the check kept them (`per_pair`; checks before it have none).
 
     `adapter` is the induced label as in the results table (`value`, or `value@point` for a sweep point).
     """
-    rows = []
+    rows, pairs = [], []
     for path in sorted(train_dir.glob("**/seed*/metrics.json")):
         try:
             m = json.loads(path.read_text(encoding="utf-8"))
@@ -138,4 +140,8 @@ def _load_rewards(train_dir: Path) -> pd.DataFrame | None:
         for heldout, r in checked.items():
             rows.append({"model": model, "adapter": adapter, "seed": str(m.get("seed")), "heldout": heldout,
                          "accuracy": r.get("accuracy"), "margin": r.get("margin"), "pairs": r.get("pairs")})
-    return pd.DataFrame(rows) if rows else None
+            per = r.get("per_pair") or {}
+            for pid, won, margin in zip(per.get("ids", []), per.get("won", []), per.get("margins", [])):
+                pairs.append({"model": model, "adapter": adapter, "seed": str(m.get("seed")), "heldout": heldout,
+                              "pair_id": str(pid), "won": int(won), "margin": float(margin)})
+    return (pd.DataFrame(rows) if rows else None), (pd.DataFrame(pairs) if pairs else None)

@@ -26,10 +26,18 @@ def _ci(r) -> str:
 
 
 def write_summary(path: Path, data, effects: pd.DataFrame, claims: pd.DataFrame, figures, options,
-                  survival: dict | None = None, top: int = 15) -> Path:
+                  survival: dict | None = None, top: int = 15, manipulation: list[dict] | None = None) -> Path:
     lines = [f"# valind report: {_md(data.study_name)}", ""]
     if data.synthetic:
         lines += ["> **Synthetic demo data: every number below is simulated.**", ""]
+    lines += ["## Was each value induced? (the manipulation check: its own confirmatory family)", ""]
+    if manipulation:
+        lines += [f"- **{_md(m['value'])}**" + (f" ({_md(m['model'])})" if m.get("multi") else "")
+                  + f": induced **{m['induced']}**; expressed more than the control: **{m['expressed']}**. "
+                  + _md(m["detail"]) for m in manipulation]
+    else:
+        lines.append("- No manipulation check in this run (no per-pair implicit-reward check, no control).")
+    lines.append("")
     res = data.results
     induced = sorted(set(res.loc[res["induced_value"] != "base", "induced_value"].astype(str)))
     seeds = sorted({str(s) for s in res.loc[res["induced_value"] != "base", "seed"]})

@@ -16,6 +16,8 @@ h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 42px 0 10px; padding-top: 8px; border-top: 2px solid var(--line); }
 h3 { font-size: 16px; margin: 24px 0 8px; }
 p.lead { color: var(--muted); margin: 0 0 16px; }
+.manipulation { border:1px solid #c9d3e0; border-radius:6px; padding:4px 16px; margin:14px 0; background:#f7f9fc; }
+.manipulation li.induced b:first-child { color:#1a6b2f; } .manipulation li.not-induced b:first-child { color:#8a2a1a; }
 .banner { background:#fff4e5; border:1px solid #f0b45a; color:#7a4b00; padding:10px 14px; border-radius:6px;
           margin: 12px 0; font-weight:600; }
 .cards { display:grid; grid-template-columns: repeat(auto-fit, minmax(118px, 1fr)); gap:10px; margin:16px 0; }
@@ -74,6 +76,17 @@ TEMPLATE = r"""<!doctype html>
 {% if synthetic %}<div class="banner">Synthetic demo data: every number in this report is simulated
 (valind.report.demo). It shows what the report looks like, not what value induction does.</div>{% endif %}
 {% for w in warnings %}<div class="banner">{{ w }}</div>{% endfor %}
+<section id="manipulation" class="manipulation">
+<h2>Was each value induced? (the manipulation check)</h2>
+{% if manipulation %}<ul>{% for m in manipulation %}<li class="{{ 'induced' if m.induced.startswith('yes') else 'not-induced' }}"><b>{{ m.value }}</b>{% if m.multi %} ({{ m.model }}){% endif %}: induced <b>{{ m.induced }}</b>; expressed more than the control: <b>{{ m.expressed }}</b>. {{ m.detail }}</li>{% endfor %}</ul>
+{% else %}<p>No manipulation check: the run has no per-pair implicit-reward check (DPO with held-out pairs and
+training.reward_check_pairs &gt; 0) and no own-value expression against a control.</p>{% endif %}
+<p class="rule">Confirmatory family, declared before the run (<code>analysis.manipulation_check</code>): per induced
+value, {{ manipulation_family.outcomes }}; one-sided exact tests, corrected together by {{ manipulation_family.correction }}
+(alpha {{ manipulation_family.alpha }}) and with nothing else. "Induced" = held-out implicit-reward accuracy above
+chance and above the control adapter on the same pairs; everything below this line is exploratory and corrected
+in its own families. Table: <code>report/manipulation_check.csv</code>.</p>
+</section>
 <div class="cards">
 {% for label, value in cards %}<div class="card"><b>{{ value }}</b><span>{{ label }}</span></div>{% endfor %}
 </div>
