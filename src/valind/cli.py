@@ -118,12 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
 
-    p = sub.add_parser("plan", help="print what a study will cost: every stage, GPU memory, GPU-hours",
+    p = sub.add_parser("plan", help="print what a study will cost and what it can detect (power), before running",
                        description="Every stage of a study (extraction, training per job, generation, LLM judging, "
                                    "QA) with calls, tokens, FLOPs, GPU-hours and GPU memory per GPU, beside the "
                                    "published study's grid. Training activations: 34 x hidden bytes per token and "
                                    "layer (2 with gradient checkpointing) plus fp32 logits; inference: weights over "
-                                   "tensor_parallel_size plus the KV cache of one full batch. Estimates, stated.")
+                                   "tensor_parallel_size plus the KV cache of one full batch. Estimates, stated. "
+                                   "Then power: for the configured held-out pairs, prompts and items, the smallest "
+                                   "effect each primary measure detects with 80%% power at its family's threshold "
+                                   "(exact tests; the manipulation check is its own confirmatory family), with a "
+                                   "WARNING where the check cannot see a held-out implicit-reward accuracy of 0.70 "
+                                   "or +15 points of own-value expression.")
     p.add_argument("study", nargs="?")
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")

@@ -310,6 +310,7 @@ def estimate(ctx, utilisation: float) -> dict:
         rows.append({"kind": "train", "job_id": job.job_id, "job_hash": job.job_hash, "pairs": pairs,
                      "tokens": tokens, "flops": flops, "gpu_hours": gpu_hours(flops, utilisation)})
     suite_items = _suite_items(ctx, counters, notes)
+    power = power_plan(ctx, suite_items, xor_sizes, [j for j in jobs if not is_control(j.value)])
     rows += _generation_rows(ctx, jobs, sizes, suite_items, utilisation)
     stages = _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, notes)
     total = {k: sum(r[k] for r in rows if r["kind"] in ("train", "generate")) for k in ("tokens", "flops", "gpu_hours")}
@@ -320,7 +321,97 @@ def estimate(ctx, utilisation: float) -> dict:
             "utilisation": utilisation, "suites": [s.name for s in cfg.evaluation.suites], "adapters": len(jobs),
             "models": len(cfg.models), "values": len(ctx.induced_values),
             "controls": len({j.value for j in jobs if is_control(j.value)}),
-            "upper_bound": not curated and xor_sizes is None}
+            "upper_bound": not curated and xor_sizes is None, "power": power}
+
+
+EXPRESSION_BASE_RATE = 0.03  # own-value expression of a base model, assumed before a run (docs: power)
+GOALS = {"accuracy": 0.70, "expression": 0.15}  # what a manipulation check must be able to see
+
+
+def _heldout_pairs(ctx, value: str, xor_sizes: dict | None) -> tuple[int | None, str]:
+    """Held-out pairs the reward check will use for a value: curated, estimated from the XOR subsets, or the cap."""
+    import pandas as pd
+
+    cap = ctx.config.training.reward_check_pairs
+    stats = ctx.run_dir / "curate" / "stats.csv"
+    if stats.exists():
+        df = pd.read_csv(stats).set_index("value")
+        if value in df.index:
+            return min(cap, int(df.loc[value, "heldout"])), "curated"
+    if xor_sizes is not None and value in xor_sizes:
+        n = xor_sizes[value]
+        if ctx.config.curation.max_subset_size:
+            n = min(n, ctx.config.curation.max_subset_size)
+        return min(cap, int(n * ctx.config.curation.heldout_fraction)), "estimated from the extracted XOR pairs"
+    return cap, "at most: training.reward_check_pairs; the XOR subsets are unknown before extraction"
+
+
+def power_plan(ctx, suite_items: dict, xor_sizes: dict | None, value_jobs: list) -> dict:
+    """The smallest effect each primary measure can detect (80% power at its family's threshold), and warnings
+    where the manipulation check cannot see a held-out accuracy of 0.70 or +15 points of own-value expression."""
+    from ..stats import power as P
+
+    cfg = ctx.config
+    spec = cfg.analysis.manipulation_check
+    values = sorted({j.value.split("@")[0] for j in value_jobs})
+    outcomes = [o for o in spec.outcomes if cfg.curation.control or not o.endswith("_vs_control")]
+    if cfg.training.method != "dpo" or cfg.training.reward_check_pairs == 0:
+        outcomes = [o for o in outcomes if not o.startswith("reward")]
+    m = max(1, len(values) * len(outcomes))
+    alpha = spec.alpha / m  # Holm's first step: conservative for every effect of the family
+    rows, warnings = [], []
+    suite = suite_items.get("value_prompts")
+    n_prompts = int(suite["n"]) if suite else 0
+    for v in values:
+        if any(o.startswith("reward") for o in outcomes):
+            n, how = _heldout_pairs(ctx, v, xor_sizes)
+            acc = P.detectable_accuracy(n, alpha) if n else None
+            rows.append({"family": "confirmatory", "measure": f"{v}: held-out implicit-reward accuracy vs chance",
+                         "units": n, "unit": f"held-out pairs ({how})", "threshold": alpha,
+                         "detectable": "none at any accuracy" if n and acc is None else
+                         (f"accuracy {acc:.2f}" if acc else "–")})
+            if n is not None and (acc is None or acc > GOALS["accuracy"]):
+                need = P.pairs_needed_for_accuracy(GOALS["accuracy"], alpha)
+                warnings.append(f"{v}: the manipulation check cannot detect a held-out implicit-reward accuracy of "
+                                f"{GOALS['accuracy']:.2f} with {n} held-out pairs at its threshold {alpha:.3g} "
+                                f"(needs {need} pairs: more XOR pairs, curation.heldout_fraction or "
+                                f"training.reward_check_pairs)")
+        if "expression_vs_control" in outcomes:
+            inc = P.detectable_increase(n_prompts, EXPRESSION_BASE_RATE, alpha) if n_prompts else None
+            rows.append({"family": "confirmatory", "measure": f"{v}: own-value expression vs the control",
+                         "units": n_prompts, "unit": "value-suite prompts", "threshold": alpha,
+                         "detectable": f"+{inc * 100:.0f} points from {EXPRESSION_BASE_RATE:.0%}" if inc else "–"})
+            if not suite or inc is None or inc > GOALS["expression"]:
+                need = P.items_needed_for_increase(EXPRESSION_BASE_RATE, GOALS["expression"], alpha, limit=600)
+                warnings.append(f"{v}: the manipulation check cannot detect +{GOALS['expression'] * 100:.0f} points of "
+                                f"own-value expression (from {EXPRESSION_BASE_RATE:.0%}) with {n_prompts} prompts at its "
+                                f"threshold {alpha:.3g} (needs about {need or 'more than 600'}: "
+                                f"curation.value_suite_per_value, value_suite_values: induced, or the suite's limit)")
+    # Exploratory families: every other primary measure, one real effect among about m_explore tests.
+    adapters = max(1, len(value_jobs) + (1 if cfg.curation.control else 0))
+    n_metrics = {"value_prompts": 15, "anthrobench": 15, "xstest": 2, "sycophancy": 4, "feedback_sycophancy": 3}
+    m_explore = adapters * sum(n_metrics.get(name, 1) for name in suite_items)
+    for name, item in suite_items.items():
+        n = int(item["n"])
+        inc = P.detectable_increase(n, 0.5, spec.alpha / m_explore) if n else None
+        rows.append({"family": "exploratory", "measure": f"{name}: a rate vs the base model",
+                     "units": n, "unit": "items", "threshold": spec.alpha / m_explore,
+                     "detectable": f"+{inc * 100:.0f} points from 50%" if inc else "none (too few items)"})
+    return {"rows": rows, "warnings": warnings, "family_size": m, "outcomes": outcomes,
+            "correction": spec.correction, "exploratory_tests": m_explore}
+
+
+def format_power(power: dict) -> str:
+    """The power table and its warnings, for `valind plan`."""
+    lines = ["", f"Power (80%, exact tests) -- the manipulation check is one confirmatory family of {power['family_size']} "
+             f"tests ({', '.join(power['outcomes']) or 'none'}; {power['correction']}); the exploratory rows assume one "
+             f"real effect among about {power['exploratory_tests']} tests (Benjamini-Hochberg) and a 50% base rate:",
+             f"{'family':<13} {'measure':<58} {'units':>6}  {'threshold':>9}  smallest detectable effect"]
+    for r in power["rows"]:
+        units = "?" if r["units"] is None else str(r["units"])
+        lines.append(f"{r['family']:<13} {r['measure'][:58]:<58} {units:>6}  {r['threshold']:>9.2g}  {r['detectable']}")
+    lines += [f"WARNING: {w}" for w in power["warnings"]]
+    return "\n".join(lines)
 
 
 def _suite_items(ctx, counters, notes) -> dict[str, dict]:
@@ -339,7 +430,8 @@ def _suite_items(ctx, counters, notes) -> dict[str, dict]:
             n = spec.limit or HUB_SUITE_ITEMS.get(spec.name, ASSUMED_PROMPTS)
             how = "the benchmark card's size" if spec.name in HUB_SUITE_ITEMS and not spec.limit else "assumed"
             if spec.name == "value_prompts" and (spec.options or {}).get("source") == "heldout":
-                per_value = cfg.curation.value_suite_per_value * len(ctx.values)  # the held-out suite, once curated
+                suite_values = ctx.induced_values if cfg.curation.value_suite_values == "induced" else ctx.values
+                per_value = cfg.curation.value_suite_per_value * len(suite_values)  # the held-out suite, once curated
                 n, how = min(spec.limit or per_value, per_value), "curation.value_suite_per_value x values"
             notes.append(f"suite {spec.name}: prompts not readable here ({type(exc).__name__}); {n} prompts ({how}) "
                          f"of {ASSUMED_PROMPT_TOKENS} tokens")
@@ -554,7 +646,7 @@ def main(args) -> int:
     ctx = RunContext(config=cfg, run_dir=Path(getattr(args, "out", None) or cfg.output_dir))
     est = estimate(ctx, args.utilisation)
     if getattr(args, "summary", False):
-        print(format_summary(est) + "".join(f"\nNote: {n}" for n in est["notes"]))
+        print(format_summary(est) + "".join(f"\nNote: {n}" for n in est["notes"]) + format_power(est["power"]))
     else:
-        print(format_plan(est))
+        print(format_plan(est) + format_power(est["power"]))
     return 0
