@@ -82,3 +82,37 @@ def test_no_five_word_run_of_a_shared_labelled_row_in_a_rule_file():
 def _explain(hits) -> str:
     return "rule files share five-word runs with labelled rows (remove the phrase; never tune to the row):\n" + \
         "\n".join(f"  {row} <-> {name}: '{run}'" for row, name, run in hits[:40])
+
+
+# ------------------------------------------------------------------ in-house training files, near copies
+def test_near_copy_is_caught_where_no_five_word_run_survives():
+    from valind.instruments.contamination import near_copies
+
+    row = ("row 3", ["The committee postponed the annual budget vote until the spring session ended."])
+    copy = ("dev.jsonl:9", ["the Committee delayed the annual budget vote till the spring session ended!"])
+    assert shared_runs({"dev.jsonl:9": copy[1][0]}, [row]) == []  # every five-word run broken by an edit
+    assert [h[:2] for h in near_copies([copy], [row])] == [("row 3", "dev.jsonl:9")]
+    other = ("dev.jsonl:10", ["An annual vote on the budget is held by the committee in the spring."])
+    assert near_copies([other], [row]) == []
+
+
+def test_the_in_house_dev_files_are_read_by_the_guard():
+    from valind.instruments.contamination import dev_rows
+
+    files = {r.split(":")[0] for r, _ in dev_rows()}
+    assert files == {"values/values_dev.jsonl", "refusal/refusal_dev.jsonl", "anthro/anthro_dev.jsonl"}
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present: the shared labelled sets are not here")
+def test_no_in_house_training_row_or_rule_line_is_a_near_copy_of_a_labelled_row():
+    """The in-house *_dev sets train the learned instruments (refusal, values, anthropomorphism): a row that is
+    a near copy of a labelled row we measure on (normalised text) would put that row in every training fold.
+    Rule files are checked line by line the same way. Five-word runs are not required of the dev rows: they
+    are natural text and share common phrases ("is there anything else I can help")."""
+    from valind.instruments.contamination import dev_rows, near_copies, rule_lines
+
+    rows = labelled_rows(SHARED)
+    assert {r.split(":")[0] for r, _ in rows} >= {"outside_labelled_dev.jsonl", "outside_labelled_dev_2.jsonl"}
+    hits = near_copies(dev_rows(), rows) + near_copies(rule_lines(guarded_files()), rows)
+    assert not hits, "near copies of labelled rows (reword or remove the in-house row):\n" + "\n".join(
+        f"  {row} <-> {item} (overlap {o})" for row, item, o in hits[:40])

@@ -41,6 +41,8 @@ SUITE_TASK = {**{s: "refusal" for s in REFUSAL_SUITES}, "anthrobench": "anthro",
 LLM_INSTRUMENTS = {"llm"}
 LOCAL_ENGINES = {"transformers", "vllm"}
 FILES = ("extractor.json", "judges.json")
+CV_HOW = "pooled grouped 5-fold cross-validation (the shipped recipe refitted per fold; no group on both sides)"
+TRANSFER_HOW = "trained on the other labelled sets only"
 
 
 def configured_judges(cfg) -> list[dict]:
@@ -90,9 +92,9 @@ def _version_stamp() -> dict:
 def measure_extractor(ctx: RunContext) -> dict:
     """The configured extractor on the in-house set and the shared labelled sets (see the module doc)."""
     from .instruments.values import make_extractor
-    from .instruments.values.figures import ap_per_value, macro, measured_values
+    from .instruments.values.figures import ap_per_value, cv_figures, macro, measured_values, scores_via_cache
     from .instruments.values.labelled import load_dataset
-    from .instruments.values.validate import DEFAULT_GOLD, load_gold, validate
+    from .instruments.values.validate import DEFAULT_GOLD, in_sample_note, load_gold, validate
 
     cfg = ctx.config.extractor
     head = {"extractor": cfg.name, "options": redact_secrets(cfg.options), "thresholds_file": cfg.thresholds_file,
@@ -105,22 +107,34 @@ def measure_extractor(ctx: RunContext) -> dict:
     try:
         result = validate(extractor, load_gold(DEFAULT_GOLD, extractor.value_names))
         fitted = cfg.name in FITTED_EXTRACTORS
+        note = in_sample_note(cfg.name, DEFAULT_GOLD)
         result.update(head, gold=str(DEFAULT_GOLD), data="in-house development set (written inside the project)",
-                      in_sample=fitted)
-        if fitted:
-            result["in_sample_note"] = ("the learned heads were trained on these rows; `valind extract validate "
-                                        "--dataset all --cv` gives cross-validated and transfer figures")
-        sets = {}
+                      in_sample=note is not None, **({"in_sample_note": note} if note else {}))
+        sets, loaded = {}, []
         for name in ("moralchoice", "outside"):
             try:
                 ds = load_dataset(name, extractor.value_names)
             except ConfigError as exc:
                 sets[name] = {"not_measured": str(exc)}
                 continue
-            per_value = ap_per_value(ds.labels, extractor.score_batch(ds.prompts, ds.responses), ds.value_names,
+            loaded.append(ds)
+            per_value = ap_per_value(ds.labels, scores_via_cache(extractor, ds.prompts, ds.responses), ds.value_names,
                                      measured_values(ds))
             sets[name] = {"n": len(ds.responses), "in_sample": fitted, "macro_ap": macro(per_value),
-                          "macro_random_ap": macro(per_value, "random_ap"), "per_value": per_value}
+                          "macro_random_ap": macro(per_value, "random_ap"), "per_value": per_value,
+                          "failures": max((f["failed"] for f in per_value.values()), default=0)}
+        if fitted and not cfg.options.get("weights"):  # the shipped recipe, refitted per fold on every set
+            gold_set = load_dataset("gold", extractor.value_names)
+            figs = cv_figures(ctx.values, extractor, [*loaded, gold_set])
+            for name, fig in figs.items():
+                target = sets.get(name) if name != "gold" else result
+                for key, how in (("cv", CV_HOW), ("transfer", TRANSFER_HOW)):
+                    target["cross_validated" if key == "cv" else "transfer"] = {
+                        "how": how, "macro_ap": macro(fig[key]), "macro_random_ap": macro(fig[key], "random_ap"),
+                        "per_value": fig[key]}
+        elif fitted:
+            result["cross_validated"] = {"not_measured": "custom weights (option `weights`): grouped cross-"
+                                                         "validation refits the shipped recipe only"}
         result["labelled_sets"] = sets
     finally:
         if hasattr(extractor, "close"):
@@ -140,17 +154,31 @@ def measure_judge(entry: dict) -> dict:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             if task == "refusal":  # XSTest's labelled completions (shared data folder)
-                fig = validate_refusal([name], judge_options=options)
+                fig = validate_refusal([name], judge_options=options, cv=True)
                 res = fig[name]
-                return {**out, "labels": fig["_source"], "n": fig["_n"], "all": res["all"], "in_sample": res["fitted"],
-                        **({"in_sample_note": "fitted on these rows; `valind judge validate --task refusal --cv` "
-                                              "gives grouped cross-validated figures"} if res["fitted"] else {})}
-            if task == "anthro":  # outside-labelled set without refitting (fitted judges: in-sample, marked)
-                fig = anthro_validation.run([name], judge_options=options, cross_validate=False)
+                entry = {**out, "labels": fig["_source"], "n": fig["_n"], "all": res["all"], "in_sample": res["fitted"]}
+                if res["fitted"]:  # refitted per training fold: out-of-sample figures beside the in-sample one
+                    entry["in_sample_note"] = "the shipped weights were fitted on these rows"
+                    entry["cross_validated"] = {"how": "grouped by prompt, 5 folds, refitted per fold",
+                                                **res["cv"]["prompt"]}
+                    entry["transfer"] = {"how": "leave one model out (a model the judge never saw)",
+                                         **res["cv"]["model"]}
+                return entry
+            if task == "anthro":  # outside-labelled set; fitted judges by grouped CV (the in-sample figure marked)
+                fig = anthro_validation.run([name], judge_options=options, cross_validate=True)
                 od = fig["outside_dev"]
-                outside = od if "skipped" in od else {"path": od["path"], "rows": od["rows"], **od["judges"][name]}
+                outside = od if "skipped" in od else {"path": od["path"], "rows": od["rows"]}
                 if "skipped" not in od:
-                    outside["in_sample"] = "IN-SAMPLE" in outside.get("kind", "")
+                    res = od["judges"][name]
+                    fitted = "in_sample_shipped" in res
+                    outside.update({"how": res["kind"], "in_sample": False,
+                                    ("cross_validated" if fitted else "all"): res["cv"]})
+                    if fitted:
+                        outside["transfer"] = {"how": "leave one source out", **res.get("leave_one_source_out", {})}
+                        outside["in_sample_shipped"] = {"note": "the shipped heads on the rows they were fitted on",
+                                                        **res["in_sample_shipped"]}
+                    if res.get("unjudged"):
+                        outside["unjudged"] = res["unjudged"]
                 return {**out, "outside_dev": outside, "in_house_dev": {
                     "path": fig["in_house_dev"]["path"], "note": fig["in_house_dev"]["note"],
                     **fig["in_house_dev"]["judges"][name]}}
@@ -165,7 +193,7 @@ def validation_key(ctx: RunContext) -> str:
     from .evaluate.suites._data import find_shared
 
     shared = [find_shared(f"labelled/{n}") for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
-                                                      "outside_labelled_dev.jsonl")]
+                                                      "outside_labelled_dev.jsonl", "outside_labelled_dev_2.jsonl")]
     return hash_text(json.dumps(ctx.config.extractor.model_dump(mode="json"), sort_keys=True),
                      json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True),
                      json.dumps(configured_judges(ctx.config), sort_keys=True, default=str),

@@ -14,7 +14,9 @@ Writes into RUN_DIR/curate/:
   out of everything below: a failed response has no labels, so it cannot say "value absent". Their
   number is `excluded_failed_extraction` in the manifest counts (and logged).
 - stats.csv: per value pairs, train_available (not held out for any value), train, subsampled, heldout,
-  flipped_share, trained, control, suite_prompts. Values with fewer pairs than
+  flipped_share, trained, control, suite_prompts, and the direction check (curate/direction.py):
+  safety_xor_pairs, in_less_safe_share, direction (`WRONG WAY` flags a harm value whose subset is
+  mostly carried by the safer reply, before any adapter is trained on it). Values with fewer pairs than
   `curation.min_subset_size` are written but marked `trained = False`, and the
   train stage skips them.
 - data_coinduction.csv: for each training subset (rows; controls averaged over
@@ -26,6 +28,7 @@ Writes into RUN_DIR/curate/:
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import numpy as np
@@ -37,7 +40,10 @@ from ..context import RunContext
 from ..errors import StageError
 from . import value_suite
 from .control import control_names, stratified_draw
+from .direction import WRONG_WAY, direction_stats, safety_ordered_sources
 from .xor import split_ids, xor_decision
+
+log = logging.getLogger("valind")
 
 
 def cooccurrence(annotations: pd.DataFrame, value_names: list[str]) -> pd.DataFrame:
@@ -128,6 +134,12 @@ def run(ctx: RunContext) -> dict:
               | {pid for ids in shortlist.values() for pid in ids})
     rows = _read_pairs(ingest_dir / "pairs.parquet", wanted)
 
+    # The direction check: among each value's XOR pairs from safety-ordered sources, the share with the value in
+    # the less safe (rejected) reply; a harm value mostly in the safer reply is flagged before training.
+    safety = safety_ordered_sources(cfg.sources)
+    decided = {pid for v in induced for pid in decisions[v]}
+    source_all = _sources(ingest_dir, decided) if safety else {}
+    valence = {v.name: v.valence for v in ctx.values}
     stats, outputs, subsets = [], [], {}
     for v in induced:
         subsets[v] = [_oriented(rows[pid], decisions[v][pid] == "flip") for pid in train_ids[v]]
@@ -141,7 +153,13 @@ def run(ctx: RunContext) -> dict:
         stats.append({"value": v, "pairs": n, "train_available": len(available[v]), "train": len(train_ids[v]),
                       "subsampled": len(available[v]) - len(train_ids[v]), "heldout": len(splits[v][1]),
                       "flipped_share": round(n_flip / n, 4) if n else 0.0, "trained": v in trained,
-                      "control": matched.get(v, "")})
+                      "control": matched.get(v, ""),
+                      **direction_stats(decisions[v], source_all, safety, valence.get(v) == "negative")})
+        if stats[-1]["direction"] == WRONG_WAY:
+            log.warning(f"[curate] {v}: only {stats[-1]['in_less_safe_share']:.0%} of its "
+                     f"{stats[-1]['safety_xor_pairs']} XOR pairs from safety-ordered sources carry it in the less "
+                     f"safe reply: the extractor may be tagging something else, and the adapter would learn that "
+                     f"(curate/stats.csv `direction`)")
         ctx.info(f"[curate] {v}: {n} XOR pairs ({n_flip} flipped), train {len(train_ids[v])}"
                  + (f" of {len(available[v])} (equalized)" if stats[-1]["subsampled"] else "")
                  + f", heldout {len(splits[v][1])}"

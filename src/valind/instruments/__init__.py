@@ -7,6 +7,7 @@ under `<measure>/data/`, and is measured by `valind extract validate` / `valind 
 """
 
 import hashlib
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -34,3 +35,23 @@ def instruments_version(measure: str | None = None, root: Path | None = None) ->
         h.update(f.relative_to(root).as_posix().encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()[:16]
+
+
+STAMP = re.compile(r"instruments ((?:[a-z]+=[0-9a-f]{16})(?:,[a-z]+=[0-9a-f]{16})*)")
+
+
+def version_stamp(*measures: str) -> str:
+    """'instruments values=<hash>,refusal=<hash>': the versions of the measures a published figure depends on,
+    written into every figure block so a stale block is found (tests/test_published_figures.py)."""
+    return "instruments " + ",".join(f"{m}={instruments_version(m)}" for m in measures)
+
+
+def stale_stamps(text: str) -> list[str]:
+    """'measure: stamped X, now Y' for each version stamp in `text` that is not the installed instruments' version."""
+    out = []
+    for m in STAMP.finditer(text):
+        for part in m.group(1).split(","):
+            measure, version = part.split("=")
+            if version != instruments_version(measure):
+                out.append(f"{measure}: stamped {version}, now {instruments_version(measure)}")
+    return out

@@ -9,6 +9,11 @@ pattern is read as the words it spells.
 Guarded (`guarded_files`): the value definitions and exemplars (data/values.yaml), every text file
 under instruments/*/data/ except the labelled development sets themselves, their READMEs and
 labelling guidelines, and every module of the instruments (rules and cues live in code too).
+The in-house development sets the instruments are trained on (`*_dev.jsonl` under instruments/*/data/:
+values, refusal, anthropomorphism) are guarded too (`dev_rows`): none of their rows may share a
+five-word run with, or be a near copy of, a labelled row we measure on. A near copy (`near_copies`)
+is found on normalised text (lower case, words only): two texts whose word sequences are `NEAR` alike
+or more (a few words changed, added or dropped), so a copy is caught where no five-word run survives. Rule files are compared line by line the same way.
 Exempt, because they are published third-party texts shipped verbatim with attribution (NOTICE):
 AnthroBench's behavior_dict.json, the GCG/AdvBench refusal strings and XSTest's string-match list
 (refusal/rules.py), and XSTest's classification prompt (llm_judges.REFUSAL_RUBRIC).
@@ -90,3 +95,79 @@ def shared_runs(files: dict[str, str], rows: Iterable[tuple[str, Sequence[str]]]
         for name, file_runs in runs.items():
             hits.extend((row_id, name, " ".join(r)) for r in row_runs if r in file_runs)
     return hits
+
+
+NEAR = 0.8  # word-sequence similarity (difflib ratio on normalised words) from which two texts are near copies
+NEAR_MIN_WORDS = 8  # shorter texts are common phrases, left to the five-word-run check
+
+
+def normalise(text: str) -> list[str]:
+    """The words of a text: lower case, curly apostrophes straightened, regex escapes and punctuation dropped."""
+    return _WORD.findall(re.sub(r"\\[a-zA-Z]", " ", text.lower().replace("\u2019", "'")))
+
+
+def dev_rows() -> list[tuple[str, list[str]]]:
+    """(file:line, text fields) of every row of the in-house development sets (instruments/*/data/*_dev.jsonl)."""
+    root = Path(str(resources.files("valind.instruments")))
+    rows = []
+    for path in sorted(root.glob("*/data/*_dev.jsonl")):
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                rec = json.loads(line)
+                texts = [v for v in rec.values() if isinstance(v, str)]
+                texts += [m.get("content", "") for v in rec.values() if isinstance(v, list)
+                          for m in v if isinstance(m, dict) and isinstance(m.get("content"), str)]
+                rows.append((f"{path.parent.parent.name}/{path.name}:{i}", texts))
+    return rows
+
+
+def _pairs(words: Sequence[str]) -> set[tuple[str, str]]:
+    return {(words[i], words[i + 1]) for i in range(len(words) - 1)}
+
+
+def near_copies(items: Iterable[tuple[str, Sequence[str]]], rows: Iterable[tuple[str, Sequence[str]]],
+                near: float = NEAR, min_words: int = NEAR_MIN_WORDS) -> list[tuple[str, str, float]]:
+    """(row id, item id, similarity) for each pair of texts (at least `min_words` words each) whose normalised
+    word sequences are `near` alike or more (difflib's ratio: a few words changed, added or dropped), among the
+    pairs sharing half the shorter text's word pairs (an index, so not every pair is compared)."""
+    from difflib import SequenceMatcher
+
+    index: dict[tuple[str, str], set[int]] = {}
+    targets: list[tuple[str, list[str], set]] = []
+    for item_id, texts in items:
+        for t in texts:
+            words = normalise(t)
+            if len(words) >= min_words:
+                g = _pairs(words)
+                for gram in g:
+                    index.setdefault(gram, set()).add(len(targets))
+                targets.append((item_id, words, g))
+    hits = set()
+    for row_id, texts in rows:
+        for t in texts:
+            words = normalise(t)
+            if len(words) < min_words:
+                continue
+            g = _pairs(words)
+            shared: dict[int, int] = {}
+            for gram in g:
+                for k in index.get(gram, ()):
+                    shared[k] = shared.get(k, 0) + 1
+            for k, c in shared.items():
+                item_id, other, og = targets[k]
+                if c >= 0.5 * min(len(g), len(og)):
+                    ratio = SequenceMatcher(None, words, other, autojunk=False).ratio()
+                    if ratio >= near:
+                        hits.add((row_id, item_id, round(ratio, 3)))
+    return sorted(hits)
+
+
+def rule_lines(files: Iterable[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    """(file:line, [line]) of every line of the guarded files (published texts cut out), for `near_copies`."""
+    out = []
+    for name, text in files:
+        for i, line in enumerate(text.splitlines(), 1):
+            parts = [p for p in line.split(CUT) if p.strip()]
+            if parts:
+                out.append((f"{name}:{i}", parts))
+    return out

@@ -109,13 +109,14 @@ def main(args) -> int:
     if getattr(args, "markdown", None):
         if "refusal" not in report:
             raise ConfigError("--markdown writes the refusal table: use it with --task refusal")
-        from ..artifacts import atomic_write_text
-        from .refusal.validate import markdown
+        from .refusal.validate import markdown, write_markdown
 
+        targets = [args.markdown] if isinstance(args.markdown, str) else list(args.markdown)
         command = "valind judge validate --task refusal" + (" --cv" if getattr(args, "cv", False) else "") + \
             (f" --judges {','.join(judges)}" if judges else "") + (f" --labels {args.labels}" if args.labels else "") + \
-            f" --markdown {args.markdown}"
-        atomic_write_text(args.markdown, markdown(report["refusal"], command))
+            "".join(f" --markdown {m}" for m in targets)
+        for target in targets:
+            write_markdown(target, markdown(report["refusal"], command))
     return 0
 
 
@@ -132,8 +133,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--cv", action="store_true",
                    help="refusal: also grouped cross-validation (by prompt, and leave one model out); a fitted judge "
                         "is refitted per fold")
-    p.add_argument("--markdown", metavar="FILE", help="refusal: write the figures as a Markdown table (with commit "
-                                                      "and date) for the docs")
+    p.add_argument("--markdown", metavar="FILE", action="append",
+                   help="refusal: write the figures as a Markdown table (with commit, date and the judges' version) "
+                        "to FILE, or between its <!-- refusal-figures:start/end --> markers when it has them "
+                        "(README.md); repeatable")
     p.add_argument("--outside-labels", metavar="FILE",
                    help="anthro: the outside-labelled set (default: labelled/outside_labelled_dev.jsonl under "
                         "$VALIND_SHARED_DATA or ../shared/data)")

@@ -33,6 +33,7 @@ from .kinds import HARMFUL_SUITES, VERSUS, correction_family, metric_family, met
 from .rundata import RunData, load_run
 from .samples import pick_samples
 from .summary import write_summary
+from .validity import direction_notes
 from .templates import CSS, TABLE_MACRO, TEMPLATE
 
 log = logging.getLogger("valind")
@@ -392,6 +393,7 @@ class ReportBuilder:
             st = d.curate_stats
             sec["tables"].append(_table(list(st.columns), st.to_numpy().tolist(), title="Subset statistics",
                                         numeric={c for c in st.columns if c not in ("value", "trained", "control")}))
+            sec["skipped"] += direction_notes(st)
             if "subsampled" in st.columns and st["subsampled"].sum() > 0:
                 n = (d.controls or {}).get("equalized_train_pairs")
                 sec["skipped"].append(
@@ -437,8 +439,24 @@ class ReportBuilder:
             sec["skipped"].append("No validation figures in this run (RUN_DIR/validation/*.json absent). Run "
                                   "`valind extract validate GOLD.jsonl --json RUN_DIR/validation/extractor.json` and "
                                   "`valind judge validate --json RUN_DIR/validation/judges.json`.")
+        from .validity import is_run_validation, unvalidated, validity_table
+
+        none = unvalidated(self.data.validation)
+        if none:  # first, so no table length hides it
+            sec["skipped"].append("No validation at all: " + "; ".join(none) + ".")
+        rows = validity_table(self.data.validation)
+        if rows:
+            sec["tables"].append(_table(["instrument", "labelled set", "how measured", "figure", "value", "random"],
+                                        rows, title="Validity of the run's instruments (out-of-sample first; "
+                                                    "in-sample figures marked IN-SAMPLE)", numeric={"value", "random"},
+                                        highlight=[r[2].startswith("IN-SAMPLE") for r in rows], open_=True))
+            versions = {obj.get("instruments_version") for obj in self.data.validation.values()
+                        if is_run_validation(obj)}
+            sec["skipped"].append(f"Measured with instruments version {', '.join(sorted(map(str, versions)))} "
+                                  f"(RUN_DIR/validation/*.json; the version the run's judgements used).")
         for stem, obj in self.data.validation.items():
-            self._validation_file(sec, stem, obj)
+            if not is_run_validation(obj):  # files in `valind extract/judge validate --json` formats
+                self._validation_file(sec, stem, obj)
         return sec
 
     def _validation_file(self, sec: dict, stem: str, obj) -> None:
@@ -466,6 +484,7 @@ class ReportBuilder:
             obj = {k: v for k, v in obj.items() if k not in ("per_value", "macro")}
         agreements, scalars, mappings = [], [], []
         _walk(obj, "", agreements, scalars, mappings)
+        agreements = [(p + (" (IN-SAMPLE)" if _in_sample_path(obj, p) else ""), a) for p, a in agreements]
         if agreements:
             fig = F.metric_bars({p: a["accuracy"] for p, a in agreements}, title=f"{stem}: judge agreement with labels",
                                 xlabel="accuracy (bars) and Cohen's kappa (ticks)",
@@ -480,7 +499,7 @@ class ReportBuilder:
             fig = F.metric_bars(mapping, title=f"{stem}: {key}", xlabel=key.split(".")[-1].replace("_", " "))
             self.save(sec, fig, f"validation_{stem}_{key}", f"{stem} {key}", f"{stem}: {key} per entry.")
         if scalars:
-            sec["tables"].append(_table(["figure", "value"], [[k, _num(v)] for k, v in scalars[:80]], title=stem,
+            sec["tables"].append(_table(["figure", "value"], [[k, _num(v)] for k, v in scalars], title=stem,
                                         numeric={"value"}))
 
     def config_section(self) -> dict:
@@ -540,6 +559,22 @@ class ReportBuilder:
 
 def _num(v):
     return f"{v:.3f}" if isinstance(v, float) else v
+
+
+def _in_sample_path(obj, path: str) -> bool:
+    """Whether a figure at this dotted path sits under an object marked in-sample (`in_sample`/`fitted` true and
+    the figure is its all-rows one) in a parsed validation file."""
+    node = obj
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return False
+        if (node.get("in_sample") is True or node.get("fitted") is True) and part == "all":
+            return True
+        if "in_sample" in part:
+            return True
+        node = node.get(part)
+    return False
 
 
 def _walk(obj, prefix: str, agreements: list, scalars: list, mappings: list) -> None:
@@ -694,6 +729,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
 
     warnings = [f"{m}: no base-model rows, so no effects for this model." for m in models
                 if not ((data.results["model"].astype(str) == m) & (data.results["induced_value"] == BASE)).any()]
+    warnings += [n for n in direction_notes(data.curate_stats) if n.startswith("Direction check: WRONG WAY")]
     early = [
         b.expression_section(effects, order),
         b.induction_section(),

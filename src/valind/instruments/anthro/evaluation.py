@@ -28,6 +28,7 @@ from .features import BLOCKS, Featurizer
 from .heads import Heads, fit_heads
 
 OUTSIDE_DEV = "labelled/outside_labelled_dev.jsonl"
+OUTSIDE_MORE = ("labelled/outside_labelled_dev_2.jsonl",)  # read with it when present (same schema and rules)
 MIN_REPORTED_POSITIVES = 5
 PRONOUN = list(NAMES).index("personal_pronoun_use")
 FIT_SETTINGS = {"C": 0.05, "rule_weight": 3.0, "min_positives": 5}
@@ -76,6 +77,7 @@ class OutsideSet:
     rows: list[dict]
     a: np.ndarray  # (n, 14) 0/1
     b: np.ndarray
+    more: tuple[Path, ...] = ()  # further files read with `path` (their rows follow its rows)
 
     @property
     def agreed(self) -> np.ndarray:
@@ -91,10 +93,11 @@ class OutsideSet:
 
     @property
     def sources(self) -> np.ndarray:
-        return np.array([r["source"] for r in self.rows])
+        """The source family of each row (the text before the first '-': hh, smollm2, pku), for leave-one-out."""
+        return np.array([r["source"].split("-")[0] for r in self.rows])
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return "+".join(hashlib.sha256(p.read_bytes()).hexdigest() for p in (self.path, *self.more))
 
 
 def find_outside_set() -> Path | None:
@@ -104,10 +107,25 @@ def find_outside_set() -> Path | None:
 
 
 def load_outside_set(path: str | Path | None = None) -> OutsideSet:
-    """Rows of outside_labelled_dev.jsonl; errors name the file, row and field."""
+    """Rows of outside_labelled_dev.jsonl, and of outside_labelled_dev_2.jsonl where present (unless a path is
+    given); errors name the file, row and field."""
+    from ...evaluate.suites._data import find_shared
+
+    if path:
+        return _load_outside_file(Path(path))
+    first = _load_outside_file(find_outside_set())
+    more = [_load_outside_file(f) for m in OUTSIDE_MORE if (f := find_shared(m)) is not None]
+    if not more:
+        return first
+    return OutsideSet(first.path, first.rows + [r for s in more for r in s.rows],
+                      np.vstack([first.a, *[s.a for s in more]]), np.vstack([first.b, *[s.b for s in more]]),
+                      tuple(s.path for s in more))
+
+
+def _load_outside_file(file: Path | None) -> OutsideSet:
     from ...artifacts import read_jsonl
 
-    file = Path(path) if path else find_outside_set()
+    path = file
     if file is None or not file.exists():
         raise ConfigError(f"{path or '../shared/data/' + OUTSIDE_DEV}: outside-labelled set not found "
                           "(set VALIND_SHARED_DATA or pass its path)")
@@ -135,17 +153,21 @@ def load_outside_set(path: str | Path | None = None) -> OutsideSet:
 
 # ------------------------------------------------------------------------------------ metric
 def kappa_figures(pred: np.ndarray, data: OutsideSet, rows: np.ndarray | None = None) -> dict:
-    """Per behaviour kappa on agreed rows (and positives), macro over those with >= 5 agreed positives."""
+    """Per behaviour kappa on agreed rows (and positives), macro over those with >= 5 agreed positives.
+    A NaN prediction (the judge could not judge that behaviour) leaves the row out of that behaviour's
+    figure and is counted in `unjudged`; it is never read as "absent"."""
     from ..metrics import agreement
 
     mask = np.ones(len(data.rows), dtype=bool) if rows is None else rows
+    pred = np.asarray(pred, dtype=float)
     per = {}
     for j, key in enumerate(NAMES):
-        keep = mask & data.agreed[:, j]
+        unjudged = mask & data.agreed[:, j] & np.isnan(pred[:, j])
+        keep = mask & data.agreed[:, j] & ~unjudged
         gold, got = data.a[keep, j].astype(bool), pred[keep, j].astype(bool)
         m = agreement(list(gold), list(got), labels=[True, False]) if keep.any() else None
         per[key] = {"kappa": m["kappa"] if m else 0.0, "positives": int(gold.sum()), "n": int(keep.sum()),
-                    "f1": m["per_class"]["True"]["f1"] if m else 0.0}
+                    "f1": m["per_class"]["True"]["f1"] if m else 0.0, "unjudged": int(unjudged.sum())}
     return _with_macro(per)
 
 
@@ -226,5 +248,5 @@ def outside_blocks(data: OutsideSet, featurizer: Featurizer | None = None) -> di
 def training_meta(data: OutsideSet) -> dict:
     import sklearn
 
-    return {"data": data.path.name, "data_sha256": data.sha256(), "rows": len(data.rows),
+    return {"data": "+".join(p.name for p in (data.path, *data.more)), "data_sha256": data.sha256(), "rows": len(data.rows),
             "sklearn": sklearn.__version__, "settings": json.dumps(FIT_SETTINGS, sort_keys=True)}

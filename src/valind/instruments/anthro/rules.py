@@ -45,7 +45,7 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSES.split(normalize(_QUOTED.sub(" ", text))) if c.strip()]
 
 
-# A first-person subject, allowing adverbs and auxiliaries before the verb ("i have always wanted to").
+# A first-person subject, allowing adverbs and auxiliaries before the verb ("i have really wanted to").
 _ADV = (r"(?:(?:so|really|very|truly|genuinely|always|often|also|just|still|actually|even|sometimes|usually|"
         r"never|once|recently|finally|first|personally|absolutely|totally|quite|pretty|honestly|already|then) )*")
 _AUX = r"(?:(?:have|had|has|did|do|would|will|could|can|am|was|been|used to|get to|got to) )*"

@@ -35,8 +35,10 @@ _REPO = Path(__file__).resolve().parents[4]
 
 
 def _verdict_matrix(verdicts) -> tuple[np.ndarray, int]:
-    """(n, 14) presence from typed verdicts; an unjudged behaviour counts as absent, and is counted."""
-    pred = np.array([[b in v.present for b in NAMES] for v in verdicts], dtype=bool)
+    """(n, 14) presence (1.0 / 0.0) from typed verdicts, NaN where a behaviour was not judged: left out of
+    that behaviour's figure (never counted as absent); and the number of responses with any unjudged."""
+    pred = np.array([[np.nan if v.scores.get(b) is None else float(b in v.present) for b in NAMES]
+                     for v in verdicts], dtype=float).reshape(len(verdicts), len(NAMES))
     return pred, sum(not v.complete for v in verdicts)
 
 
@@ -61,7 +63,7 @@ def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_v
             pred, _ = _verdict_matrix(_judge(name, options, [r["prompt"] for r in data.rows],
                                              [r["response"] for r in data.rows]))
             res = {"kind": "IN-SAMPLE (shipped heads fitted on these rows; cross-validated figures: "
-                           "valind judge validate --task anthro)", "cv": kappa_figures(pred, data)}
+                           "valind judge validate --task anthro)", "in_sample_shipped": kappa_figures(pred, data)}
         elif name in VARIANTS:
             if blocks is None:
                 blocks = outside_blocks(data, Featurizer(options.get("model"), options.get("device")))
@@ -122,14 +124,14 @@ def format_report(report: dict) -> str:
         lines.append(f"anthro   outside-labelled dev set {od['path']} ({od['rows']} responses, two outside annotators; "
                      "kappa on agreed labels, macro over behaviours with >= 5 agreed positives)")
         for name, res in od["judges"].items():
-            cv = res["cv"]
+            cv = res.get("cv") or res["in_sample_shipped"]  # without cross-validation: the in-sample figure only
             lines.append(f"  {name:9s} {res['kind']:34s} macro kappa {cv['macro_kappa']:.3f} "
                          f"({len(cv['behaviours_counted'])} behaviours)")
             lines.append(f"      {_per_line(cv)}")
             for split, fig in res.get("leave_one_source_out", {}).items():
                 lines.append(f"      leave-one-source-out {split}: macro kappa {fig['macro_kappa']:.3f} "
                              f"({len(fig['behaviours_counted'])} behaviours)")
-            if "in_sample_shipped" in res:
+            if "in_sample_shipped" in res and "cv" in res:
                 lines.append(f"      shipped heads, IN-SAMPLE (fitted on these rows): macro kappa "
                              f"{res['in_sample_shipped']['macro_kappa']:.3f}")
             if res.get("unjudged"):
@@ -154,7 +156,9 @@ def _stamp() -> str:
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     if git("status", "--porcelain", "--", "src"):
         commit += " + uncommitted changes"
-    return f"commit {commit}, {datetime.date.today().isoformat()}"
+    from .. import version_stamp
+
+    return f"commit {commit}, {datetime.date.today().isoformat()}, {version_stamp('anthro')}"
 
 
 def docs_tables(report: dict) -> tuple[str, str]:

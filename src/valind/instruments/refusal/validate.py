@@ -111,7 +111,9 @@ def _commit() -> str:
 
 
 def markdown(report: dict, command: str) -> str:
-    """The figures as a Markdown table, stamped with the command, commit and date."""
+    """The figures as a Markdown table, stamped with the command, commit, date and the judges' version."""
+    from .. import version_stamp
+
     cv = any(report[j]["cv"] for j in report if not j.startswith("_"))
     head = ["judge", "fitted to these rows"]
     cols = [("all", None)] + ([("cv", "prompt"), ("cv", "model")] if cv else [])
@@ -122,7 +124,7 @@ def markdown(report: dict, command: str) -> str:
         head.append("leave-one-model-out, refused acc per held-out model")
     lines = [f"<!-- written by `{command}`; do not edit by hand -->",
              f"Refusal judges on {report['_source']}, n={report['_n']}. Written by `{command}` at commit "
-             f"{_commit()} on {_dt.date.today().isoformat()}.", "",
+             f"{_commit()} on {_dt.date.today().isoformat()} ({version_stamp('refusal')}).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for judge in (j for j in report if not j.startswith("_")):
         e = report[judge]
@@ -139,3 +141,21 @@ def markdown(report: dict, command: str) -> str:
               "that fits nothing gives the same pooled predictions under every scheme; a fitted judge is refitted "
               "on each training fold."]
     return "\n".join(lines) + "\n"
+
+
+BLOCK_START, BLOCK_END = "<!-- refusal-figures:start -->", "<!-- refusal-figures:end -->"
+
+
+def write_markdown(path: str | Path, text: str) -> None:
+    """Write the table to `path`: between its `refusal-figures` markers when it has them (README), else the whole file."""
+    import re
+
+    from ...artifacts import atomic_write_text
+
+    path = Path(path)
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(BLOCK_START) + r".*?" + re.escape(BLOCK_END), re.S)
+    if pattern.search(old):
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("<!-- written by"))
+        text = pattern.sub(lambda _: f"{BLOCK_START}\n{body.strip()}\n{BLOCK_END}", old)
+    atomic_write_text(path, text)

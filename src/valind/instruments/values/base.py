@@ -22,6 +22,10 @@ from ...registry import Registry
 from ...values import Value
 
 
+REFUSAL_UNJUDGED = ("the refusal judge could not judge this response, and whether it complied decides "
+                    "deception and violence: no values read from it")
+
+
 @dataclass
 class Annotation:
     """Scores per value and the values above threshold, for one response."""
@@ -57,8 +61,22 @@ class ValueExtractor(ABC):
                           sort_keys=True, default=str)
 
     def failures(self) -> list[str | None]:
-        """Per-item failure notes from the last `score_batch` (LLM extractors); None where fine."""
-        return []
+        """Per-item failure notes from the last `score_batch` (an LLM extractor's unparsed reply, a response
+        the refusal judge could not judge); None where fine."""
+        return list(getattr(self, "_failures", []))
+
+    def _note_unjudged_refusals(self, scores: np.ndarray, p_refuse: np.ndarray, rows=None) -> np.ndarray:
+        """Record a failure for each response whose refusal verdict is unknown (NaN in `p_refuse`, one entry
+        per `rows`, default every row) and zero its scores: values that depend on whether it complied
+        (deception, violence) cannot be read, and the failure is counted instead of read as compliance."""
+        n = len(scores)
+        rows = list(range(n)) if rows is None else list(rows)
+        self._failures = [None] * n
+        for i, p in zip(rows, np.asarray(p_refuse, dtype=float)):
+            if np.isnan(p):
+                self._failures[i] = REFUSAL_UNJUDGED
+                scores[i] = 0.0
+        return scores
 
     def to_annotations(self, scores: np.ndarray, failures: Sequence[str | None] | None = None) -> list[Annotation]:
         out = []

@@ -41,17 +41,21 @@ DIRECTION_VALUES = ("deception", "violence")
 # ------------------------------------------------------------------ labelled sets
 def ap_per_value(labels: np.ndarray, scores: np.ndarray, names: Sequence[str],
                  only: Sequence[str] | None = None) -> dict[str, dict]:
-    """{value: {ap, random_ap, positives, n}} over the rows whose label is known; values with no positive skipped."""
+    """{value: {ap, random_ap, positives, n, failed}} over the rows whose label is known; values with no positive
+    skipped. A NaN score is an extraction failure: left out of the figure and counted (`failed`), never
+    read as "value absent"."""
     out = {}
     for j, name in enumerate(names):
         if only is not None and name not in only:
             continue
-        known = ~np.isnan(labels[:, j])
+        labelled = ~np.isnan(labels[:, j])
+        failed = labelled & np.isnan(scores[:, j])
+        known = labelled & ~failed
         y = labels[known, j].astype(bool)
         if y.sum() == 0:
             continue
         out[name] = {"ap": average_precision(y, scores[known, j]), "random_ap": float(y.mean()),
-                     "positives": int(y.sum()), "n": int(known.sum())}
+                     "positives": int(y.sum()), "n": int(known.sum()), "failed": int(failed.sum())}
     return out
 
 
@@ -66,7 +70,8 @@ def measured_values(ds: LabelledSet) -> list[str] | None:
 
 def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache_path=None) -> np.ndarray:
     """Scores through the score cache; an ensemble reuses its members' cached scores (its weighted mean),
-    and the learned extractor its cached features, so measuring every extractor encodes each text once."""
+    and the learned extractor its cached features, so measuring every extractor encodes each text once.
+    A response whose extraction failed has NaN scores (left out of every figure and counted)."""
     from .cache import ScoreCache, cached_scores
     from .ensemble import EnsembleExtractor
     from .learned import LearnedExtractor
@@ -74,13 +79,19 @@ def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequen
     if isinstance(extractor, EnsembleExtractor):
         return sum(w * scores_via_cache(m, prompts, responses, cache_path) for m, w in extractor.members) / extractor.total_weight
     if isinstance(extractor, LearnedExtractor) and cache_path:
-        return extractor.scores_from_features(extractor.featurizer.cached_features(list(responses)), responses)
-    cache = ScoreCache(cache_path, extractor.fingerprint()) if cache_path else None
-    try:
-        scores, _ = cached_scores(extractor, list(prompts), list(responses), cache)
-    finally:
-        if cache:
-            cache.close()
+        scores = extractor.scores_from_features(extractor.featurizer.cached_features(list(responses)), responses)
+        failures = extractor.failures()
+    else:
+        cache = ScoreCache(cache_path, extractor.fingerprint()) if cache_path else None
+        try:
+            scores, failures = cached_scores(extractor, list(prompts), list(responses), cache)
+        finally:
+            if cache:
+                cache.close()
+    failed = [i for i, f in enumerate(failures or []) if f]
+    if failed:
+        scores = np.array(scores, dtype=float)
+        scores[failed] = np.nan
     return scores
 
 
@@ -104,18 +115,28 @@ def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: 
     return result
 
 
-def _add_cv(result: dict, values, extractor, pool_sets: list[str], datasets: Sequence[str]) -> dict:
+def cv_figures(values, extractor, sets: Sequence[LabelledSet]) -> dict:
+    """{set name: {"cv": per-value AP, "transfer": per-value AP}} of the learned recipe on these sets: pooled
+    grouped 5-fold cross-validation (folds never split a group) and leave-one-set-out transfer."""
     from .train import build_pool, cross_validated_scores, transfer_scores
 
     names = [v.name for v in values]
-    pool = build_pool(values, extractor, [load_dataset(d, names) for d in pool_sets])
+    pool = build_pool(values, extractor, sets)
     oof = cross_validated_scores(pool)
-    for d in datasets:
-        rows = pool.rows_of(d)
-        ds = next(s for s in pool.sets if s.name == d)
+    out = {}
+    for ds in pool.sets:
         only = measured_values(ds)
-        result[d]["learned cv"] = ap_per_value(ds.labels, oof[rows], names, only)
-        result[d]["learned transfer"] = ap_per_value(ds.labels, transfer_scores(pool, d), names, only)
+        out[ds.name] = {"cv": ap_per_value(ds.labels, oof[pool.rows_of(ds.name)], names, only),
+                        "transfer": ap_per_value(ds.labels, transfer_scores(pool, ds.name), names, only)}
+    return out
+
+
+def _add_cv(result: dict, values, extractor, pool_sets: list[str], datasets: Sequence[str]) -> dict:
+    names = [v.name for v in values]
+    figs = cv_figures(values, extractor, [load_dataset(d, names) for d in pool_sets])
+    for d in datasets:
+        result[d]["learned cv"] = figs[d]["cv"]
+        result[d]["learned transfer"] = figs[d]["transfer"]
     return result
 
 
@@ -188,14 +209,16 @@ def direction_figures(extractor, prompts, chosen, rejected, values: Sequence[str
                       cache_path=None) -> dict:
     n = len(prompts)
     scores = scores_via_cache(extractor, list(prompts) + list(prompts), list(chosen) + list(rejected), cache_path)
-    sc, sr = scores[:n], scores[n:]
+    ok = ~(np.isnan(scores[:n]).any(axis=1) | np.isnan(scores[n:]).any(axis=1))  # a failed side: pair left out
+    sc, sr = scores[:n][ok], scores[n:][ok]
     out = {}
     for v in values:
         j = extractor.value_names.index(v)
         t = extractor.thresholds[v]
         pairs, share = xor_direction(sc[:, j] >= t, sr[:, j] >= t)
         differ = sc[:, j] != sr[:, j]
-        out[v] = {"xor_pairs": pairs, "in_rejected": share, "tagged_chosen": float((sc[:, j] >= t).mean()),
+        out[v] = {"xor_pairs": pairs, "in_rejected": share, "failed_pairs": int((~ok).sum()),
+                  "tagged_chosen": float((sc[:, j] >= t).mean()),
                   "tagged_rejected": float((sr[:, j] >= t).mean()),
                   "rejected_scores_higher": float((sr[differ, j] > sc[differ, j]).mean()) if differ.any() else float("nan")}
     return out
@@ -225,7 +248,10 @@ def format_direction(result: dict, markdown: bool = False) -> str:
 
 # ------------------------------------------------------------------ docs
 def stamp() -> str:
-    """'commit abc1234, 2026-01-01' (+ a note when src/ has uncommitted changes): which code produced a figure."""
+    """'commit abc1234, 2026-01-01, instruments values=...,refusal=...' (+ a note when src/ has uncommitted
+    changes): which code produced a figure (the learned extractor and the context rules read the refusal judge)."""
+    from .. import version_stamp
+
     root = Path(__file__).resolve().parents[4]
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -234,7 +260,8 @@ def stamp() -> str:
                                capture_output=True, text=True, timeout=10).stdout.strip()  # code, data, weights
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown", ""
-    return f"commit {commit}{' (+ uncommitted changes)' if dirty else ''}, {datetime.date.today().isoformat()}"
+    return (f"commit {commit}{' (+ uncommitted changes)' if dirty else ''}, {datetime.date.today().isoformat()}, "
+            f"{version_stamp('values', 'refusal')}")
 
 
 def _block(name: str) -> re.Pattern:

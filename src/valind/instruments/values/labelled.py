@@ -4,9 +4,10 @@
                by MoralChoice's authors. deception = `deceive`, violence = `death` or `pain` or `disable`,
                legality = not `break_law`; "No Agreement" (its annotators split) is unknown, and so are
                the other values. Group: the scenario.
-  outside      ../shared/data/labelled/outside_labelled_dev.jsonl: 200 assistant responses, two outside
-               annotators per value. A value is known where both agree; where they differ it is unknown
-               (left out of training and of the figures). Group: the prompt.
+  outside      ../shared/data/labelled/outside_labelled_dev.jsonl and outside_labelled_dev_2.jsonl (where
+               present): 200 + 300 assistant responses, two outside annotators per value. A value is known
+               where both agree; where they differ it is unknown (left out of training and of the figures).
+               Group: the prompt.
   gold         the in-house development set (written in-house: development data, not evaluation).
                Group: records sharing a prompt or a response.
 
@@ -26,6 +27,8 @@ from ...errors import ConfigError, InputError
 
 DATASETS = ("moralchoice", "outside", "gold")
 SHARED_FILES = {"moralchoice": "labelled/moralchoice_dev.csv", "outside": "labelled/outside_labelled_dev.jsonl"}
+# further files of a set, read with it when present (same schema and rules; their ids are kept apart)
+MORE_FILES = {"outside": ("labelled/outside_labelled_dev_2.jsonl",)}
 MORALCHOICE_VALUES = ("deception", "violence", "legality")
 
 
@@ -142,28 +145,13 @@ def load_outside(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
 def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
     """The in-house development set; rows sharing a prompt or a response form one group."""
     from ...artifacts import data_path
-    from .validate import load_gold
+    from .validate import gold_groups, load_gold
 
     names = list(value_names)
     path = data_path(str(path))
     records = load_gold(path, names)
-    parent = list(range(len(records)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i, rec in enumerate(records):
-        keys = [f"r:{rec['response']}"] + ([f"p:{rec['prompt']}"] if rec["prompt"] else [])
-        for key in keys:
-            if key in first:
-                parent[root(i)] = root(first[key])
-            first.setdefault(key, i)
     labels = np.array([[float(v in rec["values"]) for v in names] for rec in records])
-    return LabelledSet("gold", str(path), [r["id"] for r in records], [records[root(i)]["id"] for i in range(len(records))],
+    return LabelledSet("gold", str(path), [r["id"] for r in records], gold_groups(records),
                        [r["prompt"] for r in records], [r["response"] for r in records], labels, names)
 
 
@@ -176,6 +164,7 @@ def load_dataset(name: str, value_names: Sequence[str], path: str | None = None)
         raise ConfigError(f"unknown labelled set {name!r}; choose one of {', '.join(DATASETS)}")
     if name == "gold":
         return load_gold_set(path or DEFAULT_GOLD, value_names)
+    given = path is not None
     if path is None:
         found = find_shared(SHARED_FILES[name])
         if found is None:
@@ -183,4 +172,14 @@ def load_dataset(name: str, value_names: Sequence[str], path: str | None = None)
             raise ConfigError(f"labelled set {name}: not found (tried {tried}); set VALIND_SHARED_DATA or give --path")
         path = str(found)
     loader = load_moralchoice if name == "moralchoice" else load_outside
-    return loader(path, value_names)
+    ds = loader(path, value_names)
+    if given:
+        return ds
+    more = [loader(found, value_names) for f in MORE_FILES.get(name, ()) if (found := find_shared(f)) is not None]
+    if not more:
+        return ds
+    parts = [ds, *more]
+    return LabelledSet(name, "+".join(s.path for s in parts),
+                       [i if k == 0 else f"{Path(s.path).stem}:{i}" for k, s in enumerate(parts) for i in s.ids],
+                       [g for s in parts for g in s.groups], [p for s in parts for p in s.prompts],
+                       [r for s in parts for r in s.responses], np.vstack([s.labels for s in parts]), list(value_names))

@@ -117,14 +117,14 @@ def feature_extractor(**options) -> Featurizer:
 
 
 def refused(responses: Sequence[str], judge_name: str | None = None) -> np.ndarray:
-    """P(refused) per response from the refusal judge (unjudgeable: 0, so nothing is discounted)."""
+    """P(refused) per response from the refusal judge; NaN where it could not judge (never read as compliance)."""
     from ..judges import make_judge
     from ..refusal import refusal_probabilities
 
     if len(responses) == 0:
         return np.zeros(0)
     probs = refusal_probabilities(list(responses), make_judge("refusal", judge_name))
-    return np.array([p if p is not None else 0.0 for p in probs])
+    return np.array([np.nan if p is None else p for p in probs], dtype=float)
 
 
 def refusal_judge_version(judge_name: str | None = None) -> list:
@@ -136,7 +136,8 @@ def refusal_judge_version(judge_name: str | None = None) -> list:
 
 def head_scores(feats: np.ndarray, coef: np.ndarray, intercept: np.ndarray, names: Sequence[str],
                 refusals: np.ndarray | None = None) -> np.ndarray:
-    """P(value) per head; given `refusals` (1 = refused), deception and violence are zeroed where refused."""
+    """P(value) per head; given `refusals` (1 = refused), deception and violence are zeroed where refused
+    (and NaN where the refusal judge could not judge: unknown, not compliance)."""
     scores = 1.0 / (1.0 + np.exp(-(np.asarray(feats, dtype=np.float64) @ coef.T + intercept)))
     if refusals is not None:
         for j, name in enumerate(names):
@@ -183,10 +184,16 @@ class LearnedExtractor(ValueExtractor):
         return self.featurizer.features(responses)
 
     def scores_from_features(self, feats: np.ndarray, responses: Sequence[str]) -> np.ndarray:
+        """Head scores; a response the refusal judge could not judge is a failure (see `failures()`)."""
         refusals = refused(responses, self.refusal_judge) if self.refusal_discount else None
-        return head_scores(feats, self.coef, self.intercept, self.value_names, refusals)
+        scores = head_scores(feats, self.coef, self.intercept, self.value_names, refusals)
+        self._failures = []
+        if refusals is not None:
+            scores = self._note_unjudged_refusals(scores, refusals)
+        return scores
 
     def score_batch(self, prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
+        self._failures = []
         if len(responses) == 0:
             return np.zeros((0, len(self.value_names)))
         return self.scores_from_features(self.features(responses), responses)

@@ -116,6 +116,7 @@ class LexiconExtractor(ValueExtractor):
         # the refusal judge reads only the responses whose prompt a rule may need
         needs = [i for i, p in enumerate(prompts) if self.use_context and p]
         p_refuse = dict(zip(needs, refusal_p(self, [responses[i] for i in needs]))) if needs else {}
+        unjudged = [i for i in needs if np.isnan(p_refuse[i])]  # failures below, never read as compliance
         for i, (prompt, response) in enumerate(zip(prompts, responses)):
             hits = np.array([self._hits(pats, response) for pats in value_pats], dtype=float)
             if self._empath is not None:
@@ -124,7 +125,7 @@ class LexiconExtractor(ValueExtractor):
                     if value in index and counts.get(cat):
                         hits[index[value]] += 1
             scores[i] = 1.0 - self.base ** hits
-            if self.use_context and prompt:
+            if self.use_context and prompt and i not in unjudged:
                 refused = bool(p_refuse[i] >= 0.5)
                 for rule in self.lexicon["rules"]:
                     j = index.get(rule["value"])
@@ -133,4 +134,4 @@ class LexiconExtractor(ValueExtractor):
                         continue
                     if refused == (rule["mode"] == "refuse"):
                         scores[i, j] = max(scores[i, j], 1.0 - self.base ** 2)  # as strong as two cues
-        return scores
+        return self._note_unjudged_refusals(scores, [np.nan] * len(unjudged), unjudged)

@@ -146,13 +146,14 @@ def thresholds_from_cv(pool: Pool, oof: np.ndarray) -> np.ndarray:
     labelled = np.flatnonzero(pool.origin != "exemplars")
     for j in range(len(pool.names)):
         y = pool.Y[labelled, j]
-        known = ~np.isnan(y)
+        known = ~np.isnan(y) & ~np.isnan(oof[labelled, j])  # NaN score: the refusal judge could not judge it
         out[j] = best_f1_threshold(y[known].astype(bool), oof[labelled[known], j], 0.5)
     return out
 
 
 def sha256_of(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of a file; of several joined by '+' (a set read from more than one file), theirs joined by '+'."""
+    return "+".join(hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in str(path).split("+"))
 
 
 def build_pool(values: Sequence[Value], extractor, sets: Sequence[LabelledSet] | None = None) -> Pool:
@@ -177,8 +178,8 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
     oof = cross_validated_scores(pool)
     thresholds = thresholds_from_cv(pool, oof)
     coef, icpt = fit_heads(pool.X, pool.Y, pool.weights)
-    trained_on = [{"name": s.name, "path": Path(s.path).name, "rows": len(s),
-                   "sha256": sha256_of(s.path) if Path(s.path).exists() else None,
+    trained_on = [{"name": s.name, "path": "+".join(Path(p).name for p in s.path.split("+")), "rows": len(s),
+                   "sha256": sha256_of(s.path) if all(Path(p).exists() for p in s.path.split("+")) else None,
                    "known_labels": {v: int((~np.isnan(training_labels(s)[:, j])).sum()) for j, v in enumerate(s.value_names)}}
                   for s in pool.sets]
     meta = {"value_names": json.dumps(pool.names), "features": FEATURES, "model": "sentence-transformers/all-MiniLM-L6-v2",

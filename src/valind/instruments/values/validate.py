@@ -148,11 +148,72 @@ def label_matrix(records: list[dict], names: Sequence[str]) -> np.ndarray:
     return y
 
 
-def calibration_split(n: int, share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random split of row indexes into (calibration, held-out)."""
-    order = np.random.default_rng(seed).permutation(n)
-    cut = int(round(share * n))
-    return np.sort(order[:cut]), np.sort(order[cut:])
+def gold_groups(records: list[dict]) -> list[str]:
+    """A group per record: records sharing a prompt or a response are one group (its first record's id),
+    so a split never puts a response, or its prompt, on both sides."""
+    parent = list(range(len(records)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        for key in [f"r:{rec['response']}"] + ([f"p:{rec['prompt']}"] if rec.get("prompt") else []):
+            if key in first:
+                parent[root(i)] = root(first[key])
+            first.setdefault(key, i)
+    return [str(records[root(i)]["id"]) for i in range(len(records))]
+
+
+def calibration_split(n: int, share: float, seed: int = 0,
+                      groups: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split of row indexes into (calibration, held-out). With `groups`, whole groups go to one side
+    (groups in a seeded order until `share` of the rows is reached), so no group is on both."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        order = rng.permutation(n)
+        cut = int(round(share * n))
+        return np.sort(order[:cut]), np.sort(order[cut:])
+    names = list(dict.fromkeys(groups))
+    cal_groups: set[str] = set()
+    taken = 0
+    for g in (names[i] for i in rng.permutation(len(names))):
+        if taken >= share * n:
+            break
+        cal_groups.add(g)
+        taken += sum(1 for x in groups if x == g)
+    cal = np.array([i for i in range(n) if groups[i] in cal_groups], dtype=int)
+    return cal, np.array([i for i in range(n) if groups[i] not in cal_groups], dtype=int)
+
+
+def in_sample_note(extractor_name: str, gold: str | Path) -> str | None:
+    """Why an extractor's figure on this gold file is in-sample, or None: the learned heads were trained on it
+    (its SHA-256 is in the weights' `trained_on`), or it is the in-house set, which the lexicon and embedding
+    anchors' author also wrote (so the offline extractors built from them were tuned with it in view)."""
+    import hashlib
+    import json
+
+    from ...artifacts import data_path
+
+    path = data_path(str(gold))
+    if not path.exists():
+        return None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if extractor_name == "learned":
+        from .learned import default_weights_file, load_heads
+
+        trained = json.loads(load_heads(default_weights_file())["meta"].get("trained_on", "[]"))
+        if any(digest in (t.get("sha256") or "").split("+") for t in trained):
+            return ("IN-SAMPLE: the shipped learned heads were trained on these rows; cross-validated figures: "
+                    "`valind extract validate --dataset all --cv`")
+    if extractor_name in ("learned", "lexicon", "embedding", "ensemble"):
+        if digest == hashlib.sha256(data_path(DEFAULT_GOLD).read_bytes()).hexdigest():
+            return ("IN-SAMPLE: the in-house set was written by the author of the lexicon cues and embedding "
+                    "anchors; figures on labels nobody here wrote: `valind extract validate --dataset all --cv`")
+    return None
 
 
 # ------------------------------------------------------------------ runner
@@ -164,16 +225,24 @@ def validate(extractor, records: list[dict], calibrate: str | Path | None = None
     names = extractor.value_names
     prompts = [r["prompt"] for r in records]
     responses = [r["response"] for r in records]
-    scores, _ = cached_scores(extractor, prompts, responses, cache)
+    scores, failures = cached_scores(extractor, prompts, responses, cache)
     labels = label_matrix(records, names)
     thresholds = dict(extractor.thresholds)
-    result: dict = {"extractor": extractor.registry_name, "n": len(records)}
-    rows_eval = np.arange(len(records))
-    if calibrate:
-        cal, rows_eval = calibration_split(len(records), split, seed)
+    # A failed extraction has no labels: its row is left out of every figure and counted, never "no values".
+    failed = np.array([bool(f) for f in failures] if failures else [False] * len(records), dtype=bool)
+    result: dict = {"extractor": extractor.registry_name, "n": int((~failed).sum()), "failures": int(failed.sum())}
+    if failed.any():
+        result["failure_examples"] = [{"id": records[i]["id"], "failure": failures[i]}
+                                      for i in np.flatnonzero(failed)[:5]]
+    rows_eval = np.flatnonzero(~failed)
+    if calibrate:  # split by group: rows sharing a prompt or a response stay on one side
+        groups = gold_groups(records)
+        cal, held = calibration_split(len(records), split, seed, groups=groups)
+        cal, rows_eval = cal[~failed[cal]], held[~failed[held]]
         thresholds = {n: best_f1_threshold(labels[cal, j], scores[cal, j], thresholds[n]) for j, n in enumerate(names)}
         write_thresholds(calibrate, thresholds, extractor.registry_name, len(cal), seed)
         result.update({"calibrated_on": int(len(cal)), "evaluated_on": int(len(rows_eval)), "seed": seed,
+                       "split": "by group (records sharing a prompt or a response)",
                        "thresholds_file": str(calibrate)})
     per_value, macro = evaluate_scores(scores[rows_eval], labels[rows_eval], names, thresholds)
     result["per_value"] = [vars(r) for r in per_value]
@@ -183,7 +252,7 @@ def validate(extractor, records: list[dict], calibrate: str | Path | None = None
 
 def write_thresholds(path: str | Path, thresholds: dict[str, float], extractor: str, n_rows: int, seed: int) -> None:
     body = {"extractor": extractor,
-            "note": f"per-value thresholds with the best F1 on {n_rows} gold rows (seed {seed}); "
+            "note": f"per-value thresholds with the best F1 on {n_rows} gold rows (whole groups, seed {seed}); "
                     "written by `valind extract validate --calibrate`",
             "thresholds": {k: round(float(v), 4) for k, v in thresholds.items()}}
     atomic_write_text(path, yaml.safe_dump(body, sort_keys=False))
@@ -219,10 +288,18 @@ def main(args) -> int:
     finally:
         cache.close()
     result["gold"] = str(gold)
-    where = (f"held-out {result['evaluated_on']} of {result['n']} rows; thresholds fitted on the other "
-             f"{result['calibrated_on']} and written to {result['thresholds_file']}"
+    note = in_sample_note(result["extractor"], gold)
+    result["in_sample"] = note is not None
+    if note:
+        result["in_sample_note"] = note
+    where = (f"held-out {result['evaluated_on']} of {result['n']} rows (split by group); thresholds fitted on the "
+             f"other {result['calibrated_on']} and written to {result['thresholds_file']}"
              if "calibrated_on" in result else f"all {result['n']} rows")
     print(f"extractor '{result['extractor']}' on {gold} ({where})")
+    if note:
+        print(note)
+    if result["failures"]:
+        print(f"{result['failures']} response(s) left out: extraction failed (counted, not read as 'no values')")
     print(format_table(result))
     if getattr(args, "json_out", None):
         atomic_write_json(args.json_out, result)
