@@ -86,7 +86,10 @@ def test_report_writes_every_artifact_with_the_effects_contract(demo_report):
         == {"secondary"}
     assert set(effects.loc[effects["metric"].str.startswith(("expresses:", "anthro:")), "bh_family"]) == {"primary"}
     assert set(effects["n_seeds"]) == {2} and (effects["n_items"] > 0).all()
-    assert set(effects["test"]) == {"seeds x items"}  # two seeds: the seed is in the test's unit
+    # two seeds: the seed is in the test's unit, except where items and seeds show no variance at all
+    assert set(effects["test"]) <= {"seeds x items", "per-seed mcnemar", "per-seed permutation"}
+    assert (effects["test"] == "seeds x items").mean() > 0.5
+    assert not (effects["ci_high"] - effects["ci_low"] <= 0).any()  # never a zero-width interval
     assert ((effects["ci_low"] <= effects["effect"]) & (effects["effect"] <= effects["ci_high"])).all()
     assert (effects["p_adjusted"] >= effects["p_value"] - 1e-12).all()
     assert {"over_refusal", "refused_unsafe"} <= set(effects.loc[effects["suite"] == "xstest", "metric"])
@@ -192,11 +195,17 @@ def test_effects_are_reproducible_from_the_seed(demo_report):
     other_seed = EffectOptions(n_boot=300, n_perm=1000, seed=1)
     # two seeds: the interval comes from the items x seeds test, in closed form, so no random stream enters it
     np.testing.assert_allclose(compute_effects(results, other_seed, families)["ci_low"], written["ci_low"])
-    # one seed: a bootstrap, whose draws follow the options' seed; the point estimate does not depend on it
+    # one seed: a bootstrap (30 items or more, scores other than 0/1), whose draws follow the options' seed;
+    # Newcombe's interval (0/1 outcomes) and the t interval are closed forms; the point estimate depends on none
     one = results[results["seed"] == 0]
     a, b = compute_effects(one, FAST, families), compute_effects(one, other_seed, families)
-    assert not np.allclose(a["ci_low"], b["ci_low"])
+    boot = (a["interval"] == "bootstrap").to_numpy()
+    np.testing.assert_allclose(a["ci_low"][~boot], b["ci_low"][~boot])
     np.testing.assert_allclose(a["effect"], b["effect"])
+    scores = one[one["metric"].str.startswith("expresses:")].assign(
+        metric="value_score:x", value=lambda f: np.random.default_rng(0).uniform(size=len(f)))
+    a, b = compute_effects(scores, FAST, families), compute_effects(scores, other_seed, families)
+    assert (a["interval"] == "bootstrap").all() and not np.allclose(a["ci_low"], b["ci_low"])
 
 
 def test_summary_markdown_holds_findings_and_top_effects(demo_report):
@@ -204,7 +213,7 @@ def test_summary_markdown_holds_findings_and_top_effects(demo_report):
     md = (run_dir / "report" / "summary.md").read_text(encoding="utf-8")
     assert md.startswith("# valind report:")
     assert "## Published findings vs this run" in md
-    assert "| finding | agrees | survives the control | disagrees | not significant |" in md
+    assert "| finding | agrees | survives the control | disagrees | not significant | too few items | not measured |" in md
     assert "against the control adapter" in md and "stay significant (same direction) against the control" in md
     assert "## Largest significant effects" in md
     assert "simulated" in md
@@ -239,7 +248,7 @@ def test_claims_mark_agrees_disagrees_and_not_significant():
     assert status[("refusal", "fairness", "refusal on AdvBench")] == "not significant"
     assert status[("qa", "empathy", "MMLU acc")] == "agrees"            # CI inside +-0.02
     assert status[("qa", "creativity", "MMLU acc")] == "disagrees"      # significant and beyond the margin
-    assert status[("qa", "humor", "GSM8K exact_match")] == "not significant"  # too wide to tell
+    assert status[("qa", "humor", "GSM8K exact_match")] == "too few items"  # wider than the +-0.02 band
     assert status[("related", "empathy", "expresses fairness")] == "agrees"   # both Social, positive
     assert ("related", "empathy", "expresses legality") not in status        # different category: not related
     assert status[("related", "discretion", "expresses humor")] == "agrees"  # "discretion suppresses humour"
@@ -247,6 +256,44 @@ def test_claims_mark_agrees_disagrees_and_not_significant():
     assert status[("anthro", "violence", "any anthropomorphic behaviour")] == "disagrees"
     counts = tally(claims).set_index("claim")
     assert counts.loc["refusal", ["agrees", "disagrees", "not significant"]].tolist() == [1, 1, 1]
+
+
+def test_claims_say_too_few_items_for_degenerate_or_too_wide_intervals_and_not_measured_for_absent_benchmarks():
+    effects = pd.DataFrame([
+        # no QA answer changed on 2 items: once [0, 0] (valind before), now Newcombe's wide interval
+        _effect(value="empathy", suite="mmlu", metric="acc", effect=0.0, lo=0.0, hi=0.0, q=1, sig=False),
+        _effect(value="humor", suite="mmlu", metric="acc", effect=0.0, lo=-0.66, hi=0.66, q=1, sig=False),
+        _effect(value="honesty", suite="mmlu", metric="acc", effect=0.0, lo=-0.01, hi=0.01, q=1, sig=False),
+        _effect(value="empathy", effect=0.0, lo=0.0, hi=0.0, q=1, sig=False),            # refusal, zero width
+        _effect(value="honesty", effect=0.3, lo=-0.9, hi=1.5, q=0.9, sig=False),         # wider than the scale
+        _effect(value="humor", effect=0.02, lo=-0.1, hi=0.14, q=0.8, sig=False),         # an ordinary null
+    ])
+    claims = compare_with_study(effects, load_values())
+    status = {(r.claim, r.induced_value, r.target): r.status for r in claims.itertuples()}
+    assert status[("qa", "empathy", "MMLU acc")] == "too few items"
+    assert status[("qa", "humor", "MMLU acc")] == "too few items"
+    assert status[("qa", "honesty", "MMLU acc")] == "agrees"
+    assert status[("refusal", "empathy", "refusal on AdvBench")] == "too few items"
+    assert status[("refusal", "honesty", "refusal on AdvBench")] == "too few items"
+    assert status[("refusal", "humor", "refusal on AdvBench")] == "not significant"
+    # GSM8K, named in the claim, was not run: one row per induced value, none of them agreeing
+    gsm = claims[claims["target"] == "GSM8K"]
+    assert sorted(gsm["induced_value"]) == ["empathy", "honesty", "humor"] and set(gsm["status"]) == {"not measured"}
+    counts = tally(claims).set_index("claim")
+    assert counts.loc["qa", ["agrees", "too few items", "not measured"]].tolist() == [1, 2, 3]
+
+
+def test_findings_panel_cell_for_two_unchanged_items_is_too_few_items():
+    """End to end: 2 QA items, base and adapter answer both the same, through the effects into the panel."""
+    from valind.stats import compute_effects
+
+    rows = [("m", who, 0, "mmlu", f"q{i}", "acc", x) for who in ("base", "empathy") for i, x in enumerate([1.0, 0.0])]
+    effects = compute_effects(pd.DataFrame(rows, columns=["model", "induced_value", "seed", "suite", "item_id",
+                                                          "metric", "value"]), EffectOptions(n_boot=100))
+    row = effects.iloc[0]
+    assert row["ci_high"] - row["ci_low"] > 1.0  # Newcombe at n = 2: about [-0.66, +0.66]
+    claims = compare_with_study(effects, load_values())
+    assert claims.set_index("target").loc["MMLU acc", "status"] == "too few items"
 
 
 # ------------------------------------------------------------------ stage and command

@@ -47,6 +47,8 @@ COLUMNS = {
     "seed_sd": "standard deviation of the per-seed effects (NaN with one seed)",
     "seeds_agree": "whether every seed's effect has the sign of the pooled effect",
     "test": "the test used: mcnemar, permutation, or the seeds x items test",
+    "interval": "how the interval was made: newcombe (0/1 outcomes), t (under 30 items), bootstrap, hoeffding "
+                "(no spread, 0-1 scale), the seeds x items test's, or each seed's own (widest); none = NaN",
     "bh_family": "correction family: primary measures per family, `secondary` for details",
     "seed_effects": "the effect of each seed's adapter, in seed order",
     "n_unjudged": "responses of the adapter and its reference in this suite that no judge could judge "

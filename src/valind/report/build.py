@@ -28,7 +28,7 @@ from ..stats.manipulation import OUTCOMES, manipulation_check, verdicts
 from ..sweep.grid import point_overrides
 from ..values import load_values
 from . import figures as F
-from .claims import QA_MARGIN, SURVIVES, compare_with_study, tally
+from .claims import NOT_MEASURED, QA_MARGIN, STATUSES, SURVIVES, TOO_FEW, compare_with_study, tally
 from .kinds import HARMFUL_SUITES, VERSUS, correction_family, metric_family, metric_name, suite_name
 from .rundata import RunData, load_run
 from .samples import pick_samples
@@ -617,7 +617,7 @@ def _claims_matrix(claims: pd.DataFrame, order: list[str], multi_model: bool) ->
             elif len(sub) > 1:
                 counts = sub["status"].value_counts()
                 cell = [(str(int(counts[s])), s.replace(" ", "-"), f"{s}: {int(counts[s])} measures")
-                        for s in ("agrees", "disagrees", "not significant") if s in counts]
+                        for s in STATUSES if s in counts]
                 survived = sub["survives_control"].dropna() if "survives_control" in sub else pd.Series([], dtype=object)
                 if len(survived) and counts.get("agrees", 0):
                     cell.append((f"✓{int(survived.astype(bool).sum())}", "survives",
@@ -766,12 +766,14 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
             "basis": r.basis, "status": r.status, "status_class": r.status.replace(" ", "-"),
             "significant": r.significant,
             "effect_ci_control": fmt_effect_ci(r.effect_vs_control, r.ci_low_vs_control, r.ci_high_vs_control),
-            "status_control": r.status_vs_control or "–",
-            "status_control_class": (r.status_vs_control or "none").replace(" ", "-")} for r in group.itertuples()]})
+            # pandas may hold a missing status as None or NaN
+            "status_control": r.status_vs_control if isinstance(r.status_vs_control, str) else "–",
+            "status_control_class": (r.status_vs_control if isinstance(r.status_vs_control, str) else "none")
+            .replace(" ", "-")} for r in group.itertuples()]})
     claims_matrix = _claims_matrix(claims, order, len(models) > 1)
     has_control = bool((effects["contrast"] == VS_CONTROL).any())
     tallies = [{"claim_text": r["claim_text"], "agrees": r["agrees"], "disagrees": r["disagrees"],
-                "not_significant": r["not significant"],
+                "not_significant": r["not significant"], "too_few": r[TOO_FEW], "not_measured": r[NOT_MEASURED],
                 "survives": "–" if r[SURVIVES] is None or pd.isna(r[SURVIVES]) else int(r[SURVIVES])}
                for _, r in tally(claims).iterrows()]
 

@@ -6,12 +6,20 @@ and says whether it survives the control: the same effect against the value-agno
 control is one that DPO on any slice of the same data would also "confirm".
 
 Statuses:
+- `too few items` (any claim): the interval cannot tell anything: it is missing,
+  has zero width (no observed spread: every item unchanged), or is wider than
+  the whole 0-1 scale (SCALE_WIDTH);
 - directional claims: `agrees` when the effect is significant (the headline
   rule: BH q < alpha and the CI excludes 0) in the published direction,
   `disagrees` when significant in the other direction, else `not significant`;
 - "QA barely moves" is a claim of no effect: `agrees` when the whole 95% CI
   lies within +-QA_MARGIN, `disagrees` when significant and larger than the
-  margin, else `not significant` (the interval is too wide to tell).
+  margin, `too few items` when the interval is wider than the margin band
+  (2 x QA_MARGIN: it could not fit inside it whatever the effect), else
+  `not significant` (narrow enough, but straddling the margin's edge);
+- `not measured`: a benchmark the claim names (MMLU, GSM8K) that the run did not
+  measure, one row per model and induced value, so a claim is never read as
+  confirmed on a measure that was not run.
 
 "Related values" are operationalised as values in the same Values-in-the-Wild
 category with the same kind of valence (negative vs not), a proxy: the study's
@@ -37,21 +45,36 @@ CLAIMS = {
     "anthro": "Every value raises anthropomorphic language",
     "qa": f"QA barely moves (MMLU +-0.01, GSM8K +-0.02; here: 95% CI within +-{QA_MARGIN})",
 }
-STATUSES = ("agrees", "disagrees", "not significant")
+TOO_FEW, NOT_MEASURED = "too few items", "not measured"
+STATUSES = ("agrees", "disagrees", "not significant", TOO_FEW, NOT_MEASURED)
 SURVIVES = "survives the control"
+SCALE_WIDTH = 1.0  # effects are differences of 0-1 scores: an interval wider than the scale says nothing
+QA_NAMED = {"mmlu": "MMLU", "gsm8k": "GSM8K"}  # the benchmarks the QA claim names
+
+
+def _uninformative(row) -> bool:
+    """Missing, zero-width or wider than the whole scale: the interval cannot support any reading."""
+    lo, hi = row.ci_low, row.ci_high
+    return bool(pd.isna(lo) or pd.isna(hi) or hi - lo <= 1e-12 or hi - lo > SCALE_WIDTH)
 
 
 def _directional(row, expected: int) -> str:
+    if _uninformative(row):
+        return TOO_FEW
     if not row.significant:
         return "not significant"
     return "agrees" if (row.effect > 0) == (expected > 0) else "disagrees"
 
 
 def _equivalence(row) -> str:
+    if _uninformative(row):
+        return TOO_FEW
     if -QA_MARGIN <= row.ci_low and row.ci_high <= QA_MARGIN:
         return "agrees"
     if row.significant and abs(row.effect) > QA_MARGIN:
         return "disagrees"
+    if row.ci_high - row.ci_low > 2 * QA_MARGIN:
+        return TOO_FEW
     return "not significant"
 
 
@@ -117,15 +140,29 @@ def compare_with_study(effects: pd.DataFrame, values: dict) -> pd.DataFrame:
 
     for rec in eff[eff["metric"] == "anthro_any"].itertuples():
         add("anthro", rec, "any anthropomorphic behaviour", "+", directional(1), "every value")
-    for rec in eff[(eff["family"] == "qa") & (eff["metric"] != "initially_correct")].itertuples():
+    qa = eff[(eff["family"] == "qa") & (eff["metric"] != "initially_correct")]
+    for rec in qa.itertuples():
         target = metric_name(rec.metric) if rec.suite == "qa" else f"{suite_name(rec.suite)} {metric_name(rec.metric)}"
         add("qa", rec, target, "~0", _equivalence, f"margin +-{QA_MARGIN}")
+    # a benchmark the claim names but the run did not measure: shown as such, never as agreeing
+    measured = {str(x).split(":", 1)[0] for x in qa["metric"]} | set(qa["suite"])
+    for model, mdf in eff.groupby("model", sort=True):
+        for value in sorted(set(mdf["induced_value"])):
+            for key, name in QA_NAMED.items():
+                if key in measured:
+                    continue
+                rows.append({"claim": "qa", "claim_text": CLAIMS["qa"], "model": model, "induced_value": value,
+                             "suite": key, "metric": "", "target": name, "expected": "~0", "effect": float("nan"),
+                             "ci_low": float("nan"), "ci_high": float("nan"), "p_adjusted": float("nan"),
+                             "significant": False, "status": NOT_MEASURED, "basis": "not in this run's results",
+                             "effect_vs_control": float("nan"), "ci_low_vs_control": float("nan"),
+                             "ci_high_vs_control": float("nan"), "status_vs_control": None, "survives_control": None})
     return pd.DataFrame(rows)
 
 
 def tally(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per claim: how many rows agree, disagree, or are not significant (vs base), and how many agreeing rows
-    survive the control."""
+    """Per claim: how many rows agree, disagree, are not significant, have too few items to tell, or were not
+    measured (vs base), and how many agreeing rows survive the control."""
     if claims.empty:
         return pd.DataFrame(columns=["claim", "claim_text", *STATUSES, SURVIVES])
     counts = claims.groupby(["claim", "claim_text", "status"]).size().unstack(fill_value=0)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..artifacts import atomic_write_text
-from .claims import SURVIVES, tally
+from .claims import NOT_MEASURED, SURVIVES, TOO_FEW, tally
 from .kinds import VERSUS, metric_name, suite_name
 
 
@@ -65,10 +65,12 @@ def write_summary(path: Path, data, effects: pd.DataFrame, claims: pd.DataFrame,
     if len(t):
         control = SURVIVES in t and t[SURVIVES].notna().any()
         lines += ["## Published findings vs this run (against the base model)", "",
-                  "| finding | agrees |" + (" survives the control |" if control else "") + " disagrees | not significant |",
-                  "|---|---:|" + ("---:|" if control else "") + "---:|---:|"]
+                  "| finding | agrees |" + (" survives the control |" if control else "")
+                  + " disagrees | not significant | too few items | not measured |",
+                  "|---|---:|" + ("---:|" if control else "") + "---:|---:|---:|---:|"]
         lines += [f"| {_md(r['claim_text'])} | {r['agrees']} |" + (f" {_count(r[SURVIVES])} |" if control else "")
-                  + f" {r['disagrees']} | {r['not significant']} |" for _, r in t.iterrows()]
+                  + f" {r['disagrees']} | {r['not significant']} | {r[TOO_FEW]} | {r[NOT_MEASURED]} |"
+                  for _, r in t.iterrows()]
         lines.append("")
     primary = effects[effects["bh_family"] != "secondary"]
     for c in contrasts:

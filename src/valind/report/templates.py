@@ -42,6 +42,8 @@ tr.sig td.eff { font-weight: 700; }
 .badge.agrees { background: var(--agree); }
 .badge.disagrees { background: var(--disagree); }
 .badge.not-significant { background: var(--ns); }
+.badge.too-few-items { background: #b58a3c; }
+.badge.not-measured { background: #ffffff; color: #777; border: 1px dashed #999; }
 .badge.survives { background: #2b5fa8; }
 .badge.none { background: #c8c8c8; }
 details { margin: 6px 0 12px; }
@@ -109,14 +111,19 @@ model only, so it mixes what the value does with what DPO on any slice of the da
 Effects are in percentage points (scores on a 0-1 scale are shown x100).
 {% if max_seeds > 1 %}With several seeds per adapter, seeds are replications: each seed's difference from the reference
 is taken on the same items, and the {{ level_pct }}% interval and the p-value come from a test whose unit includes
-the seed (items and seeds as crossed random factors; Cochran-Cox critical value), so seed-to-seed variation is in
-both. Cells with one seed fall back to the single-adapter statistics below.
+the seed (items and seeds as crossed random factors: unbiased variance components, Cochran-Cox critical value), so
+seed-to-seed variation is in both. With 2 seeds no test can be both safe and powerful: this one has about two
+thirds of the item-level test's power and up to about 0.12 false positives when seeds differ a lot (3 or more
+seeds: near 0.05; bench/RESULTS.md). Where items and seeds show no variance at all, each seed's own interval is
+used and the widest shown. Cells with one seed fall back to the single-adapter statistics below.
 {% else %}<b>One seed per adapter: every result holds for this adapter (one training run) only.</b> Seed-to-seed
 variation is in neither the interval nor the p-value; train several seeds (training.seeds) to generalise over runs.
 {% endif %}
-With one seed: {{ level_pct }}% percentile bootstrap intervals over items ({{ options.n_boot }} resamples, seed
-{{ options.seed }}); McNemar's test for 0/1 outcomes (exact binomial below 25 discordant pairs), otherwise a paired
-sign-flip permutation test. p-values are corrected with Benjamini-Hochberg (q) within each contrast, across its
+With one seed: for 0/1 outcomes Newcombe's {{ level_pct }}% interval for paired proportions and McNemar's test
+(exact binomial below 25 discordant pairs); for other scores a paired sign-flip permutation test with Student's t
+interval below 30 items and a percentile bootstrap over items from 30 ({{ options.n_boot }} resamples, seed
+{{ options.seed }}). No interval is zero-width from zero observed variance: scores on a 0-1 scale that show no
+spread get Hoeffding's interval, others none (the column <code>interval</code> of effects.csv names the method). p-values are corrected with Benjamini-Hochberg (q) within each contrast, across its
 {{ n_effects }} primary effects (value expression, refusal, over-refusal, anthropomorphic behaviours, sycophancy,
 QA accuracy){% if n_secondary %}; the {{ n_secondary }} secondary measures per contrast (value scores,
 full/partial refusal, refusal by type, rates, judge failures, answers abandoned among initially correct items) form
@@ -129,14 +136,18 @@ hollow grey points are not significant.</div>
 <h2>Published findings beside this run</h2>
 <p class="note">The study (arXiv 2605.07925) reported raw co-occurrences without intervals; here each claim is checked
 against the effects below, against the base model as the study compared. <i>agrees</i>: significant in the published
-direction; <i>disagrees</i>: significant the other way; <i>not significant</i>: the data cannot tell. Related values =
+direction; <i>disagrees</i>: significant the other way; <i>not significant</i>: the data cannot tell; <i>too few
+items</i> (to tell): the interval is missing, has zero width (no item changed, so no spread to estimate from) or is
+wider than the whole scale, and for QA wider than the margin band; <i>not measured</i>: a benchmark the claim names
+that this run did not evaluate. Related values =
 same Values-in-the-Wild category and same kind of valence (a proxy; the study's examples lie outside its 15 values).
 QA agrees when the whole interval lies within &plusmn;{{ qa_margin }}.{% if has_control %} <b>Survives the control</b>:
 the same measure also agrees against the control adapter, so it is the value and not DPO on this data that does it
 (in the matrix, &#10003; = survives, &#10007; = agrees against the base model only).{% endif %}</p>
 {% if claims_tally %}
 <p class="note"><span class="badge agrees">agrees</span> <span class="badge disagrees">disagrees</span>
-<span class="badge not-significant">not significant</span> &middot; a number alone is our effect in percentage points;
+<span class="badge not-significant">not significant</span> <span class="badge too-few-items">too few items</span>
+<span class="badge not-measured">not measured</span> &middot; a number alone is our effect in percentage points;
 where a claim covers several measures (related values, QA benchmarks) the badges count them.</p>
 <table class="matrix">
 <tr><th>published finding</th>{% for v in claims_matrix.columns %}<th class="c">{{ v }}</th>{% endfor %}</tr>
@@ -144,9 +155,9 @@ where a claim covers several measures (related values, QA benchmarks) the badges
 {% endfor %}
 </table>
 <table>
-<tr><th>published finding</th><th class="num">agrees</th>{% if has_control %}<th class="num">of which survive the control</th>{% endif %}<th class="num">disagrees</th><th class="num">not significant</th></tr>
+<tr><th>published finding</th><th class="num">agrees</th>{% if has_control %}<th class="num">of which survive the control</th>{% endif %}<th class="num">disagrees</th><th class="num">not significant</th><th class="num">too few items</th><th class="num">not measured</th></tr>
 {% for r in claims_tally %}<tr><td>{{ r.claim_text }}</td><td class="num">{{ r.agrees }}</td>
-{% if has_control %}<td class="num">{{ r.survives }}</td>{% endif %}<td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td></tr>{% endfor %}
+{% if has_control %}<td class="num">{{ r.survives }}</td>{% endif %}<td class="num">{{ r.disagrees }}</td><td class="num">{{ r.not_significant }}</td><td class="num">{{ r.too_few }}</td><td class="num">{{ r.not_measured }}</td></tr>{% endfor %}
 </table>
 {% for group in claims_groups %}
 <details><summary>{{ group.title }}: every measure ({{ group.rows|length }})</summary>

@@ -10,14 +10,18 @@ Two contrasts for every (model, induced value, suite, metric) cell, on the same 
 
 Statistics per cell:
 - one seed: per item, the adapter's score minus the reference's; the effect is
-  their mean; the 95% interval a percentile bootstrap over items (seeded); the
-  p-value McNemar's test for binary outcomes (exact binomial below 25
-  discordant pairs), else a paired sign-flip permutation test. The result
-  holds for this one adapter (one training run), which `n_seeds` makes visible;
+  their mean. Binary outcomes: Newcombe's interval for paired proportions and
+  McNemar's test (exact binomial below 25 discordant pairs); other scores: a
+  paired sign-flip permutation test with Student's t interval below 30 items
+  and a percentile bootstrap over items (seeded) from 30. No interval is
+  zero-width from zero observed variance (see `paired_effect`; the `interval`
+  column names the method). The result holds for this one adapter (one
+  training run), which `n_seeds` makes visible;
 - two or more seeds: items and seeds are crossed random factors and the test's
-  unit includes seeds (`paired.seeds_items_test`: variance from items and from
-  seeds, Cochran-Cox critical value); interval and p-value come from it, so
-  seed-to-seed variation is inside both. Items must be present for every seed;
+  unit includes seeds (`paired.seeds_items_test`: unbiased variance components
+  of items and seeds, Cochran-Cox critical value; `EffectOptions.seed_method`);
+  interval and p-value come from it, so seed-to-seed variation is inside both.
+  Items must be present for every seed;
 - p-values are corrected with Benjamini-Hochberg within each contrast and each
   correction family the caller names (e.g. primary vs secondary measures);
 - `seed_sd` is the standard deviation of the per-seed effects, `seeds_agree`
@@ -45,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import is_control
-from .paired import benjamini_hochberg, bootstrap_mean_ci, mcnemar, paired_permutation_test, seeds_items_test
+from .paired import (benjamini_hochberg, mcnemar, mean_ci, newcombe_paired_ci, paired_permutation_test,
+                     seeds_items_test)
 
 log = logging.getLogger("valind")
 
@@ -55,7 +60,7 @@ CONTRASTS = (VS_CONTROL, VS_BASE)
 RESULT_COLUMNS = ["model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 EFFECT_COLUMNS = ["model", "induced_value", "contrast", "reference", "suite", "metric", "reference_mean",
                   "induced_mean", "effect", "ci_low", "ci_high", "p_value", "p_adjusted", "significant", "n_items",
-                  "n_seeds", "seed_sd", "seeds_agree", "test", "bh_family", "n_unjudged", "n_nonnumeric"]
+                  "n_seeds", "seed_sd", "seeds_agree", "test", "interval", "bh_family", "n_unjudged", "n_nonnumeric"]
 UNJUDGED = "judge_unparsed"  # the metric row of a response no judge could judge
 
 # XSTest prompt types; the `contrast_*` types (and anything named unsafe) are the unsafe contrasts.
@@ -73,6 +78,7 @@ class EffectOptions:
     n_perm: int = 5000       # random sign patterns per permutation test (exact below 17 non-zero items)
     alpha: float = 0.05      # threshold on the BH-adjusted p-value
     seed: int = 0            # base seed; each cell derives its own stream from it and its key
+    seed_method: str = "components"  # the seeds x items test's variance (paired.seeds_items_test)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +89,32 @@ def cell_rng(options: EffectOptions, *key: str) -> np.random.Generator:
     return np.random.default_rng([options.seed, zlib.crc32("\x00".join(map(str, key)).encode())])
 
 
+def _is_binary(*arrays: np.ndarray) -> bool:
+    return all(bool(np.isin(a[np.isfinite(a)], (0.0, 1.0)).all()) for a in arrays)
+
+
+def _on_unit_scale(*arrays: np.ndarray) -> bool:
+    return all(bool(((a[np.isfinite(a)] >= 0.0) & (a[np.isfinite(a)] <= 1.0)).all()) for a in arrays)
+
+
+def _one_adapter(base: np.ndarray, ind: np.ndarray, *, options: EffectOptions, rng: np.random.Generator,
+                 binary: bool, bounded: bool) -> dict:
+    """Effect, interval, p-value and test of one adapter against its reference on paired items (1-d arrays)."""
+    d = ind - base
+    n_items = int(d.size)
+    if n_items == 0:
+        return dict(effect=float("nan"), ci_low=float("nan"), ci_high=float("nan"), p_value=float("nan"),
+                    test="none", interval="none")
+    if binary:
+        ci_low, ci_high = newcombe_paired_ci(base, ind, level=options.level)
+        p, test, interval = mcnemar(base, ind)[0], "mcnemar", "newcombe"
+    else:
+        ci_low, ci_high, interval = mean_ci(d, level=options.level, n_boot=options.n_boot, rng=rng, bounded=bounded)
+        p, test = paired_permutation_test(d, n_perm=options.n_perm, rng=rng), "permutation"
+    return dict(effect=float(d.mean()), ci_low=ci_low, ci_high=ci_high, p_value=float(p), test=test,
+                interval=interval)
+
+
 def paired_effect(reference: np.ndarray, induced: np.ndarray, *, options: EffectOptions,
                   rng: np.random.Generator) -> dict:
     """Effect of induced over a reference on paired items.
@@ -90,6 +122,14 @@ def paired_effect(reference: np.ndarray, induced: np.ndarray, *, options: Effect
     `induced` has shape (n_items, n_seeds), NaN where a seed lacks an item; `reference` has shape (n_items,)
     (the base model, averaged over any base seeds) or the same shape as `induced` (a control adapter, its
     seeds paired column by column with the induced adapter's).
+
+    Intervals never have zero width from zero observed variance (`interval` names the method):
+    - one seed, 0/1 outcomes: Newcombe's interval for paired proportions, McNemar's test;
+    - one seed, other scores: Student's t below BOOTSTRAP_MIN_ITEMS items, the percentile bootstrap from
+      there; no spread at all: Hoeffding's interval on a 0-1 scale, else none (NaN);
+    - several seeds: the seeds x items test (`options.seed_method`); where it has no variance at all (every
+      item and seed moved by the same amount), each seed's own one-seed interval and test, and the cell
+      reports the widest interval and the largest p-value ("per-seed, widest").
     """
     induced = np.asarray(induced, dtype=float)
     induced = induced.reshape(induced.shape[0], -1)
@@ -100,32 +140,37 @@ def paired_effect(reference: np.ndarray, induced: np.ndarray, *, options: Effect
     seed_effects = np.array([float(np.nanmean(c)) if np.isfinite(c).any() else float("nan") for c in diffs.T])
     out = {"n_seeds": int(n_seeds), "seed_effects": [float(x) for x in seed_effects],
            "seed_sd": float(np.nanstd(seed_effects, ddof=1)) if n_seeds > 1 else float("nan")}
+    binary, bounded = _is_binary(ref, induced), _on_unit_scale(ref, induced)
     if n_seeds > 1:
         complete = np.isfinite(diffs).all(axis=1)
         d = diffs[complete]
-        cell = seeds_items_test(d, level=options.level)
-        out.update(cell, n_items=int(complete.sum()), test="seeds x items" if len(d) > 1 else "none",
+        cell = seeds_items_test(d, level=options.level, method=getattr(options, "seed_method", "components"))
+        test, interval = ("seeds x items", options_seed_label(options)) if len(d) > 1 else ("none", "none")
+        if len(d) > 1 and np.isnan(cell["ci_low"]):  # no variance at all: each seed's own small-n interval
+            refs = np.broadcast_to(ref, induced.shape)[complete]
+            per = [_one_adapter(refs[:, s], induced[complete, s], options=options, rng=rng, binary=binary,
+                                bounded=bounded) for s in range(n_seeds)]
+            cell = dict(effect=cell["effect"], ci_low=min(c["ci_low"] for c in per),
+                        ci_high=max(c["ci_high"] for c in per), p_value=max(c["p_value"] for c in per))
+            test, interval = f"per-seed {per[0]['test']}", f"per-seed {per[0]['interval']}, widest"
+        out.update(cell, n_items=int(complete.sum()), test=test, interval=interval,
                    reference_mean=float(np.nanmean(ref[complete])) if complete.any() else float("nan"),
                    induced_mean=float(induced[complete].mean()) if complete.any() else float("nan"))
     else:
         keep = np.isfinite(diffs[:, 0])
-        d, base, ind = diffs[keep, 0], ref[keep, 0], induced[keep, 0]
+        base, ind = ref[keep, 0], induced[keep, 0]
         n_items = int(keep.sum())
-        effect = float(d.mean()) if n_items else float("nan")
-        ci_low, ci_high = bootstrap_mean_ci(d, level=options.level, n_boot=options.n_boot, rng=rng)
-        binary = bool(np.isin(base, (0.0, 1.0)).all() and np.isin(ind, (0.0, 1.0)).all())
-        if n_items == 0:
-            p, test = float("nan"), "none"
-        elif binary:
-            p, test = mcnemar(base, ind)[0], "mcnemar"
-        else:
-            p, test = paired_permutation_test(d, n_perm=options.n_perm, rng=rng), "permutation"
-        out.update(effect=effect, ci_low=ci_low, ci_high=ci_high, p_value=float(p), n_items=n_items, test=test,
-                   reference_mean=float(base.mean()) if n_items else float("nan"),
+        out.update(_one_adapter(base, ind, options=options, rng=rng, binary=binary, bounded=bounded),
+                   n_items=n_items, reference_mean=float(base.mean()) if n_items else float("nan"),
                    induced_mean=float(ind.mean()) if n_items else float("nan"))
     effect = out["effect"]
     out["seeds_agree"] = bool(n_seeds == 1 or (effect != 0 and np.all(np.sign(seed_effects) == np.sign(effect))))
     return out
+
+
+def options_seed_label(options: EffectOptions) -> str:
+    method = getattr(options, "seed_method", "components")
+    return "variance components, Cochran-Cox" if method == "components" else "Cochran-Cox, conservative"
 
 
 def xstest_is_safe(item_id: str) -> bool | None:
