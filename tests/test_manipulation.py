@@ -7,20 +7,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valind.stats.manipulation import (holm, manipulation_check, newcombe_paired_interval, sign_test_greater,
-                                       verdicts, wilson_interval)
+from valind.stats.manipulation import holm, manipulation_check, sign_test_greater, verdicts
+from valind.stats.paired import newcombe_paired_ci, wilson_ci
 
 
 def test_intervals_are_never_zero_width_and_stay_on_the_scale():
-    lo, hi = wilson_interval(2, 2)  # 2 of 2: not [1, 1]
+    lo, hi = wilson_ci(2, 2)  # 2 of 2: not [1, 1]
     assert 0.3 < lo < 0.5 and hi == 1.0
-    lo, hi = wilson_interval(0, 4)
+    lo, hi = wilson_ci(0, 4)
     assert lo == 0.0 and 0.4 < hi < 0.5
     # two items, no answer changed: the difference is 0, but 2 items cannot show it is within +-0.02
-    lo, hi = newcombe_paired_interval(both=1, only_first=0, only_second=0, neither=1)
+    lo, hi = newcombe_paired_ci(np.array([1, 0]), np.array([1, 0]))
     assert lo < -0.3 and hi > 0.3 and -1.0 <= lo and hi <= 1.0
-    lo, hi = newcombe_paired_interval(both=40, only_first=30, only_second=2, neither=28)
-    assert 0.15 < lo < 0.28 < hi < 0.4  # d = 0.28, the interval around it
+    # both 40, only the second (induced) 30, only the first (base) 2, neither 28: d = 0.28
+    base = np.array([1] * 40 + [0] * 30 + [1] * 2 + [0] * 28)
+    induced = np.array([1] * 40 + [1] * 30 + [0] * 2 + [0] * 28)
+    lo, hi = newcombe_paired_ci(base, induced)
+    assert 0.15 < lo < 0.28 < hi < 0.4
 
 
 def test_exact_one_sided_sign_test_and_holm():

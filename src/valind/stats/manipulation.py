@@ -30,43 +30,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
+from .paired import benjamini_hochberg, newcombe_paired_ci, wilson_ci
+
 OUTCOMES = ("reward_vs_chance", "reward_vs_control", "expression_vs_control")
 CHECK_COLUMNS = ["model", "value", "outcome", "reference", "estimate", "reference_estimate", "difference",
                  "ci_low", "ci_high", "n_units", "n_seeds", "wins", "losses", "p_value", "p_adjusted",
                  "significant", "unit"]
-
-
-def wilson_interval(successes: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (never zero-width for n > 0; NaN for n = 0)."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    z = _sps.norm.isf((1 - level) / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def newcombe_paired_interval(both: float, only_first: float, only_second: float, neither: float,
-                             level: float = 0.95) -> tuple[float, float]:
-    """Newcombe's interval (method 10) for p1 - p2 of paired binary outcomes, from the 2x2 counts."""
-    n = both + only_first + only_second + neither
-    if n <= 0:
-        return float("nan"), float("nan")
-    p1, p2 = (both + only_first) / n, (both + only_second) / n
-    l1, u1 = wilson_interval(both + only_first, n, level)
-    l2, u2 = wilson_interval(both + only_second, n, level)
-    margins = (both + only_first) * (only_second + neither) * (both + only_second) * (only_first + neither)
-    # the correlation of the two outcomes, continuity-corrected when positive (Newcombe's phi*): without it, two
-    # identical outcomes (phi = 1) give a zero-width interval however few the units
-    cross = both * neither - only_first * only_second
-    if cross > 0:
-        cross = max(cross - n / 2, 0.0)
-    phi = cross / math.sqrt(margins) if margins > 0 else 0.0
-    d = p1 - p2
-    lower = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
-    upper = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
-    return max(-1.0, d - lower), min(1.0, d + upper)
 
 
 def sign_test_greater(wins: int, losses: int) -> float:
@@ -95,9 +64,7 @@ def _paired_row(model, value, outcome, reference, first: np.ndarray, second: np.
     m1, m2 = first.mean(axis=1), second.mean(axis=1)
     wins, losses = int((m1 > m2).sum()), int((m1 < m2).sum())
     f, s = first.ravel(), second.ravel()
-    both, only1 = float(((f == 1) & (s == 1)).sum()), float(((f == 1) & (s == 0)).sum())
-    only2, neither = float(((f == 0) & (s == 1)).sum()), float(((f == 0) & (s == 0)).sum())
-    lo, hi = newcombe_paired_interval(both, only1, only2, neither, level)
+    lo, hi = newcombe_paired_ci(s, f, level=level)
     return {"model": model, "value": value, "outcome": outcome, "reference": reference, "estimate": float(f.mean()),
             "reference_estimate": float(s.mean()), "difference": float(f.mean() - s.mean()), "ci_low": lo,
             "ci_high": hi, "n_units": int(first.shape[0]), "n_seeds": n_seeds, "wins": wins, "losses": losses,
@@ -133,7 +100,7 @@ def manipulation_check(reward_pairs: pd.DataFrame | None, results: pd.DataFrame 
                 if "reward_vs_chance" in outcomes:
                     m = a.to_numpy().mean(axis=1)
                     wins, losses = int((m > 0.5).sum()), int((m < 0.5).sum())
-                    lo, hi = wilson_interval(float(a.to_numpy().sum()), a.size, level)
+                    lo, hi = wilson_ci(int(a.to_numpy().sum()), a.size, level=level)
                     est = float(a.to_numpy().mean())
                     rows.append({"model": model, "value": value, "outcome": "reward_vs_chance", "reference": "chance",
                                  "estimate": est, "reference_estimate": 0.5, "difference": est - 0.5,
@@ -168,17 +135,11 @@ def manipulation_check(reward_pairs: pd.DataFrame | None, results: pd.DataFrame 
                                             (c.loc[units].to_numpy() > 0).astype(float), len(shared),
                                             "held-out prompt", level))
     table = pd.DataFrame(rows, columns=[c for c in CHECK_COLUMNS if c not in ("p_adjusted", "significant")])
-    adjust = holm if correction == "holm" else _bh
+    adjust = holm if correction == "holm" else benjamini_hochberg
     table["p_adjusted"] = adjust(table["p_value"].to_numpy()) if len(table) else []
     excludes = np.where(table["outcome"] == "reward_vs_chance", table["ci_low"] > 0.5, table["ci_low"] > 0)
     table["significant"] = ((table["p_adjusted"] < alpha) & excludes).astype(bool) if len(table) else []
     return table[CHECK_COLUMNS]
-
-
-def _bh(p):
-    from .paired import benjamini_hochberg
-
-    return benjamini_hochberg(p)
 
 
 def verdicts(check: pd.DataFrame) -> pd.DataFrame:
