@@ -1,4 +1,4 @@
-"""The vLLM backend against vLLM 0.33.0's own API, read from the pinned wheel (no GPU needed).
+"""The vLLM backend against the pinned vLLM's own API, read from the GPU wheel (no GPU needed).
 
 Every argument valind hands to `LLM(...)` (and through it to `EngineArgs`), `LLM.chat`,
 `SamplingParams` and `LoRARequest` is bound against the signatures and fields the wheel's sources
@@ -72,7 +72,7 @@ def convs(*texts):
 
 # ---------------------------------------------------------------- the wheel and the pin
 def test_wheel_is_the_pinned_version_and_its_requirements_fit_valinds_pins(api):
-    assert api.version() == vllm_api.pinned_version() == "0.33.0"
+    assert api.version() == vllm_api.pinned_version() == "0.32.0"
     # Every package both vLLM and valind (or TRL, PEFT, accelerate, lm-eval) constrain must admit one version.
     import tomllib
 

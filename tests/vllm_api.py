@@ -1,12 +1,13 @@
 """vLLM's Python API as the pinned wheel declares it, read from the wheel's own source, without a GPU.
 
-vLLM cannot run here (CUDA build, its own torch), but its sources can be read. `VLLMAPI` parses
+The GPU build cannot run here (CUDA), but its sources can be read (the CPU build of the same version
+runs for real in tests/test_vllm_engine.py). `VLLMAPI` parses
 them with `ast` (nothing is imported): the `EngineArgs` dataclass fields, the `SamplingParams` and
 `LoRARequest` struct fields, the `LLM.__init__` / `LLM.chat` / `LLM.generate` signatures, and the
 fields of the `CompletionOutput` / `RequestOutput` results. `vllm_modules()` builds from them a
 stand-in `vllm` package whose every entry point binds its arguments against those real signatures
 (an unknown keyword is the same TypeError vLLM raises) and whose results carry only the real
-field names, so valind's calls and its reading of the results are checked against vLLM 0.33.0
+field names, so valind's calls and its reading of the results are checked against the pinned vLLM
 itself. The wheel is fetched by `scripts/fetch_contracts.sh` (`pip download vllm==X --no-deps`).
 """
 

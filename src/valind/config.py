@@ -237,7 +237,7 @@ class TrainingSpec(_Section):
 
 
 class GenerationSpec(_Section):
-    backend: str = Field("transformers", description="Generation backend: transformers, vllm, openai")
+    backend: str = Field("transformers", description="Generation backend: transformers, vllm, openai, or auto (vllm where it is installed and starts, else transformers)")
     max_new_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
     top_p: float = Field(1.0, gt=0.0, le=1.0)

@@ -19,7 +19,7 @@ from ..artifacts import atomic_write_jsonl, atomic_write_text, hash_text, read_j
 from ..context import RunContext, log
 from ..evaluate.suites import SuiteItem, make_suite
 from ..train.stage import plan_jobs
-from .backends.base import SamplingSettings, study_backend
+from .backends.base import SamplingSettings, study_backend, study_backend_name
 
 CHUNK = 64
 
@@ -160,7 +160,8 @@ def run(ctx: RunContext) -> dict:
     suites = generation_suites(ctx)
     suite_items = {s.name: s.items() for s in suites}
     all_variants = variants(ctx)
-    keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, cfg.generation.backend)
+    backend_name = study_backend_name(cfg)  # `auto` resolved: the key names the engine that generates
+    keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, backend_name)
             for v in all_variants for s in suites}
     config_hash = cfg.section_hash("generation", "evaluation")
     if (m := ctx.fresh_manifest("generate", config_hash, keys)) is not None:

