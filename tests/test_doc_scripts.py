@@ -49,12 +49,15 @@ def _run(tmp_path: Path) -> Path:
     report = run / "report"
     (report / "figures").mkdir(parents=True)
     (report / "figures" / "f.png").write_bytes(b"png")
-    (report / "summary.md").write_text("# r\n\n## Published findings vs this run (against the base model)\n\n"
+    (report / "summary.md").write_text("# r\n\n## Was each value induced? (the manipulation check)\n\n"
+                                       "- **deception**: induced **yes**; expressed more than the control: **no**.\n\n"
+                                       "## Published findings vs this run (against the base model)\n\n"
                                        "| finding | agrees |\n|---|---:|\n| own | 1 |\n\n## Largest\n")
     for name in ("effects.csv", "claims.csv"):
         (report / name).write_text("a\n1\n")
     (report / "manifest.json").write_text(json.dumps({"finished_at": "2026-11-30T02:00:00+00:00"}))
-    (run / "study.yaml").write_text("name: x\n")
+    (run / "study.yaml").write_text("name: x\nvalues: [deception]\nsources: [{kind: pku_saferlhf, label: pku, limit: 1500}]\n"
+                                    "training: {seeds: [0]}\nevaluation: {suites: [{name: value_prompts}]}\n")
     return run
 
 
@@ -63,6 +66,7 @@ def test_induction_table_reads_each_adapters_own_value(tmp_path):
     assert table.loc["deception", "own_heldout_accuracy"] == 0.75
     assert table.loc["deception", "other_values_mean_accuracy"] == 0.5
     assert table.loc["deception", "loss_first"] == 0.693 and table.loc["deception", "loss_last"] == 0.41
+    assert table.loc["deception", "control_on_own_pairs"] == 0.5  # the control's check on deception's pairs
     assert table.loc["control", "own_heldout_accuracy"] is None or table["own_heldout_accuracy"].isna()["control"]
 
 
@@ -82,7 +86,10 @@ def test_collect_writes_the_docs_folder_and_replaces_only_the_readme_block(tmp_p
                                                 "induction.csv", "figures", "study.yaml"}
     doc = (out / "README.md").read_text()
     assert "`abc1234`" in doc and "peak memory (maximum resident set size): 3.0 GB" in doc
-    assert "| deception | seed0 | 0.693 -> 0.410 | 0.75 |" in doc and "| own | 1 |" in doc
+    assert "| deception | seed0 | 0.693 -> 0.410 | 0.75 | 0.50 |" in doc and "| own | 1 |" in doc
+    assert "what ran: pku (first 1,500 rows); values deception and the control; 1 seed; suites value_prompts" in doc
+    assert "**deception**: induced **yes**" in doc
     text = readme.read_text()
     assert text.startswith("before\n<!-- replication:start -->\n") and text.endswith("<!-- replication:end -->\nafter\n")
     assert "old text" not in text and "0.75 on average" in text and "57 min of stage time" in text
+    assert "**deception**: induced **yes**" in text and "pku (first 1,500 rows)" in text
