@@ -91,3 +91,22 @@ def test_the_generate_stage_keys_its_outputs_by_the_engine_auto_chose(tiny_model
     assert study_backend_name(parse_study(study)) == "transformers"
     assert study_backend_name(parse_study({**study, "generation": {"backend": "openai"}})) == "openai"
     assert ENGINES.opened_total == 1  # resolving `auto` opened the engine the stage then uses
+
+
+def test_validation_measures_llm_instruments_on_vllm_where_it_is_installed(monkeypatch):
+    """The run's validation measures an LLM instrument on a vllm (or auto) backend where vLLM imports,
+    its CPU build included, instead of writing `not_measured`; without vLLM it says why."""
+    import torch
+
+    from valind import validation
+
+    try:
+        import vllm  # noqa: F401
+        installed = True
+    except ImportError:
+        installed = False
+    assert (validation.unreachable({"backend": "vllm"}) is None) == installed
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    why = validation.unreachable({"backend": "vllm"})
+    assert "not installed" in why and "The vLLM engine" in why
+    assert (validation.unreachable({"backend": "auto"}) is None) == torch.cuda.is_available()  # auto = transformers

@@ -10,8 +10,8 @@ in-house set; sycophancy has no labelled set, which the file says.
 
 Every figure measured on rows the instrument was fitted on says so (`in_sample: true`, with what to
 run for cross-validated figures). An LLM instrument is measured only when its backend is reachable
-(an OpenAI-compatible server that answers; a local transformers/vLLM model only with a GPU visible,
-since on CPU it would take hours); otherwise the entry says `not_measured` and why. Both files carry
+(an OpenAI-compatible server that answers; a vLLM engine wherever vLLM is installed, its CPU build
+included; a local transformers model only with a GPU visible, since on CPU it would take hours); otherwise the entry says `not_measured` and why. Both files carry
 `instruments_version` (a hash of the instruments' code, weights and data) and the stamp
 `validation/.key` includes it, so editing an instrument measures again instead of reusing figures.
 The figures are also kept per machine (~/.cache/valind/validation, keyed by the same and by the labelled
@@ -64,6 +64,14 @@ def configured_judges(cfg) -> list[dict]:
 def unreachable(options: dict, default_backend: str = "transformers") -> str | None:
     """Why an LLM instrument with these options cannot be measured here, or None when its backend is reachable."""
     backend = options.get("backend") or default_backend
+    if backend in ("vllm", "auto"):  # vLLM runs here (its CPU build too): measured, in minutes for a small model
+        try:
+            import vllm  # noqa: F401
+            return None
+        except ImportError as exc:
+            if backend == "vllm":
+                return f"the LLM runs on vllm, which is not installed here ({exc}); see README, 'The vLLM engine'"
+        backend = "transformers"  # what `auto` runs without vLLM
     if backend in LOCAL_ENGINES:
         import torch
 
