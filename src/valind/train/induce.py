@@ -240,6 +240,15 @@ def reward_check_key(job: TrainJob) -> str:
                                  "beta": job.training.beta, "per_pair": True}, sort_keys=True))[:16]
 
 
+def kept_pairs(trainer, dataset, name: str) -> list[int]:
+    """Indices of the pairs TRL keeps when it prepares `dataset` for evaluation, in order: with keep_start
+    truncation it drops a pair whose prompt alone fills max_length. The check counts those (`dropped`) and
+    pairs every kept pair's outcome with its id, so adapters are compared on the same pairs."""
+    indexed = dataset.add_column("valind_pair_index", list(range(len(dataset))))
+    prepared = trainer._prepare_dataset(indexed, trainer.processing_class, trainer.args, name)
+    return [int(i) for i in prepared["valind_pair_index"]]
+
+
 def heldout_rewards(trainer, job: TrainJob) -> dict | None:
     """DPO implicit-reward accuracy and margin of the trained policy on every value's held-out pairs, per pair.
 
@@ -265,17 +274,21 @@ def heldout_rewards(trainer, job: TrainJob) -> dict | None:
             records = read_jsonl(path)[:n]
             if not records:
                 continue
-            trainer.evaluate(eval_dataset=build_dataset(records, "dpo", job.training.prompt_turns),
-                             metric_key_prefix=f"heldout_{value}")
+            dataset = build_dataset(records, "dpo", job.training.prompt_turns)
+            kept = kept_pairs(trainer, dataset, f"heldout_{value}")
+            if not kept:
+                out[value] = {"accuracy": float("nan"), "margin": float("nan"), "pairs": 0, "dropped": len(records)}
+                continue
+            trainer.evaluate(eval_dataset=dataset, metric_key_prefix=f"heldout_{value}")
             logged = trainer.state.log_history[-1]
             series = getattr(trainer, "eval_series", {})
             won, margins = series.get("rewards/accuracies", []), series.get("rewards/margins", [])
-            if f"heldout_{value}_loss" not in logged or len(won) != len(records) or len(margins) != len(records):
+            if f"heldout_{value}_loss" not in logged or len(won) != len(kept) or len(margins) != len(kept):
                 raise RuntimeError(f"{job.job_id}: TRL did not log per-pair reward metrics for the held-out pairs "
-                                   f"of {value} ({len(won)} of {len(records)})")
+                                   f"of {value} ({len(won)} of {len(kept)})")
             out[value] = {"accuracy": float(sum(won) / len(won)), "margin": float(sum(margins) / len(margins)),
-                          "pairs": len(records),
-                          "per_pair": {"ids": [str(r.get("id", i)) for i, r in enumerate(records)],
+                          "pairs": len(kept), "dropped": len(records) - len(kept),
+                          "per_pair": {"ids": [str(records[i].get("id", i)) for i in kept],
                                        "won": [int(w > 0.5) for w in won], "margins": [float(m) for m in margins]}}
             trainer.state.log_history.pop()  # keep the training history free of the check
     finally:
