@@ -43,15 +43,16 @@ def test_plan_warns_when_the_manipulation_check_cannot_see_induction(tmp_path, m
     assert main(["plan", "--summary"]) == 0
     out = capsys.readouterr().out
     assert "Power (80%, exact tests)" in out and "confirmatory" in out
-    assert "cannot detect a held-out implicit-reward accuracy of 0.70 with 5 held-out pairs" in out
+    assert "cannot detect a held-out implicit-reward accuracy of 0.70 with 15 held-out pairs" in out
     assert "cannot detect +15 points of own-value expression" in out
 
     study = tmp_path / "big.yaml"
     study.write_text("name: big\nvalues: [honesty]\nsources: [{kind: generic, path: x.jsonl}]\n"
                      "curation: {value_suite_per_value: 150, value_suite_values: induced}\n"
-                     "training: {reward_check_pairs: 120}\n"
+                     "training: {reward_check_pairs: 120, seeds: [0, 1]}\n"
                      "evaluation: {suites: [{name: value_prompts, options: {source: heldout}}]}\n")
     assert main(["plan", str(study), "--summary"]) == 0
     out = capsys.readouterr().out
     assert "honesty: held-out implicit-reward accuracy vs chance" in out
     assert "WARNING: honesty" not in out  # 120 pairs and 150 prompts can see 0.70 and +15 points
+    assert "WARNING: 2 seeds: " in out  # two seeds cost the exploratory tests power

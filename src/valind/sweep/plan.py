@@ -397,6 +397,10 @@ def power_plan(ctx, suite_items: dict, xor_sizes: dict | None, value_jobs: list)
         rows.append({"family": "exploratory", "measure": f"{name}: a rate vs the base model",
                      "units": n, "unit": "items", "threshold": spec.alpha / m_explore,
                      "detectable": f"+{inc * 100:.0f} points from 50%" if inc else "none (too few items)"})
+    if len(cfg.training.seeds) == 2:
+        warnings.append("2 seeds: the exploratory effects' seeds x items test then has about two thirds of the "
+                        "item-level test's power and up to about 0.12 false positives when seeds differ "
+                        "(bench/RESULTS.md, seed inference); train 1 seed (results for those adapters) or 3 or more")
     return {"rows": rows, "warnings": warnings, "family_size": m, "outcomes": outcomes,
             "correction": spec.correction, "exploratory_tests": m_explore}
 
