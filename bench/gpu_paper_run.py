@@ -20,6 +20,15 @@ section of RESULTS.md ($VALIND_BENCH_RESULTS). `--shape tiny` runs the same on a
 (the dry run that proves the script end to end).
 
     python bench/gpu_paper_run.py --shape llama-8b --steps 10 --items 16
+
+`--engine vllm` runs the paper config's own engine path instead (issue 20): the LLM extractor, the
+generation (every adapter a LoRA request on one engine) and the LLM judges on vLLM with the paper's
+options, only names and sizes changed (model, tensor_parallel_size 1, pairs, items, steps, new
+tokens; `--dtype` if given); no transformers backend is used on the way (lm-eval's QA loads its own
+model, as in the paper config). With `--shape smollm2` the model is the real embedded SmolLM2, so the
+extractor lists real values; on a CPU this is the dry run of the GPU check (vLLM's CPU build):
+
+    python bench/gpu_paper_run.py --engine vllm --shape smollm2 --pairs 40 --items 3 --steps 2 --dtype float32
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from _common import machine, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = {"llama-8b": "meta-llama/Llama-3.1-8B-Instruct", "llama-70b": "meta-llama/Llama-3.3-70B-Instruct"}
+REAL = {"smollm2": "embedded:smollm2-135m-instruct"}  # real local checkpoints (real text: the LLM extractor lists values)
 STAGES = ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
 PLAN_STAGES = {"extract": ("extract",), "train": ("train",), "generate": ("generate",), "evaluate": ("judge", "qa")}
 
@@ -47,6 +57,10 @@ def build_model(shape: str, out: Path) -> str:
         from valind.testing import build_tiny_llama
 
         return str(build_tiny_llama(out))
+    if shape in REAL:
+        from valind.models import resolve_model_path
+
+        return resolve_model_path(REAL[shape])
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -70,10 +84,20 @@ def build_model(shape: str, out: Path) -> str:
     return str(out)
 
 
-def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path) -> dict:
+def on_one_device(options: dict, model: str, dtype: str | None) -> dict:
+    """The paper's engine options for the instrument model, with its name, one device and (if given) a dtype."""
+    engine = {**options.get("backend_options", {}), "tensor_parallel_size": 1, **({"dtype": dtype} if dtype else {})}
+    return {**options, "model": model, "backend_options": engine}
+
+
+def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path, engine: str = "transformers",
+          pairs: int | None = None, dtype: str | None = None) -> dict:
     """configs/paper_llama8b.yaml, with what cannot travel replaced and budgets cut (see the module docstring)."""
     data = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
     judge = {"model": model, "backend": "transformers", "max_new_tokens": 8}
+    if engine == "vllm":  # the paper's judge options (vLLM, its engine options), only the model and sizes changed
+        paper_judge = next(s for s in data["evaluation"]["suites"] if s["name"] == "advbench")["options"]["judge_options"]
+        judge = {**on_one_device(paper_judge, model, dtype), "max_new_tokens": 8}
     suites = []
     for s in data["evaluation"]["suites"]:
         s = {**s, "limit": items}
@@ -95,22 +119,34 @@ def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path
         name="gpu-check", values=["empathy", "honesty", "legality"], output_dir=str(run_dir),
         models=[{"name": model, "label": "random-llama", "dtype": "bfloat16"}],
         sources=[{"kind": "hh_rlhf", "path": "package:embedded/hh-rlhf/harmless-base-subset.jsonl.gz",
-                  "label": "hh-harmless"}],
+                  "label": "hh-harmless", **({"limit": pairs} if pairs else {})}],
         extractor={"name": "lexicon"}, curation={"min_subset_size": 20, "heldout_fraction": 0.1},
         evaluation={"suites": suites})
     data["training"].update(max_steps=steps, seeds=[0], max_length=512, logging_steps=1)
     data["training"].pop("accelerate_config")  # one GPU
     data["generation"] = {"backend": "transformers", "max_new_tokens": 64, "batch_size": 64}
+    if engine == "vllm":
+        paper = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
+        data["models"] = [{"name": model, "label": "smollm2" if "smollm2" in model else "random-llama",
+                           "dtype": dtype or "bfloat16"}]
+        data["extractor"] = {**paper["extractor"], "options": on_one_device(paper["extractor"]["options"], model, dtype)}
+        data["generation"] = {**paper["generation"], "max_new_tokens": 64}  # vLLM, max_lora_rank 8, max_loras 4
+        data["curation"] = {**data["curation"], "min_subset_size": 2}  # a few pairs: every listed value trains
+        data["training"]["trl_overrides"] = {}  # gradient checkpointing is for 80 GB cards; off on a CPU
     return data
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--shape", choices=["tiny", *SHAPES], default="llama-8b")
+    ap.add_argument("--shape", choices=["tiny", *SHAPES, *REAL], default="llama-8b")
     ap.add_argument("--steps", type=int, default=10, help="DPO optimizer steps per adapter")
     ap.add_argument("--items", type=int, default=16, help="items per evaluation suite")
     ap.add_argument("--shared", help="folder holding advbench/, xstest/ and mmlu/ as in ../shared/data")
     ap.add_argument("--work", default="/tmp/valind-gpu-check")
+    ap.add_argument("--engine", choices=["transformers", "vllm"], default="transformers",
+                    help="vllm: the paper config's LLM extractor, generation and judges on vLLM (see above)")
+    ap.add_argument("--pairs", type=int, help="preference pairs read (default: all 240 of the embedded subset)")
+    ap.add_argument("--dtype", help="the models' dtype (default: the paper's bfloat16)")
     args = ap.parse_args()
 
     import torch
@@ -129,11 +165,22 @@ def main() -> int:
     model = build_model(args.shape, work / f"model-{args.shape}")
     build_s = time.time() - t0
     shared = Path(args.shared) if args.shared else None
-    cfg = parse_study(study(model, shared, args.steps, args.items, work / "run"), "gpu check", REPO / "configs")
+    cfg = parse_study(study(model, shared, args.steps, args.items, work / "run", args.engine, args.pairs, args.dtype),
+                      "gpu check", REPO / "configs")
     ctx = RunContext(config=cfg, run_dir=work / "run", force=True, progress=False)
     plan = {s.stage: s for s in estimate(ctx, 0.4)["stages"]}
     rows = []
+    kinds: list[tuple[str, str]] = []  # (stage, backend) of every engine opened: proof of the path taken
+    ledger_opened = ENGINES.opened
+
+    def opened(engine):
+        kinds.append((current[0], engine.registry_name))
+        ledger_opened(engine)
+
+    current = [None]
+    ENGINES.opened = opened
     for stage in STAGES:
+        current[0] = stage
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         opened, t = ENGINES.opened_total, time.time()
@@ -148,7 +195,8 @@ def main() -> int:
     device = torch.cuda.get_device_name(0) if cuda else "CPU"
     lines = [f"`python bench/gpu_paper_run.py --shape {args.shape} --steps {args.steps} --items {args.items}"
              + (" --shared SHARED" if shared else "") + "`", "", f"Machine: {machine()}", "",
-             f"configs/paper_llama8b.yaml on a random-weight {args.shape} model ({device}), transformers backend: "
+             f"configs/paper_llama8b.yaml on {'the real' if args.shape in REAL else 'a random-weight'} {args.shape} "
+             f"model ({device}), {args.engine} engine: "
              f"model built in {build_s:.0f} s; whole run {total:.0f} s; at most {ENGINES.max_alive} engine alive at "
              "once.", "",
              "| stage | seconds | peak GPU memory (GB) | `valind plan` estimate (GB) | engines opened |",
@@ -159,10 +207,17 @@ def main() -> int:
     lines += ["", "DPO per adapter at the paper's learning rate (loss first -> last, steps, LoRA tensors changed): "
               + "; ".join(f"{m['value']} {m['first_loss']:.4f} -> {m['last_loss']:.4f} ({m['steps']}, "
                           f"{m['lora_tensors_changed']})" for m in train)]
-    text = "## GPU check: the paper pipeline on a random-weight model\n\n" + "\n".join(lines)
+    lines += ["", "Engines opened (stage: backend): " + ", ".join(f"{st}: {b}" for st, b in kinds)]
+    fallback = [st for st, b in kinds if b != args.engine]
+    if fallback:
+        lines += ["", f"**FAILED**: {args.engine} was asked for, but stage(s) {', '.join(fallback)} opened another engine"]
+    title = ("the paper pipeline on a random-weight model" if args.engine == "transformers"
+             else f"the paper config's vLLM path, shrunk ({args.shape})")
+    text = f"## GPU check: {title}\n\n" + "\n".join(lines)
     print(text)
-    write_section("gpu_paper_pipeline" if cuda else "gpu_paper_pipeline_cpu_dry_run", text)
-    return 0
+    section = "gpu_paper_pipeline" if cuda else "gpu_paper_pipeline_cpu_dry_run"
+    write_section(section if args.engine == "transformers" else f"{section}_vllm", text)
+    return 1 if fallback else 0
 
 
 if __name__ == "__main__":
