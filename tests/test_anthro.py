@@ -196,7 +196,8 @@ def test_outside_set_errors_name_row_and_field(tmp_path):
 # ------------------------------------------------------------------------------------------- shipped heads, validate
 @pytest.fixture(scope="module")
 def outside(shared_data):
-    data = load_outside_set(shared_data / "labelled" / "outside_labelled_dev.jsonl")
+    data = load_outside_set()  # both outside-labelled files (500 rows), as training and validation read them
+    assert len(data.rows) == 500 and len(data.more) == 1
     return data, outside_blocks(data)
 
 
@@ -205,11 +206,11 @@ def test_training_script_reproduces_the_shipped_heads(outside, tmp_path, monkeyp
 
     data, blocks = outside
     monkeypatch.setattr(train, "outside_blocks", lambda d: blocks)
-    retrained = train.train(str(data.path), tmp_path / "heads.npz")
+    retrained = train.train(None, tmp_path / "heads.npz")
     shipped = load_heads(SHIPPED_HEADS)
     assert set(shipped) == set(retrained) == {"detector", "learned"}
     for name, h in shipped.items():
-        assert h.meta["data_sha256"] == data.sha256() and h.meta["rows"] == 200
+        assert h.meta["data_sha256"] == data.sha256() and h.meta["rows"] == 500
         assert np.allclose(h.coef, retrained[name].coef, atol=1e-4)
         assert h.trained.all() if name == "learned" else h.trained[:13].all()
 
@@ -222,8 +223,8 @@ def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
     monkeypatch.setattr(evaluation, "CV_SEEDS", (0,))
     data, blocks = outside
     res = measure("detector", data, blocks)
-    assert set(res["leave_one_source_out"]) == {"hh-rlhf-harmless-test -> smollm2-on-anthrobench",
-                                                "smollm2-on-anthrobench -> hh-rlhf-harmless-test"}
+    families = ("hh", "pku", "smollm2")  # source families: HH-RLHF, PKU-SafeRLHF, SmolLM2 (base and adapters)
+    assert set(res["leave_one_source_out"]) == {f"{a} -> {b}" for a in families for b in families if a != b}
     assert "personal_pronoun_use" in res["cv"]["behaviours_counted"]
     col = KEYS.index("empathy")
     noise = OutsideSet(data.path, data.rows, data.a.copy(), data.b.copy())
@@ -247,7 +248,7 @@ def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, t
         (tmp_path / name).write_text("before\n<!-- figures:anthro -->\nold\n<!-- /figures:anthro -->\nafter\n")
     monkeypatch.setattr(validate, "_REPO", tmp_path)
     args = argparse.Namespace(task="anthro", judges=None, split="all", labels=None, judge_option=None,
-                              json_out=str(tmp_path / "fig.json"), outside_labels=str(data.path), write_docs=True)
+                              json_out=str(tmp_path / "fig.json"), outside_labels=None, write_docs=True)
     assert validate_main(args) == 0
     printed = capsys.readouterr().out
     assert "grouped 5-fold CV" in printed and "IN-SAMPLE" in printed and "in-house development data" in printed
