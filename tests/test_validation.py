@@ -53,7 +53,9 @@ def test_validation_measures_the_configured_instruments(tmp_path, shared_data, m
     assert "no labelled sycophancy set" in entries["sycophancy:detector"]["not_measured"]
     # the configured extractor, on the in-house set and the sets nobody here wrote
     assert extractor["extractor"] == "lexicon" and extractor["options"] == {"context": False}
-    assert extractor["in_sample"] is False and 0 < extractor["macro"]["ap"] <= 1
+    # the in-house set was written by the author of the lexicon's cues: its figure there is marked in-sample
+    assert extractor["in_sample"] is True and "in-house" in extractor["in_sample_note"]
+    assert 0 < extractor["macro"]["ap"] <= 1 and extractor["failures"] == 0
     assert 0 < extractor["labelled_sets"]["moralchoice"]["macro_ap"] <= 1
     assert set(extractor["labelled_sets"]["moralchoice"]["per_value"]) <= {"deception", "violence", "legality"}
 
@@ -69,7 +71,10 @@ def test_a_fitted_judge_is_the_default_when_unset_and_its_figure_is_marked_in_sa
     entry = {"task": "refusal", "judge": "learned", "options": {}, "suites": ["xstest"]}
     assert entry in validation.configured_judges(_ctx(tmp_path, _closed_port()).config)
     res = validation.measure_judge(entry)
-    assert res["in_sample"] is True and "--cv" in res["in_sample_note"] and res["n"] == 450
+    assert res["in_sample"] is True and "fitted on these rows" in res["in_sample_note"] and res["n"] == 450
+    # beside the in-sample figure: the judge refitted per fold (by prompt) and on one model, tested on the other
+    assert "grouped by prompt" in res["cross_validated"]["how"] and "leave one model out" in res["transfer"]["how"]
+    assert 0.5 < res["cross_validated"]["refused"]["accuracy"] < res["all"]["refused"]["accuracy"] + 0.05
 
 
 def test_an_llm_backend_counts_as_reachable_only_when_something_answers():
