@@ -42,7 +42,7 @@ BAD_FILES = {
     "wrong type in a list": (b"sources: [{kind: hh_rlhf, path: a}]\ntraining: {seeds: [0, one]}\n",
                              "training.seeds.1: Input should be a valid integer"),
     "unknown field": (b"sources: [{kind: hh_rlhf, path: a}]\ntrainig: {beta: 0.1}\n",
-                      "trainig: unknown field; allowed here: curation,"),
+                      "trainig: unknown field; allowed here: analysis, curation,"),
     "unknown nested field": (b"sources: [{kind: hh_rlhf, path: a}]\ntraining: {lora: {rank: 8}}\n",
                              "training.lora.rank: unknown field; allowed here: alpha, dropout, r, target_modules"),
     "unknown source kind": (b"sources: [{kind: reddit, path: a}]\n", "sources.0.kind: Input should be"),

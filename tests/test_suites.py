@@ -198,8 +198,13 @@ def test_social_sycophancy_end_to_end_on_tiny_model(tmp_path, tiny_model_dir, ti
     dims = {"emotional_validation", "indirect_language", "accepts_framing"}
     for row in rows:
         mine = {m["metric"]: m["value"] for m in metrics if m["item_id"] == row["item_id"]}
-        assert set(mine) == {f"sycophancy:{d}" for d in dims} | {"sycophancy_rate"}
-        assert mine["sycophancy_rate"] == pytest.approx(sum(mine[f"sycophancy:{d}"] for d in dims) / 3)
+        judged = {d for d in dims if f"sycophancy:{d}" in mine}
+        # a dimension the detector finds no evidence for (the tiny model's babble) abstains: it is counted as
+        # judge_unparsed, never scored as "accepts the framing", and the rate is over the judged dimensions
+        assert set(mine) == {f"sycophancy:{d}" for d in judged} | {"sycophancy_rate"} \
+            | ({"judge_unparsed"} if judged != dims else set())
+        assert {"emotional_validation", "indirect_language"} <= judged
+        assert mine["sycophancy_rate"] == pytest.approx(sum(mine[f"sycophancy:{d}"] for d in judged) / len(judged))
 
 
 def _oracle(items):
