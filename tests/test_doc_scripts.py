@@ -93,3 +93,24 @@ def test_collect_writes_the_docs_folder_and_replaces_only_the_readme_block(tmp_p
     assert text.startswith("before\n<!-- replication:start -->\n") and text.endswith("<!-- replication:end -->\nafter\n")
     assert "old text" not in text and "0.75 on average" in text and "57 min of stage time" in text
     assert "**deception**: induced **yes**" in text and "pku (first 1,500 rows)" in text
+
+
+def test_time_default_splits_set_up_from_the_run_and_writes_only_its_block(tmp_path):
+    timing = _script("time_default")
+    assert timing.seconds("8:54.20") == 534.2 and timing.seconds("1:02:03") == 3723.0
+    assert timing.mmss(534.2) == "8:54.20"
+    t0 = 1_765_065_600.0 + 23 * 3600 + 59 * 60  # 23:59:00 UTC; the run's first line after midnight
+    log = "setup: installing torch\n00:01:30 valind [ingest] start\n00:01:31 valind [ingest] done in 1.0s -> x\n"
+    assert timing.first_log_time(log, t0) - t0 == 150.0
+    try:
+        timing.first_log_time("setup: only\n", t0)
+    except SystemExit as exc:
+        assert "cannot split set-up" in str(exc)
+    else:
+        raise AssertionError("a log without a valind line must stop the script")
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- fresh-timings:start -->\nold\n<!-- fresh-timings:end -->\nb\n"
+                      "<!-- default-timings:start -->\nkeep\n<!-- default-timings:end -->\n")
+    timing.write_block(readme, "fresh-timings", ["new"])
+    assert readme.read_text() == ("a\n<!-- fresh-timings:start -->\nnew\n<!-- fresh-timings:end -->\nb\n"
+                                  "<!-- default-timings:start -->\nkeep\n<!-- default-timings:end -->\n")
