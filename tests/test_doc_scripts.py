@@ -93,6 +93,8 @@ def test_collect_writes_the_docs_folder_and_replaces_only_the_readme_block(tmp_p
     assert text.startswith("before\n<!-- replication:start -->\n") and text.endswith("<!-- replication:end -->\nafter\n")
     assert "old text" not in text and "0.75 on average" in text and "57 min of stage time" in text
     assert "**deception**: induced **yes**" in text and "pku (first 1,500 rows)" in text
+    cpu = _script("collect_replication").cpu_name()
+    assert cpu and f"({cpu}, " in text and f"- machine: {cpu}, " in doc  # every figure names the CPU it ran on
 
 
 def test_time_default_splits_set_up_from_the_run_and_writes_only_its_block(tmp_path):
