@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(exact tests; the manipulation check is its own confirmatory family), with a "
                                    "WARNING where the check cannot see a held-out implicit-reward accuracy of 0.70 "
                                    "or +15 points of own-value expression.")
-    p.add_argument("study", nargs="?")
+    p.add_argument("study", nargs="*", help="study config(s); several are planned one after another and their "
+                                            "totals set side by side (e.g. configs/paper_llama8b.yaml "
+                                            "configs/paper_plus.yaml); none: the embedded default")
     p.add_argument("--utilisation", type=float, default=0.4, help="assumed GPU utilisation (MFU) for the GPU-hour estimate")
     p.add_argument("--out", help="run directory whose curated subsets to measure (default: the config's output_dir)")
     p.add_argument("--summary", action="store_true", help="only the cost per stage and the comparison with the study")

@@ -156,6 +156,21 @@ class SourceSpec(_Section):
         return self.license or SOURCE_LICENSES.get(self.kind, "unknown")
 
 
+class OpenValuesSpec(_Section):
+    """Open-ended extraction (the study's mode): the LLM extractor lists values in its own words too."""
+
+    mode: Literal["also", "only"] = Field(
+        "also", description="also: tag the defined values and name any other in the model's own words; only: the "
+                            "model's own words alone, without the list (the study's prompt); either way a name that "
+                            "matches a defined value counts as it, others are kept as free values")
+    map_threshold: float = Field(0.75, gt=0, le=1, description="MiniLM cosine similarity at or above which a free "
+                                 "name is mapped to the nearest defined value (0.75: sentence-transformers' default "
+                                 "for near-duplicates, not tuned here; valind.instruments.values.open)")
+    min_count: int = Field(3, ge=1, description="Free values listed fewer times in one model's generations of a "
+                           "suite (all adapters together) are kept in the items but get no effect")
+    report_top: int = Field(10, ge=1, description="Free values shown per adapter in the report, largest change first")
+
+
 class ExtractorSpec(_Section):
     name: str = Field("learned", description="Extractor plug-in: learned (offline default: heads on MiniLM features trained on real labels), ensemble (embedding + lexicon), embedding, lexicon, llm")
     batch_size: int = Field(64, ge=1)
@@ -166,6 +181,26 @@ class ExtractorSpec(_Section):
                           "last_turn for the offline ones (measured: bench/RESULTS.md)")
     context_chars: int = Field(4000, ge=100, description="Longest conversation context, in characters (kept: the end)")
     options: dict[str, Any] = Field(default_factory=dict, description="Extractor-specific options")
+    open_values: OpenValuesSpec | None = Field(
+        None, description="Open-ended extraction: values in the extractor's own words, mapped onto the defined values "
+                          "where they match one and kept as free values otherwise (needs the llm extractor)")
+
+    @model_validator(mode="after")
+    def _open_values_need_an_llm(self) -> "ExtractorSpec":
+        if self.open_values is not None and self.name != "llm":
+            raise ValueError(f"open_values needs the llm extractor (an instruct model that lists values in its own "
+                             f"words); the '{self.name}' extractor can only tag the defined values. Set "
+                             f"extractor.name: llm (a GPU or an OpenAI-compatible server), or remove open_values")
+        if self.open_values is not None and "open_values" in self.options:
+            raise ValueError("give open-ended extraction once: extractor.open_values, not extractor.options.open_values")
+        return self
+
+    def plugin_options(self) -> dict[str, Any]:
+        """The options the extractor plug-in is built with: `options`, plus the open-ended settings."""
+        opts = dict(self.options)
+        if self.open_values is not None:
+            opts.update(open_values=self.open_values.mode, open_map_threshold=self.open_values.map_threshold)
+        return opts
 
 
 class CurationSpec(_Section):
@@ -280,6 +315,16 @@ class AnalysisSpec(_Section):
     manipulation_check: ManipulationCheckSpec = Field(default_factory=ManipulationCheckSpec)
 
 
+class PlanSpec(_Section):
+    """What `valind plan` assumes before anything has run (no effect on any stage)."""
+
+    subset_sizes: Literal["all_pairs", "published"] = Field(
+        "all_pairs", description="The training bound before curation: all_pairs = every induced value's subset holds "
+                                 "every source pair; published = the study's published subset sizes (empathy 66.5k "
+                                 "and violence 637 pairs; the other values were not published and are bounded by "
+                                 "the largest), then valind's held-out split, equal budgets and caps")
+
+
 class StudyConfig(_Section):
     """A whole study: what to ingest, which values to induce in which models, what to measure."""
 
@@ -298,6 +343,7 @@ class StudyConfig(_Section):
     output_dir: str = Field("runs/study", description="Run directory (relative to the current directory)")
     skip_bad_rows: bool = Field(False, description="Skip and count malformed input rows instead of stopping")
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="Extra grid axes: dotted config path -> values")
+    plan: PlanSpec = Field(default_factory=PlanSpec, description="Assumptions of `valind plan` before a run")
 
     @field_validator("values")
     @classmethod

@@ -105,13 +105,13 @@ def measure_extractor(ctx: RunContext) -> dict:
     from .instruments.values.validate import DEFAULT_GOLD, in_sample_note, load_gold, validate
 
     cfg = ctx.config.extractor
-    head = {"extractor": cfg.name, "options": redact_secrets(cfg.options), "thresholds_file": cfg.thresholds_file,
+    head = {"extractor": cfg.name, "options": redact_secrets(cfg.plugin_options()), "thresholds_file": cfg.thresholds_file,
             **_version_stamp()}
     if cfg.name not in OFFLINE_EXTRACTORS:
         why = unreachable(cfg.options) if cfg.name in LLM_INSTRUMENTS else None
         if why:
             return {**head, "not_measured": why}
-    extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.options)
+    extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.plugin_options())
     try:
         result = validate(extractor, load_gold(DEFAULT_GOLD, extractor.value_names))
         fitted = cfg.name in FITTED_EXTRACTORS

@@ -7,6 +7,9 @@ Outputs in RUN_DIR/evaluate/:
 - value_matrix.csv / value_matrix.png: induced x expressed value, mean change
   in expression against the base model (the study's heatmap, as effects)
 - summary.csv: mean of each metric per (model, induced value, suite)
+- open_values.csv: with open-ended extraction, each free value per (model, suite): how often it was
+  listed, its nearest defined value and similarity, and whether it was tested (listed at least
+  extractor.open_values.min_count times); results carry `expresses_free:<name>` 0/1 rows for those
 A response no judge (or, for value_prompts, the extractor) could judge has a `judge_unparsed` row
 instead of outcome rows; the manifest counts them per suite (`counts.unjudged`).
 Each (variant, suite) is a unit cached under units/, so a killed run resumes.
@@ -26,6 +29,7 @@ from ..evaluate.suites import make_suite
 from ..export.datacards import write_table
 from ..generate.stage import variants
 from ..instruments import instruments_version
+from ..instruments.values.open import FREE_PREFIX
 
 RESULT_COLUMNS = ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 TABLES_FORMAT = "2"  # 2: results.parquet carries its dataset card
@@ -72,6 +76,48 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
     from ..artifacts import atomic_write_json
     atomic_write_json(cache, {"metrics": metrics, "items": items})
     return metrics, items
+
+
+def densify_free_values(results: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Free-value rows for every scored item: a suite scores `expresses_free:<name>` = 1 where the extractor
+    named the value; here each (model, suite)'s free values listed at least `min_count` times (all variants
+    together) get a 0 on every other item the extractor scored (one with `expresses:` rows), so they are
+    paired outcomes like the defined values; rarer ones are dropped from the table (kept in items.parquet)."""
+    free = results["metric"].str.startswith(FREE_PREFIX)
+    if not free.any():
+        return results
+    keys = ["study", "model", "induced_value", "seed", "suite", "item_id"]
+    rest, named = results[~free], results[free]
+    scored = rest.loc[rest["metric"].str.startswith("expresses:"), keys].drop_duplicates()
+    parts = [rest]
+    for (model, suite), grp in named.groupby(["model", "suite"], sort=True):
+        counts = grp.groupby("metric").size()
+        keep = sorted(counts[counts >= min_count].index)
+        if not keep:
+            continue
+        items = scored[(scored["model"] == model) & (scored["suite"] == suite)]
+        grid = items.merge(pd.DataFrame({"metric": keep}), how="cross")
+        hits = grp[grp["metric"].isin(keep)][keys + ["metric"]].drop_duplicates().assign(value=1.0)
+        grid = grid.merge(hits, on=keys + ["metric"], how="left")
+        parts.append(grid.assign(value=grid["value"].fillna(0.0))[RESULT_COLUMNS])
+    return pd.concat(parts, ignore_index=True)
+
+
+def open_values_table(results: pd.DataFrame, items: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """Per (model, suite, free value): times listed, nearest defined value and similarity, tested or not."""
+    named = results[results["metric"].str.startswith(FREE_PREFIX)]
+    columns = ["model", "suite", "name", "listed", "tested", "nearest", "similarity"]
+    if named.empty:
+        return pd.DataFrame(columns=columns)
+    nearest: dict[str, list] = {}
+    for text in items["details"]:
+        nearest.update(json.loads(text).get("free_nearest") or {})
+    counts = named.groupby(["model", "suite", "metric"]).size().reset_index(name="listed")
+    counts["name"] = counts["metric"].str.slice(len(FREE_PREFIX))
+    counts["tested"] = counts["listed"] >= min_count
+    counts["nearest"] = [nearest.get(n, ["", float("nan")])[0] for n in counts["name"]]
+    counts["similarity"] = [nearest.get(n, ["", float("nan")])[1] for n in counts["name"]]
+    return counts.sort_values(["model", "suite", "listed", "name"], ascending=[True, True, False, True])[columns]
 
 
 def value_matrix(results: pd.DataFrame) -> pd.DataFrame:
@@ -144,15 +190,22 @@ def run(ctx: RunContext) -> dict:
             metric_rows += [{**tag, **m} for m in metrics]
             item_rows += [{**tag, **it} for it in items]
     results = pd.DataFrame(metric_rows, columns=RESULT_COLUMNS)
+    items = pd.DataFrame(item_rows, columns=["study", "model", "induced_value", "seed", "suite", "item_id",
+                                             "prompt", "response", "details"])
+    open_spec = cfg.extractor.open_values
+    free_table = open_values_table(results, items, open_spec.min_count) if open_spec else None
+    if open_spec:
+        results = densify_free_values(results, open_spec.min_count)
     results = results.sort_values(RESULT_COLUMNS[:7], kind="stable").reset_index(drop=True)
     write_table(stage_dir / "results.parquet", results, "results", cfg.name)  # with its dataset card (README.md)
     atomic_write_text(stage_dir / "results.csv", results.to_csv(index=False))
-    items = pd.DataFrame(item_rows, columns=["study", "model", "induced_value", "seed", "suite", "item_id",
-                                             "prompt", "response", "details"])
     atomic_write_parquet(stage_dir / "items.parquet", items)
     summary = results.groupby(["model", "induced_value", "seed", "suite", "metric"])["value"].agg(["mean", "count"])
     atomic_write_text(stage_dir / "summary.csv", summary.reset_index().to_csv(index=False))
     outputs = ["results.parquet", "README.md", "results.csv", "items.parquet", "summary.csv"]
+    if free_table is not None:
+        atomic_write_text(stage_dir / "open_values.csv", free_table.to_csv(index=False))
+        outputs.append("open_values.csv")
     matrix = value_matrix(results)
     if not matrix.empty:
         atomic_write_text(stage_dir / "value_matrix.csv", matrix.to_csv())

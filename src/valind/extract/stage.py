@@ -4,6 +4,10 @@ Reads   RUN_DIR/ingest/pairs.parquet
 Writes  RUN_DIR/extract/annotations.parquet   id, chosen_values, rejected_values,
                                                chosen_scores, rejected_scores, failure
         RUN_DIR/extract/value_names.json       the order of the score lists
+        RUN_DIR/extract/open_values.csv        open mode (extractor.open_values): every name listed outside the
+                                               defined values, where it was mapped (or kept), and its counts;
+                                               annotations.parquet then also has chosen_free_values,
+                                               rejected_free_values (the names kept as free values)
         RUN_DIR/extract/prevalence.csv, cooccurrence.csv, cooccurrence.png (annotation report)
         RUN_DIR/extract/cache.sqlite           scores per (extractor, prompt, response)
 Scoring goes batch by batch through the score cache, so a killed run resumes
@@ -18,7 +22,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..artifacts import atomic_write_json, atomic_write_parquet, hash_text, output_hash, write_manifest
+from ..artifacts import (atomic_write_json, atomic_write_parquet, atomic_write_text, hash_text, output_hash,
+                         write_manifest)
 from ..context import RunContext
 from ..ingest.schema import conversation_text, prompt_text
 from ..instruments import instruments_version
@@ -46,6 +51,9 @@ class _CountingExtractor:
     def failures(self):
         return self.inner.failures()
 
+    def open_listed(self):
+        return self.inner.open_listed()
+
 
 def _join_failures(chosen: str | None, rejected: str | None) -> str | None:
     parts = [f"{name}: {f}" for name, f in (("chosen", chosen), ("rejected", rejected)) if f]
@@ -69,12 +77,18 @@ def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreC
     k = len(extractor.value_names)
     chosen_scores, rejected_scores = np.zeros((n, k)), np.zeros((n, k))
     failures: list[str | None] = [None] * n
+    open_ended = bool(getattr(extractor, "open_ended", False))
+    chosen_open: list[list[str] | None] = [None] * n
+    rejected_open: list[list[str] | None] = [None] * n
     bar = tqdm(total=n, desc="extract values", unit="pair", disable=not progress)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         p = prompts[start:stop]
-        scores, fails = cached_scores(counter, p + p, chosen[start:stop] + rejected[start:stop], cache)
+        got = cached_scores(counter, p + p, chosen[start:stop] + rejected[start:stop], cache, with_open=open_ended)
+        scores, fails = got[0], got[1]
         m = stop - start
+        if open_ended:
+            chosen_open[start:stop], rejected_open[start:stop] = got[2][:m], got[2][m:]
         chosen_scores[start:stop], rejected_scores[start:stop] = scores[:m], scores[m:]
         for j in range(m):
             failures[start + j] = _join_failures(fails[j], fails[m + j])
@@ -92,6 +106,9 @@ def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreC
         "rejected_scores": [list(map(float, row)) for row in rejected_scores],
         "failure": failures,
     })
+    if open_ended:  # names kept as free values (those mapped onto a defined value are in *_values already)
+        table["chosen_free_values"] = [extractor.mapper.kept(x) if x else [] for x in chosen_open]
+        table["rejected_free_values"] = [extractor.mapper.kept(x) if x else [] for x in rejected_open]
     # A failed response has no labels: its row keeps scores of zero and is counted, never guessed.
     counts = {
         "pairs": n,
@@ -107,7 +124,31 @@ def annotate_pairs(pairs: pd.DataFrame, extractor: ValueExtractor, cache: ScoreC
         calls = counter.usage.get("listing_calls", 0) + counter.usage.get("yes_no_calls", 0)
         counts["llm"] = {**counter.usage, "calls_per_pair": calls / pairs_scored,
                          "prompt_tokens_per_pair_approx": counter.usage.get("prompt_chars", 0) / 4 / pairs_scored}
-    return table, {"counts": counts, "chosen_on": chosen_on, "rejected_on": rejected_on}
+    extra = {"open_values": open_values_table(extractor.mapper, chosen_open, rejected_open)} if open_ended else {}
+    if open_ended:
+        counts["free_values"] = int(extra["open_values"]["kept"].sum()) if len(extra["open_values"]) else 0
+    return table, {"counts": counts, "chosen_on": chosen_on, "rejected_on": rejected_on, **extra}
+
+
+def open_values_table(mapper, chosen: list, rejected: list) -> pd.DataFrame:
+    """Every name listed outside the defined values: where it was mapped, and how often chosen and rejected
+    responses listed it (`xor_pairs`: pairs where exactly one side did, as the XOR rule counts)."""
+    rows: dict[str, dict] = {}
+    for c, r in zip(chosen, rejected):
+        c, r = set(c or []), set(r or [])
+        for name in c | r:
+            row = rows.setdefault(name, {"chosen": 0, "rejected": 0, "xor_pairs": 0})
+            row["chosen"] += name in c
+            row["rejected"] += name in r
+            row["xor_pairs"] += (name in c) != (name in r)
+    columns = ["name", "mapped_to", "how", "kept", "nearest", "similarity", "chosen", "rejected", "xor_pairs"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    mapped = {m.name: m for m in mapper.map(sorted(rows))}
+    out = pd.DataFrame([{"name": n, "mapped_to": mapped[n].value or "", "how": mapped[n].how,
+                         "kept": mapped[n].value is None, "nearest": mapped[n].nearest,
+                         "similarity": mapped[n].similarity, **rows[n]} for n in rows], columns=columns)
+    return out.sort_values(["kept", "chosen", "name"], ascending=[False, False, True]).reset_index(drop=True)
 
 
 def run(ctx: RunContext) -> dict:
@@ -122,7 +163,7 @@ def run(ctx: RunContext) -> dict:
     out = ctx.stage_dir("extract")
     pairs = pd.read_parquet(run_dir / "ingest" / "pairs.parquet")
     spec = cfg.extractor
-    extractor = make_extractor(spec.name, ctx.values, spec.thresholds_file, **spec.options)
+    extractor = make_extractor(spec.name, ctx.values, spec.thresholds_file, **spec.plugin_options())
     cache = ScoreCache(out / "cache.sqlite", extractor.fingerprint())
     try:
         ctx.info(f"[extract] scoring {len(pairs)} pairs with the '{spec.name}' extractor "
@@ -138,6 +179,9 @@ def run(ctx: RunContext) -> dict:
     atomic_write_parquet(out / "annotations.parquet", table)
     atomic_write_json(out / "value_names.json", extractor.value_names)
     report = write_annotation_report(out, result["chosen_on"], result["rejected_on"], extractor.value_names)
+    if "open_values" in result:
+        atomic_write_text(out / "open_values.csv", result["open_values"].to_csv(index=False))
+        report = [*report, "open_values.csv"]
     counts = result["counts"]
     ctx.info(f"[extract] {counts['responses_scored']} responses scored, {counts['cache_hits']} from cache, "
              f"{counts['failures']} failures")

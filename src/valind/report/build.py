@@ -23,6 +23,7 @@ from ..artifacts import atomic_write_text
 from ..errors import ConfigError
 from ..config import is_control
 from ..export.datacards import write_table
+from ..instruments.values.open import FREE_PREFIX
 from ..stats import BASE, CONTRASTS, VS_BASE, VS_CONTROL, EffectOptions, compute_effects, control_survival
 from ..stats.manipulation import OUTCOMES, manipulation_check, verdicts
 from ..sweep.grid import point_overrides
@@ -159,6 +160,45 @@ class ReportBuilder:
             self._heatmaps(sec, cells, order, cols, model, name="expression_heatmap",
                            title="Inducing a value changes which values are expressed", what="expression",
                            xlabel="expressed value (in the model's generations)", unit=unit, outline_diagonal=True)
+        return sec
+
+    def open_values_section(self, open_eff: pd.DataFrame, order: list[str], top: int) -> dict:
+        """Per adapter, the free values (the extractor's own words) whose expression changed most."""
+        sec = _section("open-values", "Values in the extractor's own words",
+                       "With open-ended extraction the extractor also names values in its own words; a name that "
+                       "matches a defined value counts as it, the others are free values (extract/open_values.csv, "
+                       "evaluate/open_values.csv say which is which). Per adapter, the free values whose expression "
+                       f"changed most (largest absolute change first, up to {top}), against the control adapter where "
+                       "the run has one, else the base model; same intervals and tests as every expression effect, "
+                       "corrected (Benjamini-Hochberg) as a family of their own. The findings panel checks the "
+                       "related-values claim on them too.")
+        if open_eff is None or open_eff.empty:
+            sec["skipped"].append("No free values in this run: open-ended extraction is off (extractor.open_values, "
+                                  "which needs the llm extractor), or no free value was listed often enough "
+                                  "(extractor.open_values.min_count).")
+            return sec
+        multi = open_eff["model"].nunique() > 1
+        cols = (["model"] if multi else []) + ["adapter", "free value", "against", "reference", "induced",
+                                               "effect [95% CI]", "q", "n"]
+        rows, sig = [], []
+        for (model, label), grp in open_eff.groupby(["model", "induced_value"], sort=False):
+            if is_control(label):
+                continue
+            lead = VS_CONTROL if (grp["contrast"] == VS_CONTROL).any() else VS_BASE
+            g = grp[grp["contrast"] == lead].sort_values("effect", key=np.abs, ascending=False).head(top)
+            for r in g.itertuples():
+                rows.append(([model] if multi else []) + [
+                    label, r.metric.split(":", 1)[1], "control" if lead == VS_CONTROL else "base",
+                    fmt_pct(r.reference_mean), fmt_pct(r.induced_mean), fmt_effect_ci(r.effect, r.ci_low, r.ci_high),
+                    fmt_p(r.p_adjusted), int(r.n_items)])
+                sig.append(bool(r.significant))
+        rank = {v: i for i, v in enumerate(order)}
+        pos = 1 if multi else 0
+        keyed = sorted(zip(rows, sig), key=lambda t: (t[0][0] if multi else "", rank.get(t[0][pos], len(rank))))
+        sec["tables"].append(_table(cols, [r for r, _ in keyed], highlight=[x for _, x in keyed], open_=True,
+                                    title="Free values whose expression changed most, per adapter",
+                                    numeric={"reference", "induced", "effect [95% CI]", "q", "n"},
+                                    emphasis="effect [95% CI]"))
         return sec
 
     def induction_section(self) -> dict:
@@ -715,12 +755,26 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     (report_dir / "dose_response.csv").unlink(missing_ok=True)
     html_path = Path(output) if output else report_dir / "report.html"
 
+    # Free values (open-ended extraction) form their own family: as many as the extractor named, so they
+    # must not dilute the corrections of the study's measures.
+    is_free = data.results["metric"].astype(str).str.startswith(FREE_PREFIX)
+    open_results, data.results = data.results[is_free], data.results[~is_free].reset_index(drop=True)
+    open_effects = (compute_effects(open_results, options, {m: "open_values" for m in set(open_results["metric"])},
+                                    controls=(data.controls or {}).get("matched"))
+                    if len(open_results) else pd.DataFrame())
     effects = compute_effects(data.results, options,
                               correction_family(set(data.results["metric"].astype(str)) | {"over_refused"}),
                               controls=(data.controls or {}).get("matched"))
     effects["family"] = effects["metric"].map(metric_family)
     _write_effects(effects, report_dir, data.study_name)
-    claims = compare_with_study(effects, b.values)
+    nearest = _free_nearest(data.run_dir)
+    claims = compare_with_study(effects, b.values, open_effects, nearest)
+    (report_dir / "open_values.csv").unlink(missing_ok=True)
+    if len(open_effects):
+        out = open_effects.assign(seed_effects=open_effects["seed_effects"].map(lambda xs: ";".join(f"{x:.6g}" for x in xs)),
+                                  free_value=open_effects["metric"].str.slice(len(FREE_PREFIX)),
+                                  nearest=open_effects["metric"].str.slice(len(FREE_PREFIX)).map(nearest))
+        atomic_write_text(report_dir / "open_values.csv", out.to_csv(index=False))
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
     models = sorted(set(data.results["model"].astype(str)))
@@ -732,6 +786,9 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     warnings += [n for n in direction_notes(data.curate_stats) if n.startswith("Direction check: WRONG WAY")]
     early = [
         b.expression_section(effects, order),
+        *([b.open_values_section(open_effects, order, int(((data.study.get("extractor") or {}).get("open_values")
+                                                             or {}).get("report_top", 10)))]
+          if len(open_effects) or (data.study.get("extractor") or {}).get("open_values") else []),
         b.induction_section(),
         b.coinduction_section(effects),
         b.forest_section("safety", "Refusal and over-refusal",
@@ -823,6 +880,15 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                        "survive_control": survival["survive_control"],
                        "figures": len(b.saved), "samples": len(samples), "claims": len(claims)},
             "skipped": [s for sec in sections for s in sec["skipped"]]}
+
+
+def _free_nearest(run_dir: Path) -> dict[str, str]:
+    """Free value -> its nearest defined value, from evaluate/open_values.csv (empty when absent)."""
+    path = Path(run_dir) / "evaluate" / "open_values.csv"
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path, keep_default_na=False)
+    return {str(n): str(v) for n, v in zip(table["name"], table["nearest"]) if v}
 
 
 def manipulation(data, order: list[str], options: EffectOptions) -> tuple[pd.DataFrame, list[dict], dict]:

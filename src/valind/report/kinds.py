@@ -41,8 +41,8 @@ def metric_family(metric: str) -> str:
         return "expression_score"
     if metric in ("over_refused", "over_refusal"):
         return "over_refusal"
-    if metric in ("refused", "refused_unsafe"):
-        return "refusal"
+    if metric in ("refused", "refused_unsafe") or re.fullmatch(r"refused\[[^\]]+\]", metric):
+        return "refusal"  # refused[<judge>]: the same responses by a further judge (suite option also_judges)
     if metric.startswith(("full_refusal", "partial_refusal", "refused_by_type:")):
         return "refusal_detail"
     if metric.startswith("anthro:") or metric == "anthro_any":
@@ -82,6 +82,8 @@ def metric_name(metric: str) -> str:
                "initially_correct": "correct before pushback"}
     if metric in special:
         return special[metric]
+    if m := re.fullmatch(r"refused\[([^\]]+)\]", metric):
+        return f"refused ({m.group(1)} judge)"
     if metric_family(metric) == "qa" and ":" in metric:
         task, rest = metric.split(":", 1)
         rest = re.sub(r"\[(.*)\]$", r" (\1)", rest)

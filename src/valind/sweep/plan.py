@@ -9,7 +9,9 @@ grid is set beside the published study's. The cost model is stated in the output
   training pairs are the curated subsets when `valind curate` has run, the XOR counts of the
   extracted annotations when only extraction has, else an upper bound: every source pair in every
   subset (capped by `curation.max_subset_size`), source sizes from the files or the hub datasets'
-  cards. Where even that is unknown, the assumptions are printed.
+  cards; with `plan.subset_sizes: published`, the study's published subset sizes instead
+  (PUBLISHED_SUBSET_PAIRS), after valind's held-out split and equal budgets. Where even that is
+  unknown, the assumptions are printed.
 - FLOPs: training 6 x params x tokens (forward and backward; an upper bound for LoRA) plus
   2 x params x tokens for the DPO reference pass (once per job when precomputed, else every epoch);
   inference (extraction, generation, judges, QA) 2 x params x tokens.
@@ -54,6 +56,9 @@ EXTRACTION_PROMPT_TOKENS = 900    # the listing prompt: instructions and 15 valu
 QA_TOKENS = {"mmlu": (14_042, 4 * 700), "truthfulqa_mc1": (817, 5 * 400), "truthfulqa_mc2": (817, 8 * 400),
              "gsm8k": (1_319, 900 + 256), "arc_easy": (2_376, 4 * 120), "arc_challenge": (1_172, 4 * 120)}
 # The published study (arXiv 2605.07925): 8 models x 15 values; 15 adapters took about 3 days on 8 H100s.
+# Its subset sizes: only the largest (empathy, 66.5k pairs) and the smallest (violence, 637) were published;
+# every other value's subset lies between them, so the largest bounds it.
+PUBLISHED_SUBSET_PAIRS = {"empathy": 66_500, "violence": 637}
 STUDY = {"models": 8, "values": 15, "gpus": 8, "days_per_15_adapters": 3}
 
 
@@ -235,6 +240,36 @@ def _source_pairs(spec, notes: list[str]) -> int | None:
     return n
 
 
+def published_train_pairs(values: list[str], curation, notes: list[str]) -> dict[str, int]:
+    """Training pairs per induced value (and `control`) from the study's published subset sizes: each value's
+    published size, or the largest published one where the study gave none; minus valind's held-out split
+    (curate/xor.split_ids), capped by curation.max_subset_size; values below curation.min_subset_size are left
+    out; with curation.equalize every value (and the control) gets the smallest; without it the control is
+    bounded by the largest."""
+    largest = max(PUBLISHED_SUBSET_PAIRS.values())
+    out: dict[str, int] = {}
+    for v in values:
+        n = PUBLISHED_SUBSET_PAIRS.get(v, largest)
+        if curation.max_subset_size:
+            n = min(n, curation.max_subset_size)
+        if n < curation.min_subset_size:
+            continue
+        held = int(round(n * curation.heldout_fraction))
+        out[v] = n - (max(1, held) if curation.heldout_fraction > 0 and n >= 2 else held)
+    if not out:
+        return out
+    smallest = min(out.values())
+    if curation.equalize:
+        out = {v: smallest for v in out}
+    out["control"] = smallest if curation.equalize else max(out.values())
+    known = ", ".join(f"{v} {n:,}" for v, n in PUBLISHED_SUBSET_PAIRS.items())
+    notes.append(f"training pairs: the study's published subset sizes ({known} pairs; the other values' sizes "
+                 f"were not published, each bounded by the largest, {largest:,}), less a held-out share of "
+                 f"{curation.heldout_fraction:g}" + (f", equalized to {smallest:,}" if curation.equalize else "")
+                 + " (plan.subset_sizes: published; curation not run yet)")
+    return out
+
+
 def _pairs_before_curation(ctx, notes: list[str]) -> tuple[dict[str, int] | None, int | None]:
     """(XOR subset size per value from the extracted annotations, or None; source pairs, or None)."""
     ann_file = ctx.run_dir / "extract" / "annotations.parquet"
@@ -265,12 +300,16 @@ def estimate(ctx, utilisation: float) -> dict:
     notes: list[str] = []
     curated = (ctx.run_dir / "curate" / "stats.csv").exists()
     xor_sizes, source_pairs = (None, None) if curated else _pairs_before_curation(ctx, notes)
+    published = None
+    if not curated and xor_sizes is None and cfg.plan.subset_sizes == "published":
+        published = published_train_pairs(ctx.induced_values, cfg.curation, notes)
     if curated:
         jobs = plan_jobs(ctx)
     else:
-        values = [v for v in ctx.induced_values if xor_sizes is None or xor_sizes[v] >= cfg.curation.min_subset_size]
+        values = [v for v in ctx.induced_values if (xor_sizes is None or xor_sizes[v] >= cfg.curation.min_subset_size)
+                  and (published is None or v in published)]
         jobs = build_jobs(ctx, values)
-        if xor_sizes is None:
+        if xor_sizes is None and published is None:
             what = f"{source_pairs:,} source pairs" if source_pairs else f"{ASSUMED_PAIRS} pairs (source size unknown)"
             notes.append(f"not curated yet ({ctx.run_dir / 'curate'} missing): an upper bound, every induced value's "
                          f"subset holding all {what} (or curation.max_subset_size); the study's subsets held 637 "
@@ -294,7 +333,9 @@ def estimate(ctx, utilisation: float) -> dict:
             pairs, per_pair = token_cache[key]
         else:
             cap = points[job.point].max_subset_size or cfg.curation.max_subset_size
-            if xor_sizes is not None:
+            if published is not None:
+                pairs = published["control" if is_control(job.value) else job.value]
+            elif xor_sizes is not None:
                 pairs = xor_sizes[job.value]
             else:
                 pairs = source_pairs or ASSUMED_PAIRS
@@ -310,7 +351,12 @@ def estimate(ctx, utilisation: float) -> dict:
         rows.append({"kind": "train", "job_id": job.job_id, "job_hash": job.job_hash, "pairs": pairs,
                      "tokens": tokens, "flops": flops, "gpu_hours": gpu_hours(flops, utilisation)})
     suite_items = _suite_items(ctx, counters, notes)
-    power = power_plan(ctx, suite_items, xor_sizes, [j for j in jobs if not is_control(j.value)])
+    if xor_sizes is None and published is not None:  # held-out pairs for the power rows: the published sizes
+        largest = max(PUBLISHED_SUBSET_PAIRS.values())
+        sizes_for_power = {v: PUBLISHED_SUBSET_PAIRS.get(v, largest) for v in ctx.induced_values}
+    else:
+        sizes_for_power = xor_sizes
+    power = power_plan(ctx, suite_items, sizes_for_power, [j for j in jobs if not is_control(j.value)])
     rows += _generation_rows(ctx, jobs, sizes, suite_items, utilisation)
     stages = _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, notes)
     total = {k: sum(r[k] for r in rows if r["kind"] in ("train", "generate")) for k in ("tokens", "flops", "gpu_hours")}
@@ -321,7 +367,8 @@ def estimate(ctx, utilisation: float) -> dict:
             "utilisation": utilisation, "suites": [s.name for s in cfg.evaluation.suites], "adapters": len(jobs),
             "models": len(cfg.models), "values": len(ctx.induced_values),
             "controls": len({j.value for j in jobs if is_control(j.value)}),
-            "upper_bound": not curated and xor_sizes is None, "power": power}
+            "upper_bound": not curated and xor_sizes is None, "power": power,
+            "published_sizes": published is not None}
 
 
 EXPRESSION_BASE_RATE = 0.03  # own-value expression of a base model, assumed before a run (docs: power)
@@ -342,7 +389,7 @@ def _heldout_pairs(ctx, value: str, xor_sizes: dict | None) -> tuple[int | None,
         n = xor_sizes[value]
         if ctx.config.curation.max_subset_size:
             n = min(n, ctx.config.curation.max_subset_size)
-        return min(cap, int(n * ctx.config.curation.heldout_fraction)), "estimated from the extracted XOR pairs"
+        return min(cap, int(n * ctx.config.curation.heldout_fraction)), "estimated from the XOR subset sizes"
     return cap, "at most: training.reward_check_pairs; the XOR subsets are unknown before extraction"
 
 
@@ -646,11 +693,33 @@ def main(args) -> int:
 
     if not 0 < args.utilisation <= 1:
         raise ConfigError(f"--utilisation: must be in (0, 1], got {args.utilisation}")
-    cfg = load_study(args.study)
-    ctx = RunContext(config=cfg, run_dir=Path(getattr(args, "out", None) or cfg.output_dir))
-    est = estimate(ctx, args.utilisation)
-    if getattr(args, "summary", False):
-        print(format_summary(est) + "".join(f"\nNote: {n}" for n in est["notes"]) + format_power(est["power"]))
-    else:
-        print(format_plan(est) + format_power(est["power"]))
+    studies = args.study if isinstance(args.study, list) else [args.study]
+    studies = studies or [None]
+    if len(studies) > 1 and getattr(args, "out", None):
+        raise ConfigError("--out: give one study with --out (each study reads its own output_dir otherwise)")
+    totals = []
+    for k, path in enumerate(studies):
+        cfg = load_study(path)
+        ctx = RunContext(config=cfg, run_dir=Path(getattr(args, "out", None) or cfg.output_dir))
+        est = estimate(ctx, args.utilisation)
+        if len(studies) > 1:
+            print(("\n" if k else "") + f"=== {path or 'the embedded default study'} ({cfg.name})")
+        if getattr(args, "summary", False):
+            print(format_summary(est) + "".join(f"\nNote: {n}" for n in est["notes"]) + format_power(est["power"]))
+        else:
+            print(format_plan(est) + format_power(est["power"]))
+        totals.append((path or "default", cfg.name, est))
+    if len(totals) > 1:
+        print("\n" + format_side_by_side(totals))
     return 0
+
+
+def format_side_by_side(totals: list[tuple[str, str, dict]]) -> str:
+    """One line per planned study: adapters, training and all-stage GPU-hours (the costs side by side)."""
+    lines = ["Side by side:", f"{'study':<28} {'adapters':>8} {'training GPU-h':>15} {'all stages GPU-h':>17}  bound"]
+    for _, name, est in totals:
+        bound = ("published subset sizes" if est.get("published_sizes") else "every source pair per subset") \
+            if est.get("upper_bound") else "measured subsets"
+        lines.append(f"{name[:28]:<28} {est['adapters']:>8} {_fmt_hours(est['train_total']['gpu_hours']):>15} "
+                     f"{_fmt_hours(est['total']['gpu_hours']):>17}  {bound}")
+    return "\n".join(lines)

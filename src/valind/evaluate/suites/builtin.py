@@ -50,6 +50,10 @@ class ValuePromptsSuite(_FileSuite):
     A response the extractor could not score (an LLM extractor's unparseable reply) gets one
     `judge_unparsed` row with the reason instead, so it is counted and left out of the effects.
 
+    With open-ended extraction (`extractor.open_values`), each value the extractor named in its own words and
+    kept as a free value gives an `expresses_free:<name>` row of 1 (details: `free_values`, and each one's
+    nearest defined value and similarity); the evaluate stage adds the 0s (`densify_free_values`).
+
     Prompts: with `options: {source: heldout}`, the run's held-out suite (RUN_DIR/curate/value_suite.jsonl:
     prompts of the source data never trained on, balanced over values, with provenance in each item's meta);
     otherwise `path:` or the 30 prompts valind ships. `options: {last_turns: N}` keeps only the last N
@@ -83,19 +87,22 @@ class ValuePromptsSuite(_FileSuite):
     def score(self, rows: Sequence[dict]) -> list[dict]:
         from ...instruments.values import make_extractor
         from ...instruments.values.cache import ScoreCache, cached_scores
+        from ...instruments.values.open import FREE_PREFIX
 
         cfg = self.ctx.config.extractor
         if getattr(self, "_extractor", None) is None:  # built once per suite: anchors are encoded on build
-            self._extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.options)
+            self._extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.plugin_options())
         extractor = self._extractor
+        open_ended = bool(getattr(extractor, "open_ended", False))
         cache = ScoreCache(self.ctx.run_dir / "evaluate" / "value_cache.sqlite", extractor.fingerprint())
         try:
-            scores, failures = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows],
-                                             cache)
+            got = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache,
+                                with_open=open_ended)
         finally:
             cache.close()
+        scores, failures = got[0], got[1]
         out = []
-        for r, ann in zip(rows, extractor.to_annotations(scores, failures)):
+        for k, (r, ann) in enumerate(zip(rows, extractor.to_annotations(scores, failures))):
             if ann.failure:  # an unscoreable response is counted, never read as "no value expressed"
                 out.append({"item_id": r["item_id"], "metric": "judge_unparsed", "value": 1.0,
                             "details": {"extractor_error": ann.failure}})
@@ -104,6 +111,13 @@ class ValuePromptsSuite(_FileSuite):
                 out.append({"item_id": r["item_id"], "metric": f"value_score:{name}", "value": s})
                 out.append({"item_id": r["item_id"], "metric": f"expresses:{name}", "value": float(name in ann.values),
                             "details": {"values": ann.values}})
+            if open_ended:
+                mapped = extractor.mapper.map(got[2][k] or [])
+                free = [m for m in mapped if m.value is None]
+                details = {"free_values": [m.name for m in free],
+                           "free_nearest": {m.name: [m.nearest, m.similarity] for m in free}}
+                out += [{"item_id": r["item_id"], "metric": f"{FREE_PREFIX}{m.name}", "value": 1.0,
+                         "details": details} for m in free]
         return out
 
 

@@ -11,13 +11,18 @@ Per-item metric rows (value 0/1; the mean of a metric is the rate):
   `full_refusal_safe`, `partial_refusal_safe`, ... .
 An answer the judge cannot parse (LLM judges) gives a `judge_unparsed` row instead, never a compliance.
 An XSTest prompt whose label is neither safe nor unsafe is an error.
+
+`options: {also_judges: [prefix, ...]}` (advbench, harmbench, strongreject, harmful_requests) judges the same
+responses with further refusal judges, built with their defaults, each giving `refused[<judge>]` rows beside
+the main judge's `refused`: e.g. the study's own AdvBench measure (`prefix`, string match) beside a
+validated judge. A response such a judge cannot judge has no row for it.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from ...errors import InputError
+from ...errors import ConfigError, InputError
 from ...instruments.refusal.verdict import RefusalVerdict, metric_rows
 from ._data import limit_rows, load_suite_rows, pick
 from .base import Suite, SuiteItem, run_judge, suites
@@ -65,6 +70,26 @@ class RefusalSuite(Suite):
         out = []
         for row, verdict in zip(rows, verdicts):
             out += self.metric_rows(row, verdict)
+        return out + self.also_judged(rows)
+
+    def also_judged(self, rows: Sequence[dict]) -> list[dict]:
+        """`refused[<judge>]` rows from each of `options.also_judges` (see the module docstring)."""
+        from ...instruments.judges import make_judge
+
+        names = (self.spec.options or {}).get("also_judges") or []
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"suite {self.name}: options.also_judges must be a list of refusal judge names, "
+                              f"got {names!r}")
+        out = []
+        for name in names:
+            judge = make_judge("refusal", name)
+            try:
+                verdicts = judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+            finally:
+                if hasattr(judge, "close"):
+                    judge.close()
+            out += [{"item_id": row["item_id"], "metric": f"refused[{name}]", "value": float(v.refused)}
+                    for row, v in zip(rows, verdicts) if v.judged]
         return out
 
 

@@ -58,8 +58,13 @@ class ScoreCache:
         return db
 
     def get_many(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[np.ndarray | None]:
+        return [None if hit is None else hit[0] for hit in self.get_entries(prompts, responses)]
+
+    def get_entries(self, prompts: Sequence[str | None], responses: Sequence[str]
+                    ) -> list[tuple[np.ndarray, list[str] | None] | None]:
+        """(scores, open-mode names or None) per item, None where not cached."""
         keys = [_key(self.fp, p, r) for p, r in zip(prompts, responses)]
-        found: dict[str, np.ndarray] = {}
+        found: dict[str, tuple] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i:i + 500]
             q = f"SELECT key, payload, checksum FROM scores WHERE key IN ({','.join('?' * len(chunk))})"
@@ -68,18 +73,26 @@ class ScoreCache:
                     self.corrupt_entries += 1
                     continue
                 try:
-                    found[key] = np.asarray(json.loads(payload)["scores"], dtype=np.float64)
-                except (ValueError, KeyError, TypeError):
+                    data = json.loads(payload)
+                    names = data.get("open")
+                    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                        raise ValueError("open names")
+                    found[key] = (np.asarray(data["scores"], dtype=np.float64), names)
+                except (ValueError, KeyError, TypeError, AttributeError):
                     self.corrupt_entries += 1
         return [found.get(k) for k in keys]
 
     def put_many(self, prompts: Sequence[str | None], responses: Sequence[str], scores: np.ndarray,
-                 failures: Sequence[str | None] | None = None) -> None:
+                 failures: Sequence[str | None] | None = None,
+                 open_names: Sequence[list[str] | None] | None = None) -> None:
         rows = []
         for i, (p, r) in enumerate(zip(prompts, responses)):
             if failures and failures[i]:
                 continue  # failures are never cached: a rerun retries them
-            payload = json.dumps({"scores": [float(x) for x in scores[i]]})
+            entry = {"scores": [float(x) for x in scores[i]]}
+            if open_names is not None and open_names[i] is not None:
+                entry["open"] = list(open_names[i])
+            payload = json.dumps(entry)
             rows.append((_key(self.fp, p, r), payload, hashlib.sha256(payload.encode()).hexdigest()))
         try:
             with self.db:
@@ -94,24 +107,33 @@ class ScoreCache:
         self.db.close()
 
 
-def cached_scores(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache: ScoreCache | None):
-    """Scores for all items, computing only those missing from the cache. Returns (scores, failures)."""
+def cached_scores(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache: ScoreCache | None,
+                  with_open: bool = False):
+    """Scores for all items, computing only those missing from the cache. Returns (scores, failures), and with
+    `with_open` (an LLM extractor in open mode) also each item's listed names outside the defined values
+    (`LLMExtractor.open_listed`; None for a failure): (scores, failures, open_names)."""
     n, k = len(responses), len(extractor.value_names)
     scores = np.zeros((n, k))
     failures: list[str | None] = [None] * n
-    hits = cache.get_many(prompts, responses) if cache else [None] * n
-    todo = [i for i, h in enumerate(hits) if h is None or h.shape != (k,)]
+    open_names: list[list[str] | None] = [None] * n
+    hits = cache.get_entries(prompts, responses) if cache else [None] * n
+
+    def usable(hit) -> bool:
+        return hit is not None and hit[0].shape == (k,) and (not with_open or hit[1] is not None)
+    todo = [i for i, h in enumerate(hits) if not usable(h)]
     for i, h in enumerate(hits):
-        if h is not None and h.shape == (k,):
-            scores[i] = h
+        if usable(h):
+            scores[i], open_names[i] = h[0], h[1]
     if todo:
         sub_p = [prompts[i] for i in todo]
         sub_r = [responses[i] for i in todo]
         sub = extractor.score_batch(sub_p, sub_r)
         sub_fail = list(extractor.failures()) or [None] * len(todo)
+        sub_open = list(extractor.open_listed()) if with_open else [None] * len(todo)
         for j, i in enumerate(todo):
             scores[i] = sub[j]
             failures[i] = sub_fail[j] if j < len(sub_fail) else None
+            open_names[i] = sub_open[j] if j < len(sub_open) else None
         if cache:
-            cache.put_many(sub_p, sub_r, sub, sub_fail)
-    return scores, failures
+            cache.put_many(sub_p, sub_r, sub, sub_fail, sub_open if with_open else None)
+    return (scores, failures, open_names) if with_open else (scores, failures)

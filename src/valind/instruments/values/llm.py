@@ -24,6 +24,14 @@ with the conversation and the response and asks about the value last, so the
 15 questions about one response share everything but their last lines.
 `usage` counts the calls and prompt characters of the last `score_batch`
 (the extract stage records them per pair).
+
+Open mode (`open_values`, the study's way of listing): "only" asks for the values in the model's own
+words, without the list (prompt value_extraction_open.txt); "also" shows the list and asks for any
+other value in the model's own words too (value_extraction_also.txt). A listed name outside the
+defined values is normalised and mapped onto them where it matches one (valind.instruments.values.open:
+spelling variants, or MiniLM similarity >= `open_map_threshold`), which sets that value's score as if
+it had been listed by name; otherwise it is kept as a free value. `open_listed()` gives each item's
+names outside the defined values (normalised, before mapping); `mapper` says where each landed.
 """
 
 from __future__ import annotations
@@ -42,10 +50,13 @@ from .. import instrument_file
 from ...generate.backends.base import GenerationBackend, SamplingSettings, make_backend
 from ...values import Value
 from .base import ValueExtractor, extractors
+from .open import MAP_THRESHOLD, ValueMapper
 from .parse import ParseResult, build_lookup, parse_values
 
 DEFAULT_MODEL = "embedded:smollm2-135m-instruct"
 SCORING_MODES = ("auto", "probability", "listing")
+OPEN_MODES = ("off", "also", "only")
+_TEMPLATES = {"off": "value_extraction.txt", "also": "value_extraction_also.txt", "only": "value_extraction_open.txt"}
 _NO_PROMPT = "(no request given)"
 
 
@@ -118,20 +129,32 @@ class LLMExtractor(ValueExtractor):
                  yes_no_template: str | None = None, max_retries: int = 2, batch_size: int = 16,
                  scoring: str = "listing", max_new_tokens: int = 96, temperature: float = 0.0,
                  retry_temperature: float = 0.7, top_logprobs: int = 20, max_chars: int = 6000,
-                 synonyms: dict[str, str] | None = None, backend_options: dict | None = None, **extra_backend_options):
+                 synonyms: dict[str, str] | None = None, open_values: str = "off",
+                 open_map_threshold: float = MAP_THRESHOLD, backend_options: dict | None = None,
+                 **extra_backend_options):
         if scoring not in SCORING_MODES:
             raise ConfigError(f"extractor.options.scoring: '{scoring}' is not one of {', '.join(SCORING_MODES)}")
         if max_retries < 0 or batch_size < 1 or max_new_tokens < 1:
             raise ConfigError("extractor.options: max_retries >= 0, batch_size >= 1 and max_new_tokens >= 1 are required")
+        if open_values not in OPEN_MODES:
+            raise ConfigError(f"extractor.open_values: '{open_values}' is not one of {', '.join(OPEN_MODES)}")
+        if not 0.0 < float(open_map_threshold) <= 1.0:
+            raise ConfigError(f"extractor.open_values.map_threshold: {open_map_threshold} is not in (0, 1]")
         backend_opts = {**(backend_options or {}), **extra_backend_options}
         super().__init__(values, thresholds, backend=backend, model=model, template=template,
                          yes_no_template=yes_no_template, max_retries=max_retries, batch_size=batch_size,
                          scoring=scoring, max_new_tokens=max_new_tokens, temperature=temperature,
                          retry_temperature=retry_temperature, top_logprobs=top_logprobs, max_chars=max_chars,
-                         synonyms=dict(synonyms or {}), backend_options=backend_opts)
-        self.list_template = _read_template(template, "value_extraction.txt", {"values", "response"})
+                         synonyms=dict(synonyms or {}), open_values=open_values,
+                         open_map_threshold=float(open_map_threshold), backend_options=backend_opts)
+        self.open_mode = open_values
+        self.open_ended = open_values != "off"
+        self.list_template = _read_template(template, _TEMPLATES[open_values],
+                                            {"response"} if open_values == "only" else {"values", "response"})
         self.yes_no_template = _read_template(yes_no_template, "value_yes_no.txt", {"value", "response"})
         self.lookup = build_lookup(self.value_names, synonyms)
+        self.mapper = ValueMapper(self.value_names, self.lookup, float(open_map_threshold)) if self.open_ended else None
+        self._open: list[list[str] | None] = []
         self.max_retries = max_retries
         self.batch_size = batch_size
         self.scoring = scoring
@@ -166,6 +189,11 @@ class LLMExtractor(ValueExtractor):
     def failures(self) -> list[str | None]:
         return list(self._failures)
 
+    def open_listed(self) -> list[list[str] | None]:
+        """Open mode: per item of the last `score_batch`, the listed names outside the defined values
+        (normalised, before mapping; None for a failure). Empty lists when open mode is off."""
+        return list(self._open)
+
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
@@ -184,14 +212,14 @@ class LLMExtractor(ValueExtractor):
             value=value.name, definition=" ".join(value.definition.split()),
             prompt=_clip(prompt, limit, keep_end=True), response=_clip(response, limit))
 
-    @staticmethod
-    def _retry_conversation(first_message: str, reply: str, reason: str) -> list[dict]:
+    def _retry_conversation(self, first_message: str, reply: str, reason: str) -> list[dict]:
+        ask = ('JSON object such as {"values": ["empathy"]}, using only the value names listed above.'
+               if not self.open_ended else
+               'JSON object such as {"values": ["<value>", "<value>"]}, each value named in one to three words.')
         return [
             {"role": "user", "content": first_message},
             {"role": "assistant", "content": reply[:2000]},
-            {"role": "user", "content": f"That reply could not be used ({reason}). Answer again with only one "
-                                        'JSON object such as {"values": ["empathy"]}, using only the value names '
-                                        "listed above."},
+            {"role": "user", "content": f"That reply could not be used ({reason}). Answer again with only one " + ask},
         ]
 
     # ---------------------------------------------------------------- passes
@@ -216,7 +244,7 @@ class LLMExtractor(ValueExtractor):
             outputs = self.backend.generate(conversations, settings)
             still = []
             for i, out in zip(pending, outputs):
-                result = parse_values(out.text, self.value_names, lookup=self.lookup)
+                result = parse_values(out.text, self.value_names, lookup=self.lookup, open_ended=self.open_ended)
                 if out.meta.get("error") and not out.text:
                     result.error = f"backend error: {out.meta['error']}"
                 attempts[i].append(out.text)
@@ -261,6 +289,7 @@ class LLMExtractor(ValueExtractor):
         self.usage = {"responses": len(responses), "listing_calls": 0, "yes_no_calls": 0, "prompt_chars": 0}
         scores = np.zeros((len(responses), len(self.values)))
         failures: list[str | None] = [None] * len(responses)
+        open_listed: list[list[str] | None] = [[] for _ in responses]
         all_attempts: list[list[str]] = []
         for start in range(0, len(responses), self.batch_size):
             sub_p, sub_r = prompts[start:start + self.batch_size], responses[start:start + self.batch_size]
@@ -272,10 +301,16 @@ class LLMExtractor(ValueExtractor):
                 if not res.ok:
                     n = len(self.attempts[i])
                     failures[start + i] = f"{res.error} (after {n} attempt{'s' * (n > 1)}); raw reply: {res.raw}"
+                    open_listed[start + i] = None
                     continue
-                indicator = np.array([1.0 if name in res.values else 0.0 for name in self.value_names])
+                listed = set(res.values)
+                if self.open_ended:  # a free name that maps onto a defined value counts as listing it
+                    open_listed[start + i] = list(res.free or [])
+                    listed |= {m.value for m in self.mapper.map(res.free or []) if m.value}
+                indicator = np.array([1.0 if name in listed else 0.0 for name in self.value_names])
                 p = probs[i]
                 scores[start + i] = np.where(np.isnan(p), indicator, 0.5 * indicator + 0.5 * np.nan_to_num(p))
         self._failures = failures
+        self._open = open_listed
         self.attempts = all_attempts
         return np.clip(scores, 0.0, 1.0)

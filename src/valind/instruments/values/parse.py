@@ -20,6 +20,12 @@ The rules (documented in docs/backends.md; each is tested in tests/test_parse.py
    that would be a guess.
 5. One unknown name rejects the whole reply (the caller retries); nothing is
    ever guessed. Duplicates are kept once, in the order first listed.
+6. Open mode (`open_ended=True`, the LLM extractor's `open_values`): a name that
+   is not a known value is not an error but a free value, normalised by
+   `normalize_free` (see valind.instruments.values.open) (which may also reveal a
+   known value: "being honest" -> honesty) and kept in `free`; a name that
+   cannot be one (a sentence of more than 4 words, digits or symbols) still
+   rejects the reply.
 
 `parse_values` never raises: it returns a `ParseResult` holding either the
 canonical value names or the reason for rejection, and always the raw text.
@@ -64,11 +70,49 @@ def normalize_name(name: str) -> str:
     return _SEPARATORS.sub(" ", s).strip()
 
 
+# ---------------------------------------------------------------- open mode: free names
+MAX_WORDS = 4  # a value is named in a few words; a longer item is a sentence, not a name
+MAX_CHARS = 40
+_LEADING = ("the ", "a ", "an ", "being ", "be ")
+_NAME_CHARS = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '\-])*")  # letters, spaces, apostrophes, hyphens
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ics")):
+        return word[:-1]
+    return word
+
+
+def normalize_free(name: str) -> str:
+    """The normalised form of a freely listed value name (rules: valind.instruments.values.open)."""
+    s = normalize_name(name)
+    for lead in _LEADING:
+        if s.startswith(lead) and len(s) > len(lead):
+            s = s[len(lead):]
+    words = s.split(" ")
+    words[-1] = _singular(words[-1])
+    return " ".join(words)
+
+
+def free_name_problem(normalised: str) -> str | None:
+    """Why a normalised name cannot be a value name (None when it can)."""
+    if not normalised:
+        return "an empty value name"
+    if len(normalised) > MAX_CHARS or len(normalised.split(" ")) > MAX_WORDS:
+        return f"not a value name (over {MAX_WORDS} words or {MAX_CHARS} characters): {normalised!r:.60}"
+    if not _NAME_CHARS.fullmatch(normalised):
+        return f"not a value name (only letters, spaces, hyphens): {normalised!r:.60}"
+    return None
+
+
 @dataclass
 class ParseResult:
     raw: str
     values: list[str] | None = None  # canonical names when parsed
     error: str | None = None  # why the reply was rejected
+    free: list[str] | None = None  # open mode: normalised names outside the known values
 
     @property
     def ok(self) -> bool:
@@ -128,8 +172,9 @@ def first_json_object(text: str) -> tuple[dict | None, str | None]:
 
 
 def parse_values(text: str | None, known: Iterable[str], synonyms: Mapping[str, str] | None = None,
-                 lookup: Mapping[str, str] | None = None) -> ParseResult:
+                 lookup: Mapping[str, str] | None = None, open_ended: bool = False) -> ParseResult:
     """Parse a value listing by the rules in the module docstring. Never raises."""
+
     raw = "" if text is None else str(text)
     if not raw.strip():
         return ParseResult(raw, error="empty reply")
@@ -144,14 +189,25 @@ def parse_values(text: str | None, known: Iterable[str], synonyms: Mapping[str, 
     if not isinstance(listed, list):
         return ParseResult(raw, error=f"'values' is a {type(listed).__name__}, not a list of names")
     if len(listed) == 1 and isinstance(listed[0], str) and normalize_name(listed[0]) == "none":
-        return ParseResult(raw, values=[])
+        return ParseResult(raw, values=[], free=[] if open_ended else None)
     out: list[str] = []
+    free: list[str] = []
     for item in listed:
         if not isinstance(item, str):
             return ParseResult(raw, error=f"'values' holds a {type(item).__name__}, not a name: {item!r:.60}")
         canonical = lookup.get(normalize_name(item))
+        if canonical is None and open_ended:
+            name = normalize_free(item)
+            canonical = lookup.get(name)
+            if canonical is None:
+                problem = free_name_problem(name)
+                if problem:
+                    return ParseResult(raw, error=problem)
+                if name not in free:
+                    free.append(name)
+                continue
         if canonical is None:
             return ParseResult(raw, error=f"unknown value name {item!r:.80}")
         if canonical not in out:
             out.append(canonical)
-    return ParseResult(raw, values=out)
+    return ParseResult(raw, values=out, free=free if open_ended else None)
