@@ -96,7 +96,8 @@ def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path
     data = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
     judge = {"model": model, "backend": "transformers", "max_new_tokens": 8}
     if engine == "vllm":  # the paper's judge options (vLLM, its engine options), only the model and sizes changed
-        paper_judge = next(s for s in data["evaluation"]["suites"] if s["name"] == "advbench")["options"]["judge_options"]
+        paper_judge = next(s["options"]["judge_options"] for s in data["evaluation"]["suites"]
+                           if "judge_options" in (s.get("options") or {}))
         judge = {**on_one_device(paper_judge, model, dtype), "max_new_tokens": 8}
     suites = []
     for s in data["evaluation"]["suites"]:

@@ -159,12 +159,12 @@ def test_report_shows_free_values_per_adapter_and_checks_the_related_claim(tmp_p
     from valind.report.build import build_report
     from valind.report.demo import build_demo_run
 
-    run = build_demo_run(tmp_path / "demo", values=("empathy", "deception"), seeds=(0,), n_items=30, n_qa=10)
+    run = build_demo_run(tmp_path / "demo", values=("empathy",), seeds=(0,), n_items=30, n_qa=4)
     results = pd.read_parquet(run / "evaluate" / "results.parquet")
     expr = results[results["metric"] == "expresses:empathy"][["study", "model", "induced_value", "seed", "suite",
                                                               "item_id"]]
     rng = np.random.default_rng(0)
-    p = {"base": 0.05, "control": 0.1, "empathy": 0.8, "deception": 0.05}  # empathy's adapter names understanding
+    p = {"base": 0.05, "control": 0.1, "empathy": 0.8}  # empathy's adapter names understanding
     free = expr.assign(metric=f"{FREE_PREFIX}understanding",
                        value=[float(rng.random() < p[v]) for v in expr["induced_value"]])
     patience = expr.assign(metric=f"{FREE_PREFIX}patience", value=[float(rng.random() < 0.2) for _ in expr.index])

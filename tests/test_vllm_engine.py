@@ -189,3 +189,56 @@ def test_auto_chooses_vllm_here_and_shares_its_engine(setup):
     backend = make_backend("auto", model, **ENGINE)
     assert backend.registry_name == "vllm" and auto_fallback_reason() is None
     assert backend.engine is engine.engine and ENGINES.opened_total == opened
+
+
+def test_open_ended_extraction_end_to_end_on_smollm2(setup, tmp_path):
+    """The extract stage in open mode (the study's prompt: values in the model's own words) on real pairs,
+    SmolLM2 through this module's engine: every response is a recorded failure or a parsed listing whose
+    names are normalised, and each name outside the 15 is either mapped onto one (by a spelling or at the
+    stated similarity) or kept as a free value; the annotations and extract/open_values.csv say which.
+    Last in the module: a stage closes the engines it used when it ends."""
+    import pandas as pd
+
+    from conftest import DEMO_PAIRS
+    from valind.config import parse_study
+    from valind.context import RunContext
+    from valind.instruments.values.open import MAP_THRESHOLD
+    from valind.instruments.values.parse import free_name_problem, normalize_free
+    from valind.pipeline import run_stage
+    from valind.values import load_values
+
+    model, _, _ = setup
+    cfg = parse_study({
+        "name": "open", "models": [{"name": model}],
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "limit": 4,
+                     "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
+        "extractor": {"name": "llm", "open_values": {"mode": "only"},
+                      "options": {"backend": "vllm", "model": model, "backend_options": ENGINE,
+                                  "max_new_tokens": 40, "max_retries": 2, "scoring": "listing"}}})
+    run = tmp_path / "run"
+    ctx = RunContext(config=cfg, run_dir=run, progress=False)
+    run_stage(ctx, "ingest")
+    manifest = run_stage(ctx, "extract")
+    ann = pd.read_parquet(run / "extract" / "annotations.parquet")
+    table = pd.read_csv(run / "extract" / "open_values.csv", keep_default_na=False)
+    names = set(load_values())
+    parsed = 0
+    for side in ("chosen", "rejected"):
+        for values, free, failure in zip(ann[f"{side}_values"], ann[f"{side}_free_values"], ann["failure"]):
+            if failure and f"{side}:" in failure:
+                assert "raw reply" in failure and list(values) == [] and list(free) == []
+                continue
+            parsed += 1
+            assert set(values) <= names
+            for name in free:  # kept as itself: normalised, a name, not one of the 15, below the threshold
+                assert normalize_free(name) == name and free_name_problem(name) is None and name not in names
+                row = table[table["name"] == name].iloc[0]
+                assert bool(row["kept"]) and row["mapped_to"] == "" and float(row["similarity"]) < MAP_THRESHOLD
+    assert parsed >= 1, "SmolLM2 gave no parseable listing in open mode"
+    assert manifest["counts"]["failures"] == int(ann["failure"].notna().sum())
+    for row in table.itertuples():  # every listed name outside the 15 lands somewhere, with its reason
+        assert (row.mapped_to in names and (row.how == "name" or float(row.similarity) >= MAP_THRESHOLD)) \
+            or (row.kept and row.how == "kept")
+        assert row.chosen + row.rejected >= 1
+    kept = table[table["kept"].astype(bool)]
+    assert manifest["counts"]["free_values"] == len(kept)

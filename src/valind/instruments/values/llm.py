@@ -215,7 +215,8 @@ class LLMExtractor(ValueExtractor):
     def _retry_conversation(self, first_message: str, reply: str, reason: str) -> list[dict]:
         ask = ('JSON object such as {"values": ["empathy"]}, using only the value names listed above.'
                if not self.open_ended else
-               'JSON object such as {"values": ["<value>", "<value>"]}, each value named in one to three words.')
+               'JSON object such as {"values": ["patience", "respect for autonomy"]}, each value named in one to '
+               'three words.')
         return [
             {"role": "user", "content": first_message},
             {"role": "assistant", "content": reply[:2000]},
