@@ -186,3 +186,68 @@ def test_report_shows_free_values_per_adapter_and_checks_the_related_claim(tmp_p
     html = (run / "report" / "report.html").read_text()
     assert "Values in the extractor&#39;s own words" in html or "Values in the extractor's own words" in html
     assert "understanding" in html
+
+
+def _open_study(tmp_path, pairs_file, **extra):
+    from valind.config import parse_study
+
+    return parse_study({"name": "open", "models": [{"name": "some/model", "label": "m"}], "values": NAMES,
+                        "sources": [{"kind": "generic", "path": str(pairs_file),
+                                     "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen",
+                                                 "rejected": "rejected"}}],
+                        "extractor": {"name": "llm", "open_values": {"mode": "only", "map_threshold": 0.99,
+                                                                     "min_count": 2},
+                                      "options": {"backend": "scripted-open-test", "max_retries": 0}},
+                        "evaluation": {"suites": [{"name": "value_prompts"}]}, **extra}, base_dir=tmp_path)
+
+
+def test_extract_stage_writes_free_values_and_where_each_name_went(tmp_path):
+    from valind.context import RunContext
+    from valind.pipeline import run_stage
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("\n".join(json.dumps({"id": f"p{k}", "prompt": [{"role": "user", "content": "q"}],
+                                           "chosen": c, "rejected": r}) for k, (c, r) in enumerate(
+        [(ITEMS[0], ITEMS[2]), (ITEMS[1], ITEMS[4]), (ITEMS[0], ITEMS[3])])) + "\n")
+    ctx = RunContext(config=_open_study(tmp_path, pairs), run_dir=tmp_path / "run", progress=False)
+    run_stage(ctx, "ingest")
+    manifest = run_stage(ctx, "extract")
+    ann = pd.read_parquet(tmp_path / "run" / "extract" / "annotations.parquet")
+    ann = ann.set_index(ann["id"].str.split(":").str[-1])  # ids carry the source label
+    assert list(ann.loc["p0", "chosen_free_values"]) == ["patience"]
+    assert list(ann.loc["p0", "rejected_free_values"]) == ["secrecy"]
+    assert "honesty" in ann.loc["p0", "chosen_values"] and "deception" in ann.loc["p0", "rejected_values"]
+    assert list(ann.loc["p1", "chosen_free_values"]) == ["clarity", "clear step"]
+    assert list(ann.loc["p2", "rejected_free_values"]) == [] and "over 4 words" in ann.loc["p2", "failure"]
+    table = pd.read_csv(tmp_path / "run" / "extract" / "open_values.csv", keep_default_na=False).set_index("name")
+    assert table.loc["patience", ["chosen", "rejected", "xor_pairs"]].tolist() == [2, 0, 2]
+    assert table.loc["secrecy", ["chosen", "rejected", "xor_pairs"]].tolist() == [0, 1, 1]
+    assert table["kept"].astype(bool).all() and (table["how"] == "kept").all()
+    assert manifest["counts"]["free_values"] == len(table) == 4
+
+
+def test_evaluate_stage_scores_free_values_on_generations(tmp_path):
+    """value_prompts with the open extractor on a constructed run (base model and one adapter): free values
+    listed at least min_count times become 0/1 outcomes on every scored item; evaluate/open_values.csv."""
+    from valind.artifacts import atomic_write_jsonl, write_manifest
+    from valind.context import RunContext
+    from valind.pipeline import run_stage
+
+    cfg = _open_study(tmp_path, tmp_path / "unused.jsonl")
+    run = tmp_path / "run"
+    ctx = RunContext(config=cfg, run_dir=run, progress=False)
+    (run / "curate").mkdir(parents=True)
+    (run / "curate" / "stats.csv").write_text("value,trained\n")  # nothing trained: the base model only
+    gens = [{"item_id": f"i{k}", "prompt": "q", "response": r} for k, r in enumerate([ITEMS[0], ITEMS[1], ITEMS[0],
+                                                                                       ITEMS[4]])]
+    atomic_write_jsonl(run / "generate" / "m" / "base" / "seed0" / "value_prompts.jsonl", gens)
+    write_manifest(run / "generate", stage="generate", config_hash="x", inputs={}, outputs=[])
+    run_stage(ctx, "evaluate")
+    results = pd.read_csv(run / "evaluate" / "results.csv")
+    free = results[results["metric"].str.startswith(FREE_PREFIX)]
+    # "patience" was listed twice (items 0 and 2): tested, 0 on the other scored items; "clarity" once: not
+    assert set(free["metric"]) == {f"{FREE_PREFIX}patience"}
+    assert free.set_index("item_id")["value"].to_dict() == {"i0": 1.0, "i1": 0.0, "i2": 1.0, "i3": 0.0}
+    table = pd.read_csv(run / "evaluate" / "open_values.csv").set_index("name")
+    assert table.loc["patience", "listed"] == 2 and bool(table.loc["patience", "tested"])
+    assert not bool(table.loc["clarity", "tested"]) and table.loc["clarity", "nearest"] in NAMES
