@@ -196,6 +196,9 @@ def test_open_ended_extraction_end_to_end_on_smollm2(setup, tmp_path):
     SmolLM2 through this module's engine: every response is a recorded failure or a parsed listing whose
     names are normalised, and each name outside the 15 is either mapped onto one (by a spelling or at the
     stated similarity) or kept as a free value; the annotations and extract/open_values.csv say which.
+    SmolLM2-135M mostly does not write the JSON listing (it tends to echo the response block; seen on two
+    prompt wordings), so failures must be recorded with the model's raw reply, never read as "no value";
+    parsing, normalising and mapping are also tested on scripted replies (tests/test_open_values.py).
     Last in the module: a stage closes the engines it used when it ends."""
     import pandas as pd
 
@@ -222,11 +225,14 @@ def test_open_ended_extraction_end_to_end_on_smollm2(setup, tmp_path):
     ann = pd.read_parquet(run / "extract" / "annotations.parquet")
     table = pd.read_csv(run / "extract" / "open_values.csv", keep_default_na=False)
     names = set(load_values())
-    parsed = 0
+    assert {"chosen_free_values", "rejected_free_values"} <= set(ann.columns) and len(ann) == 4
+    parsed = failed = 0
     for side in ("chosen", "rejected"):
         for values, free, failure in zip(ann[f"{side}_values"], ann[f"{side}_free_values"], ann["failure"]):
             if failure and f"{side}:" in failure:
-                assert "raw reply" in failure and list(values) == [] and list(free) == []
+                assert "raw reply" in failure and "after 3 attempts" in failure
+                assert list(values) == [] and list(free) == []
+                failed += 1
                 continue
             parsed += 1
             assert set(values) <= names
@@ -234,8 +240,8 @@ def test_open_ended_extraction_end_to_end_on_smollm2(setup, tmp_path):
                 assert normalize_free(name) == name and free_name_problem(name) is None and name not in names
                 row = table[table["name"] == name].iloc[0]
                 assert bool(row["kept"]) and row["mapped_to"] == "" and float(row["similarity"]) < MAP_THRESHOLD
-    assert parsed >= 1, "SmolLM2 gave no parseable listing in open mode"
-    assert manifest["counts"]["failures"] == int(ann["failure"].notna().sum())
+    assert parsed + failed == 8 and manifest["counts"]["failures"] == int(ann["failure"].notna().sum())
+    assert manifest["counts"]["llm"]["listing_calls"] >= 8 + 2 * failed  # a failure is asked 3 times
     for row in table.itertuples():  # every listed name outside the 15 lands somewhere, with its reason
         assert (row.mapped_to in names and (row.how == "name" or float(row.similarity) >= MAP_THRESHOLD)) \
             or (row.kept and row.how == "kept")
