@@ -771,10 +771,11 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     claims = compare_with_study(effects, b.values, open_effects, nearest)
     (report_dir / "open_values.csv").unlink(missing_ok=True)
     if len(open_effects):
-        out = open_effects.assign(seed_effects=open_effects["seed_effects"].map(lambda xs: ";".join(f"{x:.6g}" for x in xs)),
-                                  free_value=open_effects["metric"].str.slice(len(FREE_PREFIX)),
-                                  nearest=open_effects["metric"].str.slice(len(FREE_PREFIX)).map(nearest))
+        free = open_effects["metric"].str.slice(len(FREE_PREFIX))
+        seeds = open_effects["seed_effects"].map(lambda xs: ";".join(map("{:.6g}".format, xs)))
+        out = open_effects.assign(seed_effects=seeds, free_value=free, nearest=free.map(nearest))
         atomic_write_text(report_dir / "open_values.csv", out.to_csv(index=False))
+    open_spec = (data.study.get("extractor") or {}).get("open_values")
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
     models = sorted(set(data.results["model"].astype(str)))
@@ -786,9 +787,8 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     warnings += [n for n in direction_notes(data.curate_stats) if n.startswith("Direction check: WRONG WAY")]
     early = [
         b.expression_section(effects, order),
-        *([b.open_values_section(open_effects, order, int(((data.study.get("extractor") or {}).get("open_values")
-                                                             or {}).get("report_top", 10)))]
-          if len(open_effects) or (data.study.get("extractor") or {}).get("open_values") else []),
+        *([b.open_values_section(open_effects, order, int((open_spec or {}).get("report_top", 10)))]
+          if len(open_effects) or open_spec else []),
         b.induction_section(),
         b.coinduction_section(effects),
         b.forest_section("safety", "Refusal and over-refusal",
