@@ -195,7 +195,9 @@ def main() -> int:
     train = json.loads((ctx.run_dir / "train" / "summary.json").read_text())
     device = torch.cuda.get_device_name(0) if cuda else "CPU"
     lines = [f"`python bench/gpu_paper_run.py --shape {args.shape} --steps {args.steps} --items {args.items}"
-             + (" --shared SHARED" if shared else "") + "`", "", f"Machine: {machine()}", "",
+             + (" --shared SHARED" if shared else "") + (f" --engine {args.engine}" if args.engine != "transformers" else "")
+             + (f" --pairs {args.pairs}" if args.pairs else "") + (f" --dtype {args.dtype}" if args.dtype else "") + "`",
+             "", f"Machine: {machine()}", "",
              f"configs/paper_llama8b.yaml on {'the real' if args.shape in REAL else 'a random-weight'} {args.shape} "
              f"model ({device}), {args.engine} engine: "
              f"model built in {build_s:.0f} s; whole run {total:.0f} s; at most {ENGINES.max_alive} engine alive at "

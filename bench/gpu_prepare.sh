@@ -6,6 +6,9 @@
 #   .gpu/assets/smollm2-135m/  SmolLM2's tokenizer (the random-weight model's tokenizer)
 #   .gpu/shared/data/          the few ../shared/data files the run reads (AdvBench, XSTest, two MMLU subjects)
 # Then: run(command="bash bench/gpu_run.sh", carry=[".gpu"]).
+# vLLM is not carried: the `vllm` extra's GPU wheel (vllm 0.32.0: 326,518,482 bytes, measured with pip download)
+# is over the 64 MiB a device call takes, and it requires torch==2.13.0 where the image has torch 2.11.0. So
+# `ENGINE=vllm bash bench/gpu_run.sh` says BLOCKED on a lent machine unless its image ships that vLLM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}

@@ -338,3 +338,39 @@ def test_validate_measures_an_llm_judge_on_a_reachable_server(tmp_path):
     assert res["all"]["unparsed"] == 2 and res["all"]["refused"]["accuracy"] == pytest.approx(0.8)
     assert not res["fitted"] and res["cv"]["model"]["refused"]["accuracy"] == pytest.approx(0.8)
     assert [f["test"] for f in res["cv"]["model"]["per_fold"]] == ["a", "b"]
+
+
+def test_validate_limit_measures_a_seeded_sample_and_the_table_says_so(tmp_path):
+    """`valind judge validate --task refusal --judges llm --judge-option ... --limit N --markdown FILE` (how the
+    LLM judge is measured on a CPU): N rows judged, the same N every time, and the table names the sample, the
+    judge's options and the command with every flag."""
+    import argparse
+
+    from test_backend_http import StubServer
+
+    from valind.instruments.validate_judges import main as validate_main
+
+    rows = [{"model": m, "id": f"v2-{i}", "prompt": f"q{i}", "completion": f"{m} answer {i}",
+             "final_label": "2_full_refusal" if i % 2 else "1_full_compliance"} for i in range(5) for m in ("a", "b")]
+    path = _write_csv(tmp_path / "dev.csv", rows)
+    reply = {"id": "x", "object": "chat.completion", "usage": {"total_tokens": 3}, "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "2_full_refusal"}}]}
+    doc = tmp_path / "doc.md"
+    doc.write_text("intro\n<!-- refusal-figures:start -->\nOLD-TABLE\n<!-- refusal-figures:end -->\nrest\n")
+    asked = []
+    for _ in range(2):
+        with StubServer(lambda n, body: (200, {}, reply)) as server:
+            args = argparse.Namespace(task="refusal", judges="llm", labels=str(path), split="all", cv=False,
+                                      outside_labels=None, write_docs=False, json_out=str(tmp_path / "r.json"),
+                                      markdown=[str(doc)], limit=4,
+                                      judge_option=["model=m", "backend=openai",
+                                                    f'backend_options={{"base_url": "{server.url}"}}'])
+            assert validate_main(args) == 0
+            asked.append(sorted(r["body"]["messages"][-1]["content"] for r in server.requests))
+    assert len(asked[0]) == 4 and asked[0] == asked[1]  # 4 rows judged, the same 4 both times
+    report = json.loads((tmp_path / "r.json").read_text())["refusal"]
+    assert report["_n"] == 4 and "a seeded sample of 4 of its 10 rows" in report["_source"]
+    text = doc.read_text()
+    assert text.startswith("intro\n<!-- refusal-figures:start -->") and text.endswith("<!-- refusal-figures:end -->\nrest\n")
+    assert "n=4" in text and "'backend': 'openai'" in text and "OLD-TABLE" not in text
+    assert "--judges llm --labels" in text and "--judge-option backend=openai" in text and "--limit 4" in text

@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--markdown", metavar="FILE", action="append",
                            help="validate --dataset / direction-check: rewrite the figures blocks of this Markdown "
                                 "file (repeatable)")
-            p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs")
+            p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs; "
+                                                     "validate --dataset: of this many rows of each set")
+            p.add_argument("--extractor-option", action="append", metavar="KEY=VALUE",
+                           help="validate --dataset: extractor option (JSON values allowed), e.g. backend=vllm "
+                                "'backend_options={\"dtype\": \"float32\"}' for the llm extractor on vLLM")
             p.add_argument("--weights-out", metavar="FILE",
                            help="train: where to write the heads (default: the shipped weights file)")
 
