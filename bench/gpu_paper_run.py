@@ -184,11 +184,11 @@ def main() -> int:
         current[0] = stage
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        opened, t = ENGINES.opened_total, time.time()
+        before, t = ENGINES.opened_total, time.time()
         manifest = run_stage(ctx, stage)
         rows.append({"stage": stage, "seconds": time.time() - t,
                      "peak_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else float("nan"),
-                     "engines": ENGINES.opened_total - opened, "counts": manifest.get("counts", {}),
+                     "engines": ENGINES.opened_total - before, "counts": manifest.get("counts", {}),
                      "plan_gb": max((plan[s].memory_gb for s in PLAN_STAGES.get(stage, ()) if s in plan),
                                     default=float("nan"))})
     total = time.time() - t0

@@ -11,7 +11,8 @@
 #     this vLLM imports and says plainly when it is not there: its GPU wheel cannot be carried to a lent machine
 #     (see gpu_prepare.sh), so on one without it this check is BLOCKED (exit 3), not failed.
 # STEPS, ITEMS, PAIRS, DTYPE as bench/gpu_paper_run.py. The CPU dry run of the same script, here:
-#   PYTHON=.venv/bin/python ENGINE=vllm SHAPE=smollm2 PAIRS=40 ITEMS=3 STEPS=2 DTYPE=float32 bash bench/gpu_run.sh
+#   PYTHON=.venv/bin/python ENGINE=vllm SHAPE=smollm2 PAIRS=40 ITEMS=3 STEPS=2 DTYPE=float32 SHARED=../shared/data \
+#     bash bench/gpu_run.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
 PY=${PYTHON:-python3}
@@ -38,9 +39,9 @@ if [ "$ENGINE" = vllm ]; then
   HAVE=$("$PY" -c "import vllm; print(vllm.__version__)" 2>/dev/null | tail -1)
   if [ "$HAVE" != "$PIN" ]; then
     echo "gpu_run: BLOCKED: the vLLM check needs vllm==$PIN (the version the vllm extra pins and CI executes);" \
-         "this machine has ${HAVE:-no vllm}. A lent GPU machine has no network, and vllm $PIN's GPU wheel (about" \
-         "311 MiB, requiring torch==2.13.0 while the image has $("$PY" -c 'import torch; print(torch.__version__)'))" \
-         "cannot be carried under the 64 MiB a device call takes. Nothing was run." | tee "$OUT/gpu_run.log" >&2
+         "this machine has ${HAVE:-no vllm} (and torch $("$PY" -c 'import torch; print(torch.__version__)')). A lent" \
+         "GPU machine has no network, and vllm $PIN's GPU wheel (about 311 MiB, requiring torch==2.13.0) cannot be" \
+         "carried under the 64 MiB a device call takes. Nothing was run." | tee "$OUT/gpu_run.log" >&2
     exit 3
   fi
   ARGS+=(--engine vllm --shape "${SHAPE:-smollm2}" ${PAIRS:+--pairs "$PAIRS"} ${DTYPE:+--dtype "$DTYPE"})

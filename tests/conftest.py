@@ -36,6 +36,38 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama")
 
 
+LORA_B_SCALE = 0.05  # random B at full scale makes gibberish; this changes answers and keeps them words
+
+
+def make_adapter(model_dir: str, out, seed: int) -> str:
+    """A rank-4 LoRA adapter on every linear layer with small random (non-zero) weights, saved as safetensors."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear",
+                                                 init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.mul_(LORA_B_SCALE)
+    peft_model.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def smollm2_adapters(tmp_path_factory) -> tuple[str, list[str]]:
+    """(the converted SmolLM2-135M-Instruct folder, [two LoRA adapters of it, seeds 1 and 2]): built once for the
+    vLLM engine and server tests."""
+    from valind.models import resolve_model_path
+
+    model = resolve_model_path("embedded:smollm2-135m-instruct")
+    tmp = tmp_path_factory.mktemp("smollm2-adapters")
+    return model, [make_adapter(model, tmp / f"adapter{seed}", seed) for seed in (1, 2)]
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

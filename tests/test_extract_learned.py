@@ -260,11 +260,9 @@ def test_validate_an_llm_extractor_on_a_seeded_sample_into_its_own_block(tmp_pat
     """`valind extract validate --dataset gold --extractor llm --extractor-option ... --limit N --markdown FILE`:
     the options reach the extractor (its backend is the server here), N rows are scored, and the figures go to
     the extractor's own block (the offline extractors' block is left alone), naming every flag."""
-    import argparse
-
     from test_backend_http import StubServer
 
-    from valind.instruments.values.figures import main_validate
+    from valind.cli import main
 
     listing = {"id": "x", "object": "chat.completion", "usage": {"total_tokens": 3}, "choices": [
         {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": '{"values": ["honesty"]}'}}]}
@@ -272,16 +270,15 @@ def test_validate_an_llm_extractor_on_a_seeded_sample_into_its_own_block(tmp_pat
     doc.write_text("<!-- figures-gold:begin -->\noffline\n<!-- figures-gold:end -->\n"
                    "<!-- figures-gold-llm:begin -->\nOLD-TABLE\n<!-- figures-gold-llm:end -->\n")
     with StubServer(lambda n, body: (200, {}, listing)) as server:
-        args = argparse.Namespace(dataset="gold", extractor="llm", cv=False, limit=6, markdown=[str(doc)],
-                                  json_out=str(tmp_path / "r.json"),
-                                  extractor_option=["backend=openai", "model=m", "max_retries=0",
-                                                    f'backend_options={{"base_url": "{server.url}"}}'])
-        assert main_validate(args) == 0
+        assert main(["extract", "validate", "--dataset", "gold", "--extractor", "llm", "--extractor-option",
+                     "backend=openai", "--extractor-option", "model=m", "--extractor-option", "max_retries=0",
+                     "--extractor-option", f'backend_options={{"base_url": "{server.url}"}}', "--limit", "6",
+                     "--markdown", str(doc), "--json", str(tmp_path / "r.json")]) == 0
         assert len(server.requests) == 6  # one listing call per sampled row
     result = json.loads((tmp_path / "r.json").read_text())
-    assert result["_limit"] == 6 and result["_options"]["backend"] == "openai"
-    figures = result["gold"]["llm"]
-    assert figures and all(f["n"] <= 6 and f["failed"] == 0 for f in figures.values())
+    assert result["limit"] == 6 and result["options"]["backend"] == "openai"
+    assert result["rows"] == {"gold": {"n": 6, "failed": 0}}
+    assert result["figures"]["gold"]["llm"] and all(f["n"] <= 6 for f in result["figures"]["gold"]["llm"].values())
     text = doc.read_text()
-    assert "offline" in text and "OLD-TABLE" not in text
+    assert "offline" in text and "OLD-TABLE" not in text and "gold: 6 rows (seeded sample of 6)" in text
     assert "--extractor llm --extractor-option backend=openai" in text and "--limit 6" in text

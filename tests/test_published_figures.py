@@ -30,6 +30,11 @@ BLOCKS = [
      "valind judge validate --task anthro --write-docs"),
     ("docs/evaluation.md", ("<!-- figures:anthro -->", "<!-- /figures:anthro -->"), ("anthro",),
      "valind judge validate --task anthro --write-docs"),
+    # the LLM instruments with SmolLM2 on vLLM (minutes on a CPU: the commands take a seeded sample, --limit)
+    ("docs/llm_instruments.md", ("<!-- figures-all-llm:begin -->", "<!-- figures-all-llm:end -->"), ("values",),
+     "the `valind extract validate --dataset all --extractor llm ...` command named in the block"),
+    ("docs/llm_instruments.md", ("<!-- refusal-figures:start -->", "<!-- refusal-figures:end -->"), ("refusal",),
+     "the `valind judge validate --task refusal --judges llm ...` command named in the block"),
 ]
 
 

@@ -344,11 +344,9 @@ def test_validate_limit_measures_a_seeded_sample_and_the_table_says_so(tmp_path)
     """`valind judge validate --task refusal --judges llm --judge-option ... --limit N --markdown FILE` (how the
     LLM judge is measured on a CPU): N rows judged, the same N every time, and the table names the sample, the
     judge's options and the command with every flag."""
-    import argparse
-
     from test_backend_http import StubServer
 
-    from valind.instruments.validate_judges import main as validate_main
+    from valind.cli import main
 
     rows = [{"model": m, "id": f"v2-{i}", "prompt": f"q{i}", "completion": f"{m} answer {i}",
              "final_label": "2_full_refusal" if i % 2 else "1_full_compliance"} for i in range(5) for m in ("a", "b")]
@@ -360,17 +358,23 @@ def test_validate_limit_measures_a_seeded_sample_and_the_table_says_so(tmp_path)
     asked = []
     for _ in range(2):
         with StubServer(lambda n, body: (200, {}, reply)) as server:
-            args = argparse.Namespace(task="refusal", judges="llm", labels=str(path), split="all", cv=False,
-                                      outside_labels=None, write_docs=False, json_out=str(tmp_path / "r.json"),
-                                      markdown=[str(doc)], limit=4,
-                                      judge_option=["model=m", "backend=openai",
-                                                    f'backend_options={{"base_url": "{server.url}"}}'])
-            assert validate_main(args) == 0
+            assert main(["judge", "validate", "--task", "refusal", "--judges", "llm", "--labels", str(path),
+                         "--judge-option", "model=m", "--judge-option", "backend=openai", "--judge-option",
+                         f'backend_options={{"base_url": "{server.url}"}}', "--limit", "4", "--markdown", str(doc),
+                         "--json", str(tmp_path / "r.json")]) == 0
             asked.append(sorted(r["body"]["messages"][-1]["content"] for r in server.requests))
     assert len(asked[0]) == 4 and asked[0] == asked[1]  # 4 rows judged, the same 4 both times
     report = json.loads((tmp_path / "r.json").read_text())["refusal"]
     assert report["_n"] == 4 and "a seeded sample of 4 of its 10 rows" in report["_source"]
+    assert report["llm"]["all"]["refused"]["accuracy"] == pytest.approx(
+        sum(r["label"] != "full_compliance" for r in report_rows(path, asked[0])) / 4)
     text = doc.read_text()
     assert text.startswith("intro\n<!-- refusal-figures:start -->") and text.endswith("<!-- refusal-figures:end -->\nrest\n")
     assert "n=4" in text and "'backend': 'openai'" in text and "OLD-TABLE" not in text
     assert "--judges llm --labels" in text and "--judge-option backend=openai" in text and "--limit 4" in text
+
+
+def report_rows(path, prompts) -> list[dict]:
+    """The labelled rows whose completion appears in the judge prompts sent."""
+    rows = labelled.load_xstest_completions(path)
+    return [r for r in rows if any(f'RESPONSE: "{r["response"]}' in p for p in prompts)]

@@ -2,8 +2,9 @@
 SmolLM2-135M-Instruct (the embedded model, converted once) with two LoRA adapters, in one engine
 for the whole module, shared by generation, the LLM extractor and the LLM judges.
 
-The adapters are made here with PEFT (rank 4 on every linear layer, small random weights, seeds 1
-and 2), so they change what the model says without a training run. Greedy agreement with transformers
+The adapters are made with PEFT (conftest's `smollm2_adapters`, shared with tests/test_vllm_server.py:
+rank 4 on every linear layer, small random weights, seeds 1 and 2), so they change what the model says
+without a training run. Greedy agreement with transformers
 is checked teacher-forced, in the same dtype (float32: on a CPU without bf16 units, vLLM's CPU kernels
 and torch both run bf16 several times slower): transformers (with PEFT for the adapters) reads each
 prompt and vLLM's answer in one forward pass, and vLLM's greedy token must be transformers' argmax at
@@ -25,52 +26,31 @@ from conftest import skip_unless_ci
 
 pytestmark = pytest.mark.vllm
 
-MODEL = "embedded:smollm2-135m-instruct"
 DTYPE = "float32"
-ENGINE = {"dtype": DTYPE, "max_lora_rank": 8}  # what every user in this module asks for: one engine serves all
+# what every user in this module asks for (one engine serves all): configs/paper_llama8b.yaml's engine options,
+# its instruments' (max_model_len 8192, tensor_parallel_size 1 on one device) with its generation's LoRA ones;
+# its bfloat16 is checked on vLLM's configuration in tests/test_vllm_paper_options.py (this CPU has no bf16 units)
+ENGINE = {"dtype": DTYPE, "max_lora_rank": 8, "max_loras": 4, "max_model_len": 8192, "tensor_parallel_size": 1}
 PROMPTS = ["What is the capital of France?", "Give me one tip for sleeping better.", "Write a haiku about rain.",
            "How do I boil an egg?", "Is it okay to lie to a friend to protect their feelings?",
            "Name three fruits.", "What should I do if I feel lonely?", "Explain photosynthesis in one sentence."]
 NEW_TOKENS = 16
 AGREE_TOKENS = 8
 AGREE_OF = 6
-LORA_B_SCALE = 0.05  # random B at full scale makes gibberish; this changes answers and keeps them words
 
 
 def convs(texts=PROMPTS):
     return [[{"role": "user", "content": t}] for t in texts]
 
 
-def make_adapter(model_dir: str, out, seed: int) -> str:
-    """A rank-4 LoRA adapter on every linear layer with small random (non-zero) weights, saved as safetensors."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(seed)
-    base = AutoModelForCausalLM.from_pretrained(model_dir)
-    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=16, target_modules="all-linear",
-                                                 init_lora_weights=False))
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_B" in name:
-                param.mul_(LORA_B_SCALE)
-    peft_model.save_pretrained(out)
-    return str(out)
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(smollm2_adapters):
     """(model dir, [adapter 1, adapter 2], the vLLM engine: a lease on the process's one engine)."""
     try:
         import vllm  # noqa: F401
     except ImportError as exc:
         skip_unless_ci(f"vLLM is not installed ({exc}); scripts/setup.sh installs its CPU build")
-    from valind.models import resolve_model_path
-
-    model = resolve_model_path(MODEL)
-    tmp = tmp_path_factory.mktemp("vllm")
-    adapters = [make_adapter(model, tmp / f"adapter{seed}", seed) for seed in (1, 2)]
+    model, adapters = smollm2_adapters
     release_engines()
     ENGINES.reset()
     try:

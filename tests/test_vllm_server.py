@@ -28,7 +28,7 @@ import pytest
 from valind.generate.backends.base import SamplingSettings, make_backend
 
 from conftest import skip_unless_ci
-from test_vllm_engine import AGREE_OF, AGREE_TOKENS, MODEL, NEW_TOKENS, PROMPTS, convs, greedy_prefix, make_adapter
+from test_vllm_engine import AGREE_OF, AGREE_TOKENS, NEW_TOKENS, PROMPTS, convs, greedy_prefix
 
 pytestmark = [pytest.mark.vllm, pytest.mark.server]
 
@@ -46,19 +46,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, smollm2_adapters):
     """`python -m vllm.entrypoints.openai.api_server` (what `vllm serve` runs) on 127.0.0.1 with SmolLM2 and two
-    adapters; yields (base_url, model, {adapter dir: served name}) and stops it."""
+    adapters (conftest's, shared with tests/test_vllm_engine.py); yields (base_url, model, {adapter dir: served
+    name}) and stops it."""
     try:
-        import vllm  # noqa: F401
+        import vllm
     except ImportError as exc:
         skip_unless_ci(f"vLLM is not installed ({exc}); scripts/setup.sh installs its CPU build")
     from valind.generate.backends.vllm_backend import on_cpu
-    from valind.models import resolve_model_path
 
-    model = resolve_model_path(MODEL)
+    model, paths = smollm2_adapters
     tmp = tmp_path_factory.mktemp("vllm-server")
-    adapters = {make_adapter(model, tmp / f"adapter{seed}", seed): f"value-{seed}" for seed in (1, 2)}
+    adapters = {path: f"value-{seed}" for seed, path in enumerate(paths, 1)}
     port = _free_port()
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
            "--port", str(port), "--dtype", "float32", "--enable-lora", *PAPER_GENERATION_FLAGS,

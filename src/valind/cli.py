@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit", type=int, help="direction-check: a seeded sample of this many pairs; "
                                                      "validate --dataset: of this many rows of each set")
             p.add_argument("--extractor-option", action="append", metavar="KEY=VALUE",
-                           help="validate --dataset: extractor option (JSON values allowed), e.g. backend=vllm "
+                           help="validate --dataset --extractor NAME: extractor option (JSON values allowed; "
+                                "valind.validate_sample), e.g. backend=vllm "
                                 "'backend_options={\"dtype\": \"float32\"}' for the llm extractor on vLLM")
             p.add_argument("--weights-out", metavar="FILE",
                            help="train: where to write the heads (default: the shipped weights file)")
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .instruments.validate_judges import add_arguments as add_judge_validate_arguments
 
     add_judge_validate_arguments(p)
+    p.add_argument("--limit", type=int, help="refusal: a seeded sample of this many labelled rows (an LLM judge on a "
+                                              "CPU; valind.validate_sample); the figures say so")
 
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
@@ -203,6 +206,8 @@ def _dispatch(args) -> int:
 
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
+        if args.dataset and (args.limit or args.extractor_option):
+            return _call("valind.validate_sample:main_extract", args)
         if args.dataset:
             return _call("valind.instruments.values.figures:main_validate", args)
         return _call("valind.instruments.values.validate:main", args)
@@ -235,6 +240,8 @@ def _dispatch(args) -> int:
         return _call("valind.report.cli:main", args)
     if cmd == "score":
         return _call("valind.score:main", args)
+    if cmd == "judge" and args.limit:
+        return _call("valind.validate_sample:main_judge", args)
     if cmd == "judge":
         return _call("valind.instruments.validate_judges:main", args)
     if cmd == "verify":

@@ -16,6 +16,7 @@ development data; `--write-docs` writes those figures into README.md and docs/ev
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -55,14 +56,21 @@ def judge_rows(task: str, judge, rows: list[dict]) -> list[dict]:
 
 
 def _parse_options(pairs: list[str] | None) -> dict:
-    from .values.figures import parse_options
-
-    return parse_options(pairs, "--judge-option")
+    opts = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"--judge-option {pair!r}: expected KEY=VALUE")
+        k, v = pair.split("=", 1)
+        try:
+            opts[k] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k] = v
+    return opts
 
 
 def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
         judge_options: dict | None = None, cv: bool = False, outside_labels: str | None = None,
-        anthro_cv: bool = True, limit: int | None = None) -> dict:
+        anthro_cv: bool = True) -> dict:
     """Figures per task: refusal as in refusal/validate.py; anthro as in anthro/validate.py (outside_dev,
     in_house_dev; `anthro_cv=False` skips its cross-validation, for a quick check)."""
     tasks = ["refusal", "anthro"] if task == "all" else [task]
@@ -74,10 +82,8 @@ def run(task: str = "all", judges: list[str] | None = None, split: str = "all", 
             from .refusal.validate import run as validate_refusal_judges
 
             report["refusal"] = validate_refusal_judges(judges if task == "refusal" else None, labels,
-                                                        judge_options, cv, limit)
+                                                        judge_options, cv)
         else:
-            if limit:
-                raise ConfigError("--limit samples the refusal labels: use it with --task refusal")
             report["anthro"] = anthro_validation.run(judges if task == "anthro" else None, labels, outside_labels,
                                                      judge_options, anthro_cv)
             print(anthro_validation.format_report(report["anthro"]), flush=True)
@@ -94,8 +100,7 @@ def main(args) -> int:
         raise ConfigError("--write-docs needs --task anthro with the default judges and labelled sets")
     report = run(task=task, judges=judges, split=getattr(args, "split", "all") or "all",
                  labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)),
-                 cv=bool(getattr(args, "cv", False)), outside_labels=getattr(args, "outside_labels", None),
-                 limit=getattr(args, "limit", None))
+                 cv=bool(getattr(args, "cv", False)), outside_labels=getattr(args, "outside_labels", None))
     if getattr(args, "json_out", None):
         atomic_write_json(args.json_out, report)
     if getattr(args, "write_docs", False):
@@ -107,12 +112,8 @@ def main(args) -> int:
         from .refusal.validate import markdown, write_markdown
 
         targets = [args.markdown] if isinstance(args.markdown, str) else list(args.markdown)
-        import shlex
-
         command = "valind judge validate --task refusal" + (" --cv" if getattr(args, "cv", False) else "") + \
             (f" --judges {','.join(judges)}" if judges else "") + (f" --labels {args.labels}" if args.labels else "") + \
-            "".join(f" --judge-option {shlex.quote(o)}" for o in getattr(args, "judge_option", None) or []) + \
-            (f" --limit {args.limit}" if getattr(args, "limit", None) else "") + \
             "".join(f" --markdown {m}" for m in targets)
         for target in targets:
             write_markdown(target, markdown(report["refusal"], command))
@@ -143,8 +144,6 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="anthro: write the figures (commit and date stamped) into README.md and docs/evaluation.md")
     p.add_argument("--judge-option", action="append", metavar="KEY=VALUE",
                    help="judge option, e.g. model=embedded:smollm2-135m-instruct backend=transformers (JSON values allowed)")
-    p.add_argument("--limit", type=int, help="refusal: a seeded sample of this many labelled rows (an LLM judge on a "
-                                              "CPU); the figures say so")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the figures as JSON")
     return p
 

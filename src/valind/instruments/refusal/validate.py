@@ -60,19 +60,9 @@ def _judge_once(name: str, rows: list[dict], options: dict, fold_sets: dict):
 
 
 def run(judges: Sequence[str] | None = None, labels: str | None = None, judge_options: dict | None = None,
-        cv: bool = False, limit: int | None = None, seed: int = 0) -> dict:
-    """{judge: {"all": figures, "fitted": bool, "cv": {scheme: figures + per_fold}}}; prints a line per figure.
-    `limit`: a seeded sample of that many labelled rows (an LLM judge on a CPU), the same rows every time."""
+        cv: bool = False) -> dict:
+    """{judge: {"all": figures, "fitted": bool, "cv": {scheme: figures + per_fold}}}; prints a line per figure."""
     rows, source = load_rows(labels)
-    if limit and limit < len(rows):
-        import random
-
-        keep = sorted(random.Random(seed).sample(range(len(rows)), limit))
-        rows, source = [rows[i] for i in keep], f"{source}, a seeded sample of {limit} of its {len(rows)} rows"
-    if judge_options:
-        from ...config import redact_secrets
-
-        source += f"; judge options {redact_secrets(judge_options)}"
     gold = [r["label"] for r in rows]
     if cv and not all(r.get("model") and r.get("group") for r in rows):
         raise ConfigError(f"{source}: --cv needs a model and a prompt group per row (XSTest's format has both)")

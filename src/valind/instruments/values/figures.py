@@ -39,20 +39,6 @@ DIRECTION_VALUES = ("deception", "violence")
 
 
 # ------------------------------------------------------------------ labelled sets
-def parse_options(pairs: Sequence[str] | None, flag: str) -> dict:
-    """{KEY: VALUE} from KEY=VALUE strings (VALUE read as JSON where it is JSON, else kept as text)."""
-    options = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
-        key, value = pair.split("=", 1)
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def ap_per_value(labels: np.ndarray, scores: np.ndarray, names: Sequence[str],
                  only: Sequence[str] | None = None) -> dict[str, dict]:
     """{value: {ap, random_ap, positives, n, failed}} over the rows whose label is known; values with no positive
@@ -110,22 +96,16 @@ def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequen
 
 
 def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: Sequence[str], cv: bool,
-                     cache_path=None, options: dict | None = None, limit: int | None = None, seed: int = 0) -> dict:
-    """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`.
-    `options` go to every extractor measured (e.g. an LLM extractor's backend); `limit` measures a seeded sample
-    of that many rows of each set (an LLM on a CPU), the same rows every time."""
+                     cache_path=None) -> dict:
+    """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`."""
     from ...values import load_values
     from .base import make_extractor
 
     values = [v for v in load_values().values() if v.name in names]
     sets = {d: load_dataset(d, names) for d in datasets}
-    if limit:
-        sets = {d: ds if len(ds) <= limit else ds.subset(np.sort(np.random.default_rng(seed).choice(len(ds), limit,
-                                                                                                  replace=False)))
-                for d, ds in sets.items()}
     result: dict = {d: {} for d in datasets}
     for name in extractors:
-        ex = make_extractor(name, values, **(options or {}))
+        ex = make_extractor(name, values)
         for d, ds in sets.items():
             column = f"{name} (in-sample)" if name in FITTED else name
             scores = scores_via_cache(ex, ds.prompts, ds.responses, cache_path)
@@ -166,14 +146,12 @@ def format_labelled(result: dict, markdown: bool = False) -> str:
         cols = list(columns)
         values = sorted({v for c in cols for v in columns[c]}, key=lambda v: -max(columns[c].get(v, {}).get("positives", 0) for c in cols))
         first = next(iter(columns.values()))
-        failed = {c: max((f["failed"] for f in columns[c].values()), default=0) for c in cols}
-        note = "".join(f"; {c}: {k} labelled rows failed to extract (left out, counted)" for c, k in failed.items() if k)
         if markdown:
-            lines += [f"**{d}** (AP per value; macro over values with >= {MIN_POSITIVES} positives{note})", "",
+            lines += [f"**{d}** (AP per value; macro over values with >= {MIN_POSITIVES} positives)", "",
                       "| value | positives | random | " + " | ".join(cols) + " |",
                       "|---|---|---|" + "---|" * len(cols)]
         else:
-            lines += [f"== {d}{note}", f"{'value':16s} {'pos':>4s} {'random':>7s} " + " ".join(f"{c[:18]:>18s}" for c in cols)]
+            lines += [f"== {d}", f"{'value':16s} {'pos':>4s} {'random':>7s} " + " ".join(f"{c[:18]:>18s}" for c in cols)]
         for v in values:
             info = next(columns[c][v] for c in cols if v in columns[c])
             cells = [f"{columns[c][v]['ap']:.3f}" if v in columns[c] else "n/a" for c in cols]
@@ -337,29 +315,21 @@ def main_validate(args) -> int:
     names = [v.name for v in load_values().values()]
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
     extractors = list(OFFLINE_EXTRACTORS) if (args.extractor or "all") == "all" else [args.extractor]
-    pairs = getattr(args, "extractor_option", None) or []
-    options, limit = parse_options(pairs, "--extractor-option"), getattr(args, "limit", None)
-    result = labelled_figures(names, datasets, extractors, args.cv, user_cache_path(), options, limit)
+    result = labelled_figures(names, datasets, extractors, args.cv, user_cache_path())
     print(format_labelled(result))
     if getattr(args, "json_out", None):
         from ...artifacts import atomic_write_json
 
-        atomic_write_json(args.json_out, {**result, "_options": options, "_limit": limit})
+        atomic_write_json(args.json_out, result)
     if getattr(args, "markdown", None):
-        import shlex
-
-        cmd = (f"valind extract validate --dataset {args.dataset} --extractor {args.extractor or 'all'}"
-               + (" --cv" if args.cv else "") + "".join(f" --extractor-option {shlex.quote(p)}" for p in pairs)
-               + (f" --limit {limit}" if limit else ""))
-        # one named extractor (an LLM, say) has its own blocks: the offline extractors' tables stay as they are
-        suffix = f"-{args.extractor}" if args.extractor and args.extractor != "all" else ""
-        blocks = {f"figures-{args.dataset}{suffix}": format_labelled(result, markdown=True),
-                  f"summary-{args.dataset}{suffix}": format_summary(result)}
+        cmd = f"valind extract validate --dataset {args.dataset} --extractor {args.extractor or 'all'}" + (" --cv" if args.cv else "")
+        blocks = {f"figures-{args.dataset}": format_labelled(result, markdown=True),
+                  f"summary-{args.dataset}": format_summary(result)}
         for doc in args.markdown:
             present = [b for b in blocks if has_block(doc, b)]
             if not present:
-                raise ConfigError(f"{doc}: no '<!-- figures-{args.dataset}{suffix}:begin -->' or "
-                                  f"'<!-- summary-{args.dataset}{suffix}:begin -->' block to write the figures into")
+                raise ConfigError(f"{doc}: no '<!-- figures-{args.dataset}:begin -->' or "
+                                  f"'<!-- summary-{args.dataset}:begin -->' block to write the figures into")
             for b in present:
                 write_block(doc, b, blocks[b], cmd)
     return 0
