@@ -371,6 +371,7 @@ def test_validate_limit_measures_a_seeded_sample_and_the_table_says_so(tmp_path)
     text = doc.read_text()
     assert text.startswith("intro\n<!-- refusal-figures:start -->") and text.endswith("<!-- refusal-figures:end -->\nrest\n")
     assert "n=4" in text and "'backend': 'openai'" in text and "OLD-TABLE" not in text
+    assert "counted as disagreeing): `llm` 0 of 4." in text
     assert "--judges llm --labels" in text and "--judge-option backend=openai" in text and "--limit 4" in text
 
 

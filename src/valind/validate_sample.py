@@ -153,5 +153,7 @@ def main_judge(args) -> int:
                    + (f" --labels {args.labels}" if getattr(args, "labels", None) else "")
                    + _flags(pairs, "--judge-option") + f" --limit {args.limit}"
                    + "".join(f" --markdown {m}" for m in args.markdown))
-        write_markdown(target, markdown(report, command))
+        unparsed = "; ".join(f"`{j}` {report[j]['all']['unparsed']} of {len(rows)}" for j in judges)
+        write_markdown(target, markdown(report, command) + f"\nAnswers no label could be read from (unparsed: "
+                                                          f"never guessed, counted as disagreeing): {unparsed}.\n")
     return 0
