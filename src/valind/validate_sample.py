@@ -10,8 +10,8 @@ For an instrument that is slow where it runs (an LLM on a CPU): the same figures
 validate.py: agreement with XSTest's labels), on N rows of each set drawn with a fixed seed (the same
 rows every time), with the instrument's options given on the command line. The output says n, the
 sample and the options; an extraction or judgement that failed is counted, never read as an answer.
-An extractor's figures go to its own blocks (`figures-SET-NAME`, `summary-SET-NAME`), so the offline
-extractors' published tables stay as their command wrote them.
+An extractor's figures go to its own block (`figures-SET-NAME`), so the offline extractors' published
+tables stay as their command wrote them.
 
 Kept outside `instruments/` on purpose: the instruments' version hash covers that folder, and this
 module changes which rows are measured, not how.
@@ -78,7 +78,7 @@ def extractor_figures(datasets: Sequence[str], extractor: str, options: dict, li
 
 def main_extract(args) -> int:
     """`valind extract validate --dataset ... --extractor NAME --extractor-option ... --limit N`."""
-    from .instruments.values.figures import DATASETS, format_labelled, format_summary, has_block, write_block
+    from .instruments.values.figures import DATASETS, format_labelled, has_block, write_block
 
     if not args.extractor or args.extractor == "all":
         raise ConfigError("--extractor-option / --limit measure one extractor: name it with --extractor")
@@ -103,16 +103,11 @@ def main_extract(args) -> int:
     if getattr(args, "markdown", None):
         cmd = (f"valind extract validate --dataset {args.dataset} --extractor {args.extractor}"
                + _flags(pairs, "--extractor-option") + (f" --limit {limit}" if limit else ""))
-        suffix = f"-{args.extractor}"
-        blocks = {f"figures-{args.dataset}{suffix}": head + "\n\n" + format_labelled(result, markdown=True),
-                  f"summary-{args.dataset}{suffix}": format_summary(result)}
+        block = f"figures-{args.dataset}-{args.extractor}"  # no summary: a sample can miss a value's positives
         for doc in args.markdown:
-            present = [b for b in blocks if has_block(doc, b)]
-            if not present:
-                raise ConfigError(f"{doc}: no '<!-- figures-{args.dataset}{suffix}:begin -->' or "
-                                  f"'<!-- summary-{args.dataset}{suffix}:begin -->' block to write the figures into")
-            for b in present:
-                write_block(doc, b, blocks[b], cmd)
+            if not has_block(doc, block):
+                raise ConfigError(f"{doc}: no '<!-- {block}:begin -->' block to write the figures into")
+            write_block(doc, block, head + "\n\n" + format_labelled(result, markdown=True), cmd)
     return 0
 
 
