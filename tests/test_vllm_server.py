@@ -92,7 +92,7 @@ def server(tmp_path_factory, smollm2_adapters):
 
 def backend_for(server, **options):
     url, model, adapters = server
-    return make_backend("openai", model, base_url=url, adapter_names=adapters, concurrency=4, timeout=300,
+    return make_backend("openai", model, base_url=url, adapter_names=adapters, concurrency=8, timeout=300,
                         max_retries=1, **options)
 
 
