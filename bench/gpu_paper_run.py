@@ -153,7 +153,8 @@ def main() -> int:
     import torch
 
     from valind.config import parse_study
-    from valind.context import RunContext, setup_logging
+    from valind.context import RunContext
+    from valind.log import setup_logging
     from valind.generate.backends.base import ENGINES
     from valind.pipeline import run_stage
     from valind.sweep.plan import estimate

@@ -212,6 +212,8 @@ def test_every_call_site_with_the_paper_config_is_accepted_by_vllm(vllm, tmp_pat
     ctx = RunContext(config=cfg, run_dir=Path(cfg.output_dir), progress=False)
     (ctx.run_dir / "curate").mkdir(parents=True)
     (ctx.run_dir / "curate" / "stats.csv").write_text("value,trained\nempathy,False\n")  # base model only
+    (ctx.run_dir / "train").mkdir(parents=True)
+    (ctx.run_dir / "train" / "adapters.json").write_text("[]")  # the train stage's hand-off: no adapter
     (ctx.run_dir / "curate" / "value_suite.jsonl").write_text(  # the held-out value suite curate writes
         json.dumps({"id": "p1", "messages": [{"role": "user", "content": "My dog died today."}], "value": "empathy"})
         + "\n")

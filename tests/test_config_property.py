@@ -180,12 +180,12 @@ SECRET_KEYS = st.sampled_from(["api_key", "apikey", "token", "hf_token", "access
 @settings(max_examples=200, deadline=None)
 @given(SECRET, SECRET_KEYS, SECRET, st.sampled_from(["key", "token", "sig", "api-version", "x"]), SECRET)
 def test_secrets_never_survive_the_config_dump(field_secret, field, query_secret, param, password):
-    from valind.pipeline import _dump_config
+    from valind.pipeline import study_yaml
 
     options = {field: field_secret, "base_url": f"https://user:{password}@h.example/v1?{param}={query_secret}",
                "nested": {"list": [{field: field_secret}]}, "api_key_env": "MY_ENV_VAR"}
     cfg = parse_study({**BASE, "generation": {"options": options}, "extractor": {"options": {"x": options}}})
-    text = _dump_config(cfg)
+    text = study_yaml(cfg)
     for secret in (field_secret, query_secret, password):
         assert secret not in text
     assert "MY_ENV_VAR" in text and "h.example/v1" in text

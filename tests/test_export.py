@@ -15,7 +15,7 @@ import pytest
 from valind.cli import main as cli
 from valind.config import SourceSpec, parse_study
 from valind.context import RunContext
-from valind.pipeline import _dump_config, run_stage
+from valind.pipeline import study_yaml, run_stage
 
 from test_pipeline_e2e import study as e2e_study
 
@@ -28,7 +28,7 @@ def run(tiny_model_dir, tmp_path_factory):
     data = e2e_study(tiny_model_dir, name="export-e2e")
     data["sources"][0]["license"] = "apache-2.0"
     ctx = RunContext(config=parse_study(data), run_dir=run_dir, progress=False)
-    (run_dir / "study.yaml").write_text(_dump_config(ctx.config))  # as `valind run` writes it
+    (run_dir / "study.yaml").write_text(study_yaml(ctx.config))  # as `valind run` writes it
     for stage in ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]:
         run_stage(ctx, stage)
     return run_dir

@@ -48,8 +48,8 @@ def test_the_evaluate_unit_cache_key_holds_the_judge_name_settings_and_code_vers
     from valind.generate.stage import variants
 
     run = tmp_path / "run"
-    (run / "curate").mkdir(parents=True)
-    (run / "curate" / "stats.csv").write_text("value,trained\n")  # base model only
+    (run / "train").mkdir(parents=True)
+    (run / "train" / "adapters.json").write_text("[]")  # the train stage's hand-off: no adapter, base model only
     write_manifest(run / "generate", stage="generate", config_hash="x", inputs={}, outputs=[])
 
     def units(judge, options=None):

@@ -297,11 +297,12 @@ def test_evaluate_stage_counts_unjudged_responses_per_suite(tmp_path):
                        "evaluation": {"suites": [{"name": "value_prompts"}]}}, base_dir=tmp_path)
     run = tmp_path / "run"
     ctx = RunContext(config=cfg, run_dir=run, progress=False)
-    (run / "curate").mkdir(parents=True)
-    (run / "curate" / "stats.csv").write_text("value,trained\n")  # nothing trained: the base model only
     slug = cfg.models[0].slug
     atomic_write_jsonl(run / "generate" / slug / "base" / "seed0" / "value_prompts.jsonl",
                        [{"item_id": f"i{k}", "prompt": p, "response": r} for k, (p, r) in enumerate(zip(PROMPTS, ITEMS))])
+    (run / "generate" / "variants.json").write_text(json.dumps(  # the generate stage's hand-off: the base model only
+        [{"model_slug": slug, "model_name": "some/model", "induced_value": "base", "seed": 0, "adapter": None,
+          "adapter_hash": "base"}]))
     write_manifest(run / "generate", stage="generate", config_hash="x", inputs={}, outputs=[])
     manifest = run_stage(ctx, "evaluate")
     assert manifest["counts"]["unjudged"] == {"value_prompts": 2}

@@ -1,5 +1,6 @@
 """The Ray executor on a local Ray instance: a 2 x 2 sweep matches the sequential run,
-failures are retried then reported, and finished jobs never rerun."""
+failures are retried then reported, finished jobs never rerun, and a Ray run writes the
+same run folder as a local run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 from argparse import Namespace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import ray  # a required component: installed by scripts/setup.sh, never skipped
 import yaml
@@ -96,7 +98,11 @@ def test_failed_job_is_retried_then_reported_and_rerun_trains_only_it(tmp_path, 
     study_file.write_text(yaml.safe_dump(cfg))
 
     ran = []
-    monkeypatch.setattr("valind.pipeline.run_stage", lambda ctx, name: ran.append(name) or {})
+    from valind import pipeline
+
+    real_run_stage = pipeline.run_stage  # the train stage runs for real: it lists the adapters generate reads
+    monkeypatch.setattr("valind.pipeline.run_stage",
+                        lambda ctx, name: ran.append(name) or (real_run_stage(ctx, name) if name == "train" else {}))
     args = Namespace(study=str(study_file), out=str(run_dir), force=False, skip_bad_rows=False, no_progress=True,
                      ray_address=None, max_retries=2)
     assert ray_executor.main(args) == 1
@@ -118,9 +124,48 @@ def test_failed_job_is_retried_then_reported_and_rerun_trains_only_it(tmp_path, 
     assert "[ray] 2 training jobs, 1 already done, 1 to run" in caplog.text
     assert (Path(empathy.out_dir) / "manifest.json").stat().st_mtime_ns == stamp  # not retrained
     assert not (run_dir / "train" / "failed_jobs.json").exists()
-    assert ran == ["ingest", "extract", "curate", "train", "generate", "evaluate", "report"]
+    assert ran == ["ingest", "extract", "curate", "train", "generate", "evaluate", "validation", "report"]
     # per-variant generation ran as Ray tasks into the run directory: the base model and both adapters
     for rel in ("tiny/base/seed0", "tiny/empathy/seed0", "tiny/humor/seed0"):
         rows = [json.loads(line) for line in (run_dir / "generate" / rel / "value_prompts.jsonl").read_text().splitlines()]
         assert len(rows) == 3 and all(isinstance(r["response"], str) for r in rows)
         assert (run_dir / "generate" / rel / "value_prompts.key").exists()
+
+
+def test_a_ray_run_writes_the_same_run_folder_as_a_local_run(tmp_path, tiny_model_dir, local_ray):
+    """One orchestrator, two executors: with Ray the training jobs and the generation run as Ray tasks, and the
+    run folder holds what a local run's holds, validation/ included; `valind verify` finds both intact."""
+    from conftest import DEMO_PAIRS
+    from valind.config import parse_study
+    from valind.pipeline import run_study
+    from valind.verify import verify_run
+
+    cfg = parse_study({
+        "name": "same-folder", "models": [{"name": str(tiny_model_dir), "label": "tiny"}], "values": ["empathy"],
+        "sources": [{"kind": "generic", "path": DEMO_PAIRS, "label": "demo",
+                     "columns": {"id": "id", "prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}}],
+        "extractor": {"name": "lexicon", "options": {"context": False}},  # no refusal judge: quick to validate
+        "curation": {"min_subset_size": 5, "heldout_fraction": 0.1, "control": False},
+        "training": {"max_steps": 2, "batch_size": 4, "max_length": 64, "seeds": [0], "reward_check_pairs": 4},
+        "generation": {"max_new_tokens": 4, "batch_size": 4},
+        "evaluation": {"suites": [{"name": "harmful_requests", "judge": "prefix", "limit": 2}]}})
+    local = run_study(cfg, tmp_path / "local", progress=False)
+    on_ray = run_study(cfg, tmp_path / "ray", progress=False, executor=ray_executor.RayExecutor())
+
+    def files(root: Path) -> list[str]:
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                      if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+    assert files(local.run_dir) == files(on_ray.run_dir)
+    assert {"validation/extractor.json", "validation/judges.json", "validation/manifest.json", "train/adapters.json",
+            "generate/variants.json", "report/report.html"} <= set(files(on_ray.run_dir))
+    for run in (local, on_ray):
+        check = verify_run(run.run_dir)
+        assert check.ok and check.adapters == 1, check.problems
+    adapters = [json.loads((r.run_dir / "train" / "adapters.json").read_text()) for r in (local, on_ray)]
+    assert [a["job_id"] for a in adapters[0]] == [a["job_id"] for a in adapters[1]] == ["tiny/empathy/seed0"]
+    rows = [pd.read_parquet(r.run_dir / "evaluate" / "results.parquet")[["induced_value", "suite", "item_id", "metric"]]
+            for r in (local, on_ray)]
+    assert rows[0].equals(rows[1]) and set(rows[0]["induced_value"]) == {"base", "empathy"}
+    validity = [json.loads((r.run_dir / "validation" / "judges.json").read_text())["judges"] for r in (local, on_ray)]
+    assert validity[0] == validity[1] and "refusal:prefix" in validity[0]

@@ -103,7 +103,7 @@ def test_secrets_leave_no_trace(tiny_model_dir, stub_server, tmp_path, monkeypat
     run_dir = tmp_path / "run"
 
     # `valind run` minus its instrument validation on the gold set (slow, and it reads no secret)
-    ctx = run_study(load_study(study_file), run_dir, progress=False, stages=STAGES[:-1])
+    ctx = run_study(load_study(study_file), run_dir, progress=False, stages=STAGES[:STAGES.index("evaluate") + 1])
     run_stage(ctx, "report")
 
     # The keys were really used: the stub saw both.
@@ -134,9 +134,9 @@ def test_config_dump_redacts_every_kind_of_secret():
             "api_key": "FAKEKEY-3", "api_key_env": "MY_KEY", "extra_body": {"hf_token": "FAKETOKEN-4"}}},
         "extractor": {"name": "llm", "options": {"backend_options": {"password": "FAKEPASS-5"}}},
     })
-    from valind.pipeline import _dump_config
+    from valind.pipeline import study_yaml
 
-    text = _dump_config(cfg)
+    text = study_yaml(cfg)
     assert not any(f"FAKE{k}" in text for k in ("PASS-1", "TOKEN-2", "KEY-3", "TOKEN-4", "PASS-5")), text
     assert "MY_KEY" in text and "api.example.com/v1" in text
     assert cfg.generation.options["api_key"] == "FAKEKEY-3"  # the live config is untouched

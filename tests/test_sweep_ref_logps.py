@@ -69,7 +69,7 @@ def test_damaged_reference_cache_file_is_recomputed(tmp_path):
     """A truncated cache file is detected and recomputed, not trusted (and not a pyarrow traceback)."""
     import pandas as pd
 
-    from valind.sweep.ref_logps import SharedRefDPOTrainer
+    from valind.train.ref_logps import SharedRefDPOTrainer
 
     good = tmp_path / "good.parquet"
     pd.DataFrame({"ref_chosen_logps": [-1.0, -2.0], "ref_rejected_logps": [-3.0, -4.0]}).to_parquet(good)

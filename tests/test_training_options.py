@@ -18,15 +18,35 @@ def with_training(**training) -> dict:
     return {**STUDY, "training": training}
 
 
-def test_trl_overrides_are_checked_against_the_installed_trl_configs():
+def checked(data: dict):
+    """Load a study, then check its training options where training is planned (loading never imports TRL)."""
+    from valind.train.stage import check_training_options
+
+    cfg = parse_study(data)
+    check_training_options([cfg.training])
+    return cfg
+
+
+def test_trl_overrides_are_checked_against_the_installed_trl_configs(tmp_path):
     with pytest.raises(ConfigError, match=r"training\.trl_overrides\.warmup_stepz: not a field of DPOConfig "
                                           r"in the installed TRL [\d.]+; did you mean warmup_steps"):
-        parse_study(with_training(trl_overrides={"warmup_stepz": 10}))
+        checked(with_training(trl_overrides={"warmup_stepz": 10}))
     with pytest.raises(ConfigError, match=r"trl_overrides\.learning_rate: valind sets this from training\.learning_rate"):
-        parse_study(with_training(trl_overrides={"learning_rate": 1e-4}))
+        checked(with_training(trl_overrides={"learning_rate": 1e-4}))
     with pytest.raises(ConfigError, match=r"trl_overrides\.label_smoothing: not a field of SFTConfig"):
-        parse_study(with_training(method="sft", trl_overrides={"label_smoothing": 0.1}))  # a DPO-only option
-    cfg = parse_study(with_training(trl_overrides={"warmup_steps": 10, "lr_scheduler_type": "cosine",
+        checked(with_training(method="sft", trl_overrides={"label_smoothing": 0.1}))  # a DPO-only option
+    # the train stage plans its jobs through the same check, before anything trains
+    from valind.context import RunContext
+    from valind.train.stage import plan_jobs
+
+    (tmp_path / "curate").mkdir()
+    (tmp_path / "curate" / "stats.csv").write_text("value,pairs,train,heldout,flipped_share,trained\nempathy,8,8,0,0.0,True\n")
+    (tmp_path / "curate" / "subsets" / "empathy").mkdir(parents=True)
+    (tmp_path / "curate" / "subsets" / "empathy" / "train.jsonl").write_text("")
+    bad = parse_study({**with_training(trl_overrides={"warmup_stepz": 10}), "values": ["empathy"]})
+    with pytest.raises(ConfigError, match=r"trl_overrides\.warmup_stepz: not a field of DPOConfig"):
+        plan_jobs(RunContext(config=bad, run_dir=tmp_path))
+    cfg = checked(with_training(trl_overrides={"warmup_steps": 10, "lr_scheduler_type": "cosine",
                                                    "weight_decay": 0.01, "loss_type": ["ipo"]}))
     assert cfg.training.trl_overrides["lr_scheduler_type"] == "cosine"
 

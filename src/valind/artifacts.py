@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import ValindError
+from .layout import MANIFEST
 
-MANIFEST = "manifest.json"
 _LIBS = ("valind", "torch", "transformers", "trl", "peft", "datasets", "accelerate",
          "sentence-transformers", "lm_eval", "pydantic", "pyarrow")
 

@@ -26,6 +26,8 @@ STAGE_HELP = {
              "adapters; then the implicit-reward check on held-out pairs (train/)",
     "generate": "generate responses for every evaluation suite, base model and every adapter (generate/)",
     "evaluate": "judge the generations and run QA; one tidy per-item results table (evaluate/results.parquet)",
+    "validation": "measure the study's extractor and judges on the labelled data (validation/extractor.json, "
+                  "judges.json); copied from this machine's cache when the same instruments were measured before",
 }
 
 EPILOG = """examples:
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("run", help="run every stage in order (ingest -> report)",
+    p = sub.add_parser("run", help="run every stage in order (ingest -> validation -> report)",
                        description="Run the whole study. With no STUDY, runs the embedded offline default.")
     _add_study_args(p)
     p.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -172,12 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args):
-    from .config import load_study
+    from .pipeline import load
 
-    cfg = load_study(getattr(args, "study", None))
-    if getattr(args, "skip_bad_rows", False):
-        cfg.skip_bad_rows = True
-    return cfg
+    return load(getattr(args, "study", None), skip_bad_rows=getattr(args, "skip_bad_rows", False))
 
 
 def _call(target: str, args) -> int:
@@ -187,7 +186,7 @@ def _call(target: str, args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .context import setup_logging
+    from .log import setup_logging
 
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -202,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    from .pipeline import STAGES, run_stage, run_study
+    from .pipeline import STAGES, done_message, run_stage, run_study
 
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
@@ -218,12 +217,10 @@ def _dispatch(args) -> int:
     if cmd == "extract" and args.study == "train":
         return _call("valind.instruments.values.train:main", args)
     if cmd == "run":
-        cfg = _load(args)
         if args.executor == "ray":
             return _call("valind.sweep.ray_executor:main", args)
-        ctx = run_study(cfg, args.out, force=args.force, progress=not args.no_progress)
-        print(f"\nDone. Outputs in {ctx.run_dir}/\n  results: {ctx.run_dir / 'evaluate' / 'results.parquet'}\n"
-              f"  report:  {ctx.run_dir / 'report' / 'report.html'}")
+        ctx = run_study(_load(args), args.out, force=args.force, progress=not args.no_progress)
+        print(done_message(ctx.run_dir))
         return 0
     if cmd in STAGES and cmd != "report":
         from .context import RunContext

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .redact import redact_secrets
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 
@@ -57,27 +58,6 @@ def check_value_name(name: str) -> str:
     if is_control(name):
         raise ValueError(f"value name {name!r} is reserved for the control adapters; rename the value")
     return name
-
-
-# ---------------------------------------------------------------- secrets
-# Keys whose values are secrets wherever they appear in a config (`*_env` keys name a variable: kept).
-_SECRET_KEY = re.compile(r"(?i)^(?:.*[_-])?(?:api[_-]?key|key|token|secret|password|passwd|credentials?|auth|authorization)$")
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
-REDACTED = "***"
-
-
-def redact_secrets(data: Any) -> Any:
-    """A copy of config data safe to write or show: secret-named fields, URL userinfo and URL query values -> ***."""
-    if isinstance(data, dict):
-        return {k: (REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) and not k.lower().endswith("_env")
-                    and data[k] not in (None, "") else redact_secrets(v)) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [redact_secrets(v) for v in data]
-    if isinstance(data, str) and "://" in data:
-        from .generate.backends.openai_http import redact_url
-
-        return _URL.sub(lambda m: redact_url(m.group(0)), data)
-    return data
 
 
 class _Section(BaseModel):
@@ -256,7 +236,7 @@ class TrainingSpec(_Section):
     trl_overrides: dict[str, Any] = Field(
         default_factory=dict, description="Further TRL options valind does not name (e.g. warmup_steps, lr_scheduler_type, "
                                           "weight_decay, loss_type, gradient_checkpointing), checked against the installed "
-                                          "DPOConfig / SFTConfig fields")
+                                          "DPOConfig / SFTConfig fields when training is planned (valind train, plan)")
     report_to: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(
         default_factory=list, description="Experiment tracking through TRL (default none): tensorboard (offline; "
         "events in each adapter's tensorboard/ folder), wandb, mlflow (configured by their usual environment "
@@ -469,10 +449,6 @@ def parse_study(data: Any, source: str = "<config>", base_dir: Path | None = Non
         cfg = StudyConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
-    if cfg.training.trl_overrides:
-        from .train.induce import check_trl_overrides  # imports TRL: only when overrides are given
-
-        check_trl_overrides(cfg.training.method, cfg.training.trl_overrides, source)
     return _resolve_paths(cfg, base_dir or Path.cwd(), source)
 
 

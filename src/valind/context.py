@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .artifacts import is_fresh, read_manifest
 from .config import StudyConfig
+from .layout import RunFolder
+from .log import log
 from .values import Value, load_values
-
-log = logging.getLogger("valind")
 
 
 @dataclass
@@ -20,6 +19,7 @@ class RunContext:
     force: bool = False
     progress: bool = True
     all_values: dict[str, Value] = field(default_factory=dict)
+    deferred: str | None = None  # the stage a study stopped before, its units running elsewhere (pipeline.run_study)
 
     def __post_init__(self) -> None:
         self.run_dir = Path(self.run_dir)
@@ -36,8 +36,14 @@ class RunContext:
         """The values the study induces (trains adapters for)."""
         return self.config.resolve_value_names(self.all_values)
 
+    @property
+    def folder(self) -> RunFolder:
+        """The run folder's paths (valind.layout: the contract between the stages)."""
+        return RunFolder(self.run_dir)
+
     def stage_dir(self, stage: str) -> Path:
-        d = self.run_dir / stage
+        """RUN_DIR/<stage>/, created."""
+        d = self.folder.stage(stage)
         d.mkdir(parents=True, exist_ok=True)
         return d
 
@@ -46,19 +52,9 @@ class RunContext:
 
     def fresh_manifest(self, stage: str, config_hash: str, inputs: dict[str, str]) -> dict | None:
         """The stage's manifest if it already finished with this config and these inputs (and not --force)."""
-        from .artifacts import is_fresh, read_manifest
-
         d = self.stage_dir(stage)
         if not self.force and is_fresh(d, config_hash, inputs):
             m = read_manifest(d) or {}
             m["_skipped"] = True
             return m
         return None
-
-
-def setup_logging(verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s valind %(message)s", "%H:%M:%S"))
-    root = logging.getLogger("valind")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)

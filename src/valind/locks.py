@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ValindError
-
-RUN_LOCK = ".valind.lock"
+from .layout import LOCK as RUN_LOCK
 
 
 class LockedError(ValindError):

@@ -28,8 +28,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text, hash_file, hash_text
-from .config import redact_secrets
+from .artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text, hash_file, hash_text, write_manifest
+from .redact import redact_secrets
 from .context import RunContext
 from .errors import ConfigError, ValindError
 from .instruments import instruments_version
@@ -81,7 +81,7 @@ def unreachable(options: dict, default_backend: str = "transformers") -> str | N
                     f"validate` where one is")
         return None
     if backend == "openai":
-        from .generate.backends.openai_http import redact_url
+        from .redact import redact_url
 
         base = (options.get("backend_options") or {}).get("base_url", "http://127.0.0.1:8000/v1")
         try:
@@ -222,7 +222,7 @@ def write_validation(ctx: RunContext) -> bool:
     The figures depend only on the instruments, their settings and the labelled files, not on the study's
     data, so they are kept per machine (validation_cache()) and a later run with the same instruments copies
     them instead of measuring again (`--force` measures again)."""
-    out = ctx.run_dir / "validation"
+    out = ctx.folder.validation
     key = validation_key(ctx)
     stamp = out / ".key"
     if not ctx.force and stamp.exists() and stamp.read_text() == key:
@@ -256,3 +256,15 @@ def write_validation(ctx: RunContext) -> bool:
     except OSError as exc:  # a read-only or full cache folder costs the next run time, not this one its figures
         ctx.info(f"[validation] could not keep the figures in {cached}: {exc}")
     return True
+
+
+def run(ctx: RunContext) -> dict:
+    """The validation stage: write the figures (or copy them from this machine's cache) and record them in
+    RUN_DIR/validation/manifest.json; skipped when the instruments, values and labelled files did not change."""
+    key = validation_key(ctx)
+    if (m := ctx.fresh_manifest("validation", key, {})) is not None and (ctx.folder.validation / ".key").is_file() \
+            and (ctx.folder.validation / ".key").read_text() == key:
+        return m
+    write_validation(ctx)
+    return write_manifest(ctx.stage_dir("validation"), stage="validation", config_hash=key, inputs={},
+                          outputs=list(FILES), extra={"instruments_version": instruments_version()})

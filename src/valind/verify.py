@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifacts import MANIFEST, data_path, hash_path
-from .pipeline import STAGES
+from .layout import STAGES, RunFolder
 
 
 @dataclass
@@ -125,7 +125,7 @@ def verify_run(run_dir: str | Path) -> Verification:
                                    f"(rerun `valind {d.name}`)")
             continue
         _check_manifest(d / MANIFEST, run_dir, result)
-    train = run_dir / "train"
+    train = RunFolder(run_dir).train
     if train.is_dir():
         for m in sorted(train.rglob(MANIFEST)):
             if m.parent == train or any(p.endswith(".partial") for p in m.relative_to(train).parts):

@@ -83,15 +83,15 @@ def data_coinduction(subsets: dict[str, list[dict]], expressed: dict[str, tuple[
 def run(ctx: RunContext) -> dict:
     cfg = ctx.config
     cur = cfg.curation
-    extract_dir, ingest_dir = ctx.run_dir / "extract", ctx.run_dir / "ingest"
-    inputs = {"extract/annotations.parquet": output_hash(extract_dir, "annotations.parquet"),
-              "ingest/pairs.parquet": output_hash(ingest_dir, "pairs.parquet")}
+    folder = ctx.folder
+    inputs = {"extract/annotations.parquet": output_hash(folder.stage("extract"), folder.annotations.name),
+              "ingest/pairs.parquet": output_hash(folder.stage("ingest"), folder.pairs.name)}
     seeds = list(cfg.training.seeds)  # one control draw per training seed
     config_hash = cfg.section_hash("curation", "values", "value_definitions") + f"|seeds={seeds}"
     if (m := ctx.fresh_manifest("curate", config_hash, inputs)) is not None:
         return m
     out = ctx.stage_dir("curate")
-    ann, n_failed = _read_annotations(extract_dir / "annotations.parquet")
+    ann, n_failed = _read_annotations(folder.annotations)
     if n_failed:
         ctx.info(f"[curate] {n_failed} pair(s) left out: extraction failed on the chosen or rejected response "
                  f"(extract/annotations.parquet `failure`); a failed side is not 'value absent'")
@@ -121,7 +121,7 @@ def run(ctx: RunContext) -> dict:
     pool = sorted({pid for v in trained for pid in available[v]})
     matched = control_names({v: len(train_ids[v]) for v in trained}) if cur.control else {}
     control_sizes = {name: len(train_ids[v]) for v, name in matched.items()}
-    source_of = _sources(ingest_dir, set(pool)) if control_sizes else {}
+    source_of = _sources(folder.pairs, set(pool)) if control_sizes else {}
     control_ids = {(name, seed): stratified_draw(source_of, n, seed=seed)
                    for name, n in control_sizes.items() for seed in seeds}
 
@@ -132,20 +132,20 @@ def run(ctx: RunContext) -> dict:
                                        shortlist=4 * cur.value_suite_per_value + 8)
     wanted = ({pid for v in induced for part in splits[v] for pid in part} | trained_ids
               | {pid for ids in shortlist.values() for pid in ids})
-    rows = _read_pairs(ingest_dir / "pairs.parquet", wanted)
+    rows = _read_pairs(folder.pairs, wanted)
 
     # The direction check: among each value's XOR pairs from safety-ordered sources, the share with the value in
     # the less safe (rejected) reply; a harm value mostly in the safer reply is flagged before training.
     safety = safety_ordered_sources(cfg.sources)
     decided = {pid for v in induced for pid in decisions[v]}
-    source_all = _sources(ingest_dir, decided) if safety else {}
+    source_all = _sources(folder.pairs, decided) if safety else {}
     valence = {v.name: v.valence for v in ctx.values}
     stats, outputs, subsets = [], [], {}
     for v in induced:
         subsets[v] = [_oriented(rows[pid], decisions[v][pid] == "flip") for pid in train_ids[v]]
         for part, recs in (("train", subsets[v]),
                            ("heldout", [_oriented(rows[pid], decisions[v][pid] == "flip") for pid in splits[v][1]])):
-            path = out / "subsets" / v / f"{part}.jsonl"
+            path = folder.subset(v, part)
             atomic_write_jsonl(path, recs)
             outputs.append(path)
         n = len(decisions[v])
@@ -168,7 +168,7 @@ def run(ctx: RunContext) -> dict:
     for (name, seed), ids in control_ids.items():
         recs = [_oriented(rows[pid], False) for pid in ids]
         subsets[f"{name}/seed{seed}"] = recs
-        path = out / "subsets" / name / f"seed{seed}" / "train.jsonl"
+        path = folder.control_subset(name, seed)
         atomic_write_jsonl(path, recs)
         outputs.append(path)
         entry = controls.setdefault(name, {"pairs": control_sizes[name], "values": sorted(
@@ -178,17 +178,17 @@ def run(ctx: RunContext) -> dict:
                                      "sources": dict(sorted(Counter(r["source"] for r in recs).items()))}
         ctx.info(f"[curate] {name} seed {seed}: {len(ids)} pairs drawn from a pool of {len(pool)} "
                  f"({', '.join(f'{k} {c}' for k, c in entry['seeds'][str(seed)]['sources'].items())})")
-    atomic_write_json(out / "controls.json", {"equalized_train_pairs": n_equal, "controls": controls,
+    atomic_write_json(folder.controls, {"equalized_train_pairs": n_equal, "controls": controls,
                                               "matched": matched})
 
     # Where co-induction could come from: other values' chosen-minus-rejected difference in each training subset.
     expressed = {pid: (set(cv), set(rv)) for pid, cv, rv in zip(ann["id"], ann["chosen_values"], ann["rejected_values"])}
     data_matrix = data_coinduction(subsets, expressed, value_names)
-    atomic_write_text(out / "data_coinduction.csv", data_matrix.to_csv())
+    atomic_write_text(folder.data_coinduction, data_matrix.to_csv())
 
     trained_prompts = {value_suite.prompt_key(rows[pid]["prompt"]) for pid in trained_ids}
     suite = value_suite.select(shortlist, rows, expressed, trained_prompts, heldout, cur.value_suite_per_value)
-    atomic_write_jsonl(out / "value_suite.jsonl", suite)
+    atomic_write_jsonl(folder.value_suite, suite)
     per_value = Counter(r["value"] for r in suite)
     for s in stats:
         s["suite_prompts"] = per_value.get(s["value"], 0)
@@ -196,10 +196,9 @@ def run(ctx: RunContext) -> dict:
              f"({', '.join(f'{v} {per_value[v]}' for v in value_names if per_value.get(v))})")
 
     stats_df = pd.DataFrame(stats)
-    atomic_write_text(out / "stats.csv", stats_df.to_csv(index=False))
-    atomic_write_text(out / "cooccurrence.csv", cooccurrence(ann, value_names).to_csv())
-    outputs += [out / n for n in ("stats.csv", "cooccurrence.csv", "controls.json", "data_coinduction.csv",
-                                  "value_suite.jsonl")]
+    atomic_write_text(folder.curate_stats, stats_df.to_csv(index=False))
+    atomic_write_text(folder.cooccurrence, cooccurrence(ann, value_names).to_csv())
+    outputs += [folder.curate_stats, folder.cooccurrence, folder.controls, folder.data_coinduction, folder.value_suite]
     return write_manifest(out, stage="curate", config_hash=config_hash, inputs=inputs, outputs=outputs,
                           counts={"pairs": int(len(ann)), "excluded_failed_extraction": n_failed, "subsets": stats, "equalized_train_pairs": n_equal,
                                   "controls": {k: v["pairs"] for k, v in controls.items()},
@@ -239,6 +238,6 @@ def _read_pairs(path, wanted: set[str], columns=None) -> dict[str, dict]:
     return rows
 
 
-def _sources(ingest_dir, ids: set[str]) -> dict[str, str]:
+def _sources(pairs_path, ids: set[str]) -> dict[str, str]:
     """pair id -> source, for the given ids."""
-    return {pid: r["source"] for pid, r in _read_pairs(ingest_dir / "pairs.parquet", ids, ["id", "source"]).items()}
+    return {pid: r["source"] for pid, r in _read_pairs(pairs_path, ids, ["id", "source"]).items()}

@@ -12,7 +12,8 @@ Outputs in RUN_DIR/evaluate/:
   extractor.open_values.min_count times); results carry `expresses_free:<name>` 0/1 rows for those
 A response no judge (or, for value_prompts, the extractor) could judge has a `judge_unparsed` row
 instead of outcome rows; the manifest counts them per suite (`counts.unjudged`).
-Each (variant, suite) is a unit cached under units/, so a killed run resumes.
+Each (variant, suite) is a unit cached under units/, so a killed run resumes. The variants are the ones
+the generate stage lists in generate/variants.json (valind.layout), never re-planned here.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from ..context import RunContext
 from ..errors import StageError
 from ..evaluate.suites import make_suite
 from ..export.datacards import write_table
-from ..generate.stage import variants
 from ..instruments import instruments_version
 from ..instruments.values.open import FREE_PREFIX
+from ..layout import read_variants
 
 RESULT_COLUMNS = ["study", "model", "induced_value", "seed", "suite", "item_id", "metric", "value"]
 TABLES_FORMAT = "2"  # 2: results.parquet carries its dataset card
@@ -38,7 +39,7 @@ TABLES_FORMAT = "2"  # 2: results.parquet carries its dataset card
 def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]:
     """Metric rows and item rows for one (variant, suite), from cache when unchanged."""
     unit_dir = ctx.stage_dir("evaluate") / "units" / variant.rel_dir
-    gen_file = ctx.run_dir / "generate" / variant.rel_dir / f"{suite.name}.jsonl"
+    gen_file = ctx.folder.generations(variant.rel_dir, suite.name)
     # The judges' names and settings (in the suite spec), the extractor, and the instruments' code:
     # an edited judge never serves judgements cached by the old one.
     judge_cfg = json.dumps({"suite": suite.spec.model_dump(mode="json"),
@@ -165,7 +166,7 @@ def plot_value_matrix(matrix: pd.DataFrame, path) -> None:
 def run(ctx: RunContext) -> dict:
     cfg = ctx.config
     stage_dir = ctx.stage_dir("evaluate")
-    gen_manifest = ctx.run_dir / "generate" / "manifest.json"
+    gen_manifest = ctx.folder.manifest("generate")
     if not gen_manifest.exists():
         raise StageError(f"{gen_manifest}: missing; run `valind generate` first")
     inputs = {"generate/manifest.json": hash_file(gen_manifest)}
@@ -174,7 +175,7 @@ def run(ctx: RunContext) -> dict:
     if (m := ctx.fresh_manifest("evaluate", config_hash, inputs)) is not None:
         return m
     suites = [make_suite(spec, ctx) for spec in cfg.evaluation.suites]
-    all_variants = variants(ctx)
+    all_variants = read_variants(ctx.folder)  # what the generate stage generated for
     # Suite by suite, so each suite's judge model (or the generation model) is loaded once for every variant.
     units = {}
     for si, s in enumerate(suites):

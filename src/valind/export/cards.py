@@ -26,6 +26,7 @@ import yaml
 from ..artifacts import MANIFEST, atomic_write_text, read_manifest
 from ..config import SOURCE_LICENSES, is_control
 from ..errors import ConfigError
+from ..layout import RunFolder
 
 log = logging.getLogger("valind")
 
@@ -81,7 +82,7 @@ class Card:
 def find_adapters(run_dir: str | Path) -> list[Adapter]:
     """Every finished adapter (a job folder with manifest, metrics.json and adapter/) under RUN_DIR/train."""
     out = []
-    train = Path(run_dir) / "train"
+    train = RunFolder(run_dir).train
     for m in sorted(train.glob("**/seed*/" + MANIFEST)):
         job_dir = m.parent
         if any(p.endswith(".partial") for p in job_dir.relative_to(train).parts) or not (job_dir / "adapter").is_dir():
@@ -122,9 +123,9 @@ class _RunInfo:
         except ConfigError as exc:  # a user value file that moved must not stop the cards
             log.warning(f"cards: value definitions unavailable ({exc}); using the built-in values")
             self.values = load_values()
-        stats = run_dir / "curate" / "stats.csv"
+        stats = RunFolder(run_dir).curate_stats
         self.stats = pd.read_csv(stats) if stats.exists() else None
-        effects = run_dir / "report" / "effects.csv"
+        effects = RunFolder(run_dir).report / "effects.csv"
         self.effects = pd.read_csv(effects) if effects.exists() else None
         self.ingest_counts = ((read_manifest(run_dir / "ingest") or {}).get("counts") or {})
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, ValindError
+from ..layout import RunFolder
 from .cards import CARD, Adapter, adapter_files, base_model_ref, write_cards
 
 UPLOADED_SUFFIXES = {".safetensors", ".json", ".jinja", ".txt", ".model", ".md"}  # never pickles (.bin, .pt)
@@ -90,13 +91,13 @@ def plan_upload(run_dir: str | Path, repo_prefix: str, *, private: bool = False)
         raise ValindError(f"{run_dir / 'train'}: no trained adapters; run `valind train` (or `valind run`) first")
     import yaml
 
-    study_path = run_dir / "study.yaml"
+    study_path = RunFolder(run_dir).study
     study = (yaml.safe_load(study_path.read_text(encoding="utf-8")) or {}) if study_path.exists() else {}
     names = {m.get("label") or "": m.get("name") for m in study.get("models") or []}
     plans = []
     for a, card, _ in cards:
         rid = repo_id(repo_prefix, a)
-        folder = run_dir / "export" / "hub" / a.job_dir.relative_to(run_dir / "train")
+        folder = run_dir / "export" / "hub" / a.job_dir.relative_to(RunFolder(run_dir).train)
         base = names.get(a.model_slug) or str(a.metrics.get("model", ""))
         files, left_out = _stage(a, str(card.card), folder, base)
         message = f"valind adapter {a.job_id} (study {study.get('name', '?')})"

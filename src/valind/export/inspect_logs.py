@@ -20,6 +20,7 @@ import yaml
 from ..artifacts import hash_text, read_jsonl, read_manifest
 from ..config import safe_path_component
 from ..errors import StageError
+from ..layout import RunFolder
 
 
 def _messages(raw: list[dict] | None, prompt: str):
@@ -63,7 +64,7 @@ def build_log(run_dir: Path, study: dict, unit: dict, results: pd.DataFrame, ite
     model, induced, seed, suite = unit["model"], unit["induced_value"], int(unit["seed"]), unit["suite"]
     adapter = "base" if induced == "base" else f"{induced}/seed{seed}"
     model_id = f"valind/{model}/{adapter}"
-    gen_file = run_dir / "generate" / model / str(induced) / f"seed{seed}" / f"{suite}.jsonl"
+    gen_file = RunFolder(run_dir).generations(f"{model}/{induced}/seed{seed}", suite)
     messages = {str(g["item_id"]): g.get("messages") for g in read_jsonl(gen_file)} if gen_file.exists() else {}
     texts = {str(r.item_id): r for r in items.itertuples()}
     ids = list(dict.fromkeys([*texts, *results["item_id"].astype(str)]))
@@ -105,7 +106,7 @@ def export_inspect(run_dir: str | Path, out_dir: str | Path | None = None) -> li
     from inspect_ai.log import write_eval_log
 
     run_dir = Path(run_dir)
-    results_path, items_path = run_dir / "evaluate" / "results.parquet", run_dir / "evaluate" / "items.parquet"
+    results_path, items_path = RunFolder(run_dir).results, RunFolder(run_dir).items
     if not results_path.exists():
         raise StageError(f"{results_path}: missing; run `valind evaluate` (or `valind run`) first")
     out_dir = Path(out_dir) if out_dir else run_dir / "export" / "inspect"

@@ -29,6 +29,7 @@ from ..ingest.schema import conversation_text, prompt_text
 from ..instruments import instruments_version
 from ..instruments.values.base import ValueExtractor, make_extractor
 from ..instruments.values.cache import ScoreCache, cached_scores
+from ..layout import RunFolder
 from .annotation_report import write_annotation_report
 
 
@@ -153,15 +154,15 @@ def open_values_table(mapper, chosen: list, rejected: list) -> pd.DataFrame:
 
 def run(ctx: RunContext) -> dict:
     cfg = ctx.config
-    run_dir = ctx.run_dir
-    inputs = {"ingest/pairs.parquet": output_hash(run_dir / "ingest", "pairs.parquet")}
+    folder = ctx.folder
+    inputs = {"ingest/pairs.parquet": output_hash(folder.stage("ingest"), folder.pairs.name)}
     config_hash = hash_text(cfg.section_hash("extractor", "value_definitions"), instruments_version("values"))[:16]
     fresh = ctx.fresh_manifest("extract", config_hash, inputs)
     if fresh is not None:
         return fresh
 
     out = ctx.stage_dir("extract")
-    pairs = pd.read_parquet(run_dir / "ingest" / "pairs.parquet")
+    pairs = pd.read_parquet(folder.pairs)
     spec = cfg.extractor
     extractor = make_extractor(spec.name, ctx.values, spec.thresholds_file, **spec.plugin_options())
     cache = ScoreCache(out / "cache.sqlite", extractor.fingerprint())
@@ -176,7 +177,7 @@ def run(ctx: RunContext) -> dict:
         if hasattr(extractor, "close"):
             extractor.close()
 
-    atomic_write_parquet(out / "annotations.parquet", table)
+    atomic_write_parquet(folder.annotations, table)
     atomic_write_json(out / "value_names.json", extractor.value_names)
     report = write_annotation_report(out, result["chosen_on"], result["rejected_on"], extractor.value_names)
     if "open_values" in result:
@@ -192,7 +193,6 @@ def run(ctx: RunContext) -> dict:
 
 def read_annotations(run_dir) -> tuple[pd.DataFrame, list[str]]:
     """The stage's annotations and the value order of its score lists (for later stages)."""
-    from pathlib import Path
-
-    d = Path(run_dir) / "extract"
-    return pd.read_parquet(d / "annotations.parquet"), json.loads((d / "value_names.json").read_text())
+    folder = RunFolder(run_dir)
+    return (pd.read_parquet(folder.annotations),
+            json.loads((folder.stage("extract") / "value_names.json").read_text()))

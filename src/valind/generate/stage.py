@@ -12,48 +12,25 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..artifacts import atomic_write_jsonl, atomic_write_text, hash_text, read_jsonl, read_manifest, write_manifest
-from ..context import RunContext, log
+from ..artifacts import atomic_write_json, atomic_write_jsonl, atomic_write_text, hash_text, read_jsonl, write_manifest
+from ..context import RunContext
 from ..evaluate.suites import SuiteItem, make_suite
-from ..train.stage import plan_jobs
+from ..layout import Variant, read_adapters, variants_json
+from ..log import log
 from .backends.base import SamplingSettings, study_backend, study_backend_name
 
 CHUNK = 64
 
 
-@dataclass
-class Variant:
-    """The base model (adapter None) or one trained adapter."""
-
-    model_slug: str
-    model_name: str
-    induced_value: str  # "base" for the base model; "value@point" for a sweep point
-    seed: int
-    adapter: str | None
-    adapter_hash: str
-
-    @property
-    def rel_dir(self) -> str:
-        return f"{self.model_slug}/{self.induced_value}/seed{self.seed}"
-
-
 def variants(ctx: RunContext) -> list[Variant]:
-    """Base model of each study model, then each finished adapter."""
-    out = []
-    for model in ctx.config.models:
-        out.append(Variant(model.slug, model.name, "base", 0, None, "base"))
-    for job in plan_jobs(ctx):
-        m = read_manifest(job.out_dir)
-        if m is None:
-            continue
+    """Base model of each study model, then each adapter the train stage finished (train/adapters.json)."""
+    out = [Variant(model.slug, model.name, "base", 0, None, "base") for model in ctx.config.models]
+    for a in read_adapters(ctx.folder):
         # A sweep point (e.g. beta=0.05) is part of the induced label, so points never share a folder or a row.
-        label = f"{job.value}@{job.point}" if getattr(job, "point", "") else job.value
-        weights = m["outputs"].get("adapter/adapter_model.safetensors") or m["outputs"].get("adapter")
-        out.append(Variant(job.model.slug, job.model.name, label, job.seed,
-                           str(Path(job.out_dir) / "adapter"), weights or m.get("job_hash", "")))
+        label = f"{a.value}@{a.point}" if a.point else a.value
+        out.append(Variant(a.model_slug, a.model, label, a.seed, str(ctx.run_dir / a.dir / "adapter"), a.weights_hash))
     return out
 
 
@@ -164,7 +141,7 @@ def run(ctx: RunContext) -> dict:
     keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, backend_name)
             for v in all_variants for s in suites}
     config_hash = cfg.section_hash("generation", "evaluation")
-    if (m := ctx.fresh_manifest("generate", config_hash, keys)) is not None:
+    if (m := ctx.fresh_manifest("generate", config_hash, keys)) is not None and ctx.folder.variants.exists():
         return m
     outputs = []
     n_done = 0
@@ -193,7 +170,9 @@ def run(ctx: RunContext) -> dict:
                     n_done += len(ss)
             finally:
                 backend.close()
-        outputs += [stage_dir / v.rel_dir / f"{s.name}.jsonl" for v in vs for s in suites]
+        outputs += [ctx.folder.generations(v.rel_dir, s.name) for v in vs for s in suites]
+    atomic_write_json(ctx.folder.variants, variants_json(ctx.folder, all_variants))  # what evaluate judges
+    outputs.append(ctx.folder.variants)
     return write_manifest(stage_dir, stage="generate", config_hash=config_hash, inputs=keys, outputs=outputs,
                           counts={"units": len(keys), "generated_now": n_done, "variants": len(all_variants)})
 

@@ -12,10 +12,11 @@ import yaml
 
 from ..artifacts import read_manifest
 from ..errors import StageError
+from ..layout import STAGES, RunFolder
 
 log = logging.getLogger("valind")
 
-STAGE_NAMES = ("ingest", "extract", "curate", "train", "generate", "evaluate")
+STAGE_NAMES = STAGES[:STAGES.index("evaluate") + 1]  # the stages whose manifests the report shows
 
 
 @dataclass
@@ -58,12 +59,13 @@ def _read_csv(path: Path, **kw) -> pd.DataFrame | None:
 
 def load_run(run_dir: str | Path) -> RunData:
     run_dir = Path(run_dir)
-    results_path = run_dir / "evaluate" / "results.parquet"
+    folder = RunFolder(run_dir)
+    results_path = folder.results
     if not results_path.exists():
         raise StageError(f"{results_path}: missing; run `valind evaluate` (or `valind run`) first")
     data = RunData(run_dir=run_dir, results=pd.read_parquet(results_path))
 
-    study_path = run_dir / "study.yaml"
+    study_path = folder.study
     if study_path.exists():
         data.study_text = study_path.read_text(encoding="utf-8", errors="replace")
         try:
@@ -75,19 +77,19 @@ def load_run(run_dir: str | Path) -> RunData:
         m = read_manifest(run_dir / stage)
         if m:
             data.manifests[stage] = m
-    data.curate_stats = _read_csv(run_dir / "curate" / "stats.csv")
-    data.cooccurrence = _read_csv(run_dir / "curate" / "cooccurrence.csv", index_col=0)
-    data.prevalence = _read_csv(run_dir / "extract" / "prevalence.csv")
-    data.training = _load_training(run_dir / "train")
-    data.rewards, data.reward_pairs = _load_rewards(run_dir / "train")
-    data.data_coinduction = _read_csv(run_dir / "curate" / "data_coinduction.csv", index_col=0)
-    controls_path = run_dir / "curate" / "controls.json"
+    data.curate_stats = _read_csv(folder.curate_stats)
+    data.cooccurrence = _read_csv(folder.cooccurrence, index_col=0)
+    data.prevalence = _read_csv(folder.prevalence)
+    data.training = _load_training(folder.train)
+    data.rewards, data.reward_pairs = _load_rewards(folder.train)
+    data.data_coinduction = _read_csv(folder.data_coinduction, index_col=0)
+    controls_path = folder.controls
     if controls_path.exists():
         try:
             data.controls = json.loads(controls_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             log.warning(f"{controls_path}: unreadable ({exc}); effects are matched to `control`")
-    items_path = run_dir / "evaluate" / "items.parquet"
+    items_path = folder.items
     if items_path.exists():
         data.items = pd.read_parquet(items_path)
     merged = run_dir / "merged.json"
@@ -96,7 +98,7 @@ def load_run(run_dir: str | Path) -> RunData:
             data.merged = json.loads(merged.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             log.warning(f"{merged}: unreadable ({exc}); the merged runs are not listed")
-    for p in sorted((run_dir / "validation").glob("*.json")):
+    for p in sorted(folder.validation.glob("*.json")):
         try:
             data.validation[p.stem] = json.loads(p.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

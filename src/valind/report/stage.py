@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..artifacts import hash_file, hash_path, output_hash, write_manifest
+from ..artifacts import hash_file, output_hash, write_manifest
+from ..layout import MANIFEST
 from ..context import RunContext
 from ..stats import EffectOptions
 from .build import build_report
@@ -15,8 +16,8 @@ REPORT_FORMAT = "4"  # 3: control contrasts and effects.parquet with its dataset
 
 def report_inputs(ctx: RunContext) -> dict[str, str]:
     """Hashes of everything the report reads: the results table first, then whatever else the run holds."""
-    run = ctx.run_dir
-    inputs = {"evaluate/results.parquet": output_hash(run / "evaluate", "results.parquet")}
+    run, folder = ctx.run_dir, ctx.folder
+    inputs = {"evaluate/results.parquet": output_hash(folder.stage("evaluate"), folder.results.name)}
     for rel in ("evaluate/items.parquet", "curate/stats.csv", "curate/cooccurrence.csv", "curate/controls.json",
                 "curate/data_coinduction.csv", "extract/prevalence.csv", "ingest/manifest.json", "study.yaml"):
         if (run / rel).is_file():
@@ -24,8 +25,9 @@ def report_inputs(ctx: RunContext) -> dict[str, str]:
     for rel in ("train", "validation"):
         if (run / rel).is_dir():
             files = sorted((run / rel).glob("**/metrics.json" if rel == "train" else "*.json"))
+            files = [f for f in files if f.name != MANIFEST]  # the figures, not when they were recorded
             if files:
-                inputs[rel] = hash_path(run / rel) if rel == "validation" else _hash_files(run, files)
+                inputs[rel] = _hash_files(run, files)
     return inputs
 
 
@@ -60,6 +62,6 @@ def build_and_record(ctx: RunContext, options: EffectOptions) -> tuple[dict, dic
     if cards:
         ctx.info(f"report: model cards of {len(cards)} adapters (train/*/*/seed*/adapter/README.md)")
     manifest = write_manifest(ctx.stage_dir("report"), stage="report", config_hash=config_hash, inputs=inputs,
-                              outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.run_dir / "report" / o).exists()],
+                              outputs=OUTPUTS + [o for o in OPTIONAL if (ctx.folder.report / o).exists()],
                               counts=out["counts"], extra={"options": options.as_dict()})
     return out, manifest

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from ..artifacts import atomic_write_text, hash_text
 from ..config import StudyConfig, _format_validation_error
 from ..errors import ConfigError
+from ..layout import RunFolder
 
 DOSE_AXIS = "curation.max_subset_size"
 NOT_AXES = {"training.seeds": "seeds are already a grid axis: list them in training.seeds",
@@ -132,7 +133,7 @@ def dose_train_file(run_dir: Path, subset: str, train_file: str | Path, n: int) 
     `subset` is the value, or `control/seed<k>` for a control draw."""
     text = "".join(dose_lines(train_file, n))
     digest = hash_text(text)
-    path = Path(run_dir) / "sweep" / "subsets" / subset / f"n{n}" / "train.jsonl"
+    path = RunFolder(run_dir).dose_subset(subset, n)
     if not path.exists() or hash_text(path.read_text(encoding="utf-8")) != digest:
         atomic_write_text(path, text)
     return str(path)
@@ -143,15 +144,14 @@ def control_subsets(ctx) -> dict[str, dict[int, Path]]:
     planned `control`; none for a curate stage that wrote no controls.json."""
     if not ctx.config.curation.control:
         return {}
-    run_dir = Path(ctx.run_dir)
-    path = run_dir / "curate" / "controls.json"
+    folder = RunFolder(ctx.run_dir)
+    path = folder.controls
     if not path.exists():
-        if (run_dir / "curate" / "stats.csv").exists():
+        if folder.curate_stats.exists():
             return {}
-        return {"control": {s: run_dir / "curate" / "subsets" / "control" / f"seed{s}" / "train.jsonl"
-                            for s in ctx.config.training.seeds}}
+        return {"control": {s: folder.control_subset("control", s) for s in ctx.config.training.seeds}}
     controls = json.loads(path.read_text(encoding="utf-8")).get("controls", {})
-    return {name: {int(seed): run_dir / "curate" / e["file"] for seed, e in entry["seeds"].items()}
+    return {name: {int(seed): folder.stage("curate") / e["file"] for seed, e in entry["seeds"].items()}
             for name, entry in controls.items()}
 
 
@@ -159,7 +159,7 @@ def heldout_files(ctx) -> dict[str, str]:
     """value -> its curated held-out pairs, for the implicit-reward check (values with any held-out pairs)."""
     out = {}
     for value in ctx.induced_values:
-        path = Path(ctx.run_dir) / "curate" / "subsets" / value / "heldout.jsonl"
+        path = RunFolder(ctx.run_dir).subset(value, "heldout")
         if path.exists() and path.stat().st_size > 0:
             out[value] = str(path)
     return out
@@ -176,19 +176,15 @@ def build_jobs(ctx, values: list[str]) -> list:
     """
     from ..train.induce import TrainJob
 
-    run_dir = Path(ctx.run_dir)
+    run_dir, folder = Path(ctx.run_dir), RunFolder(ctx.run_dir)
     controls = control_subsets(ctx) if values else {}
     heldout = heldout_files(ctx)
     jobs = []
     for point in sweep_points(ctx.config):
         for model in ctx.config.models:
-            units = [(value, {s: run_dir / "curate" / "subsets" / value / "train.jsonl"
-                              for s in point.config.training.seeds}) for value in values]
+            units = [(value, {s: folder.subset(value) for s in point.config.training.seeds}) for value in values]
             units += [(name, files) for name, files in controls.items()]
             for value, files in units:
-                out_dir = run_dir / "train" / model.slug / value
-                if point.tag:
-                    out_dir = out_dir / point.tag
                 for seed in point.config.training.seeds:
                     train_file = files.get(seed, "")
                     if point.max_subset_size is not None and train_file and Path(train_file).exists():
@@ -196,6 +192,6 @@ def build_jobs(ctx, values: list[str]) -> list:
                         train_file = dose_train_file(run_dir, subset, train_file, point.max_subset_size)
                     jobs.append(TrainJob(
                         model=model, value=value, seed=seed, train_file=str(train_file),
-                        training=point.config.training, out_dir=str(out_dir / f"seed{seed}"), point=point.tag,
-                        ref_cache_dir=str(run_dir / "train" / ".ref_logps"), heldout_files=heldout))
+                        training=point.config.training, out_dir=str(folder.job_dir(model.slug, value, seed, point.tag)),
+                        point=point.tag, ref_cache_dir=str(folder.ref_cache), heldout_files=heldout))
     return jobs

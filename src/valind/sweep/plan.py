@@ -272,7 +272,7 @@ def published_train_pairs(values: list[str], curation, notes: list[str]) -> dict
 
 def _pairs_before_curation(ctx, notes: list[str]) -> tuple[dict[str, int] | None, int | None]:
     """(XOR subset size per value from the extracted annotations, or None; source pairs, or None)."""
-    ann_file = ctx.run_dir / "extract" / "annotations.parquet"
+    ann_file = ctx.folder.annotations
     if ann_file.exists():
         from ..extract.stage import read_annotations
 
@@ -281,7 +281,7 @@ def _pairs_before_curation(ctx, notes: list[str]) -> tuple[dict[str, int] | None
                  for v in ctx.induced_values}
         notes.append("training pairs: the XOR subsets of the extracted annotations (curation not run yet)")
         return sizes, len(ann)
-    pairs_file = ctx.run_dir / "ingest" / "pairs.parquet"
+    pairs_file = ctx.folder.pairs
     if pairs_file.exists():
         import pyarrow.parquet as pq
 
@@ -298,7 +298,7 @@ def estimate(ctx, utilisation: float) -> dict:
 
     cfg = ctx.config
     notes: list[str] = []
-    curated = (ctx.run_dir / "curate" / "stats.csv").exists()
+    curated = ctx.folder.curate_stats.exists()
     xor_sizes, source_pairs = (None, None) if curated else _pairs_before_curation(ctx, notes)
     published = None
     if not curated and xor_sizes is None and cfg.plan.subset_sizes == "published":
@@ -380,7 +380,7 @@ def _heldout_pairs(ctx, value: str, xor_sizes: dict | None) -> tuple[int | None,
     import pandas as pd
 
     cap = ctx.config.training.reward_check_pairs
-    stats = ctx.run_dir / "curate" / "stats.csv"
+    stats = ctx.folder.curate_stats
     if stats.exists():
         df = pd.read_csv(stats).set_index("value")
         if value in df.index:
@@ -600,7 +600,7 @@ def _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, 
 
 def _pair_text_tokens(ctx) -> float:
     """Mean tokens of a prompt and one response over the ingested pairs (chars/4), else the assumption."""
-    pairs_file = ctx.run_dir / "ingest" / "pairs.parquet"
+    pairs_file = ctx.folder.pairs
     if not pairs_file.exists():
         return float(ASSUMED_PAIR_TEXT_TOKENS)
     import pandas as pd

@@ -1,14 +1,17 @@
 """`valind run --executor ray`: the training jobs (and per-variant generation) as Ray tasks.
 
-Ingest, extract and curate run here (cheap, shared by every job). Each
-unfinished training job then runs as a Ray task (one GPU each where the
+`RayExecutor` is an executor of the one orchestrator (`valind.pipeline.run_study`): the stage
+sequence, the lock, study.yaml, validation and every manifest are the local run's, so a Ray run
+writes the same run folder. Ingest, extract and curate run here (cheap, shared by every job). Before
+the train stage, each unfinished training job runs as a Ray task (one GPU each where the
 cluster has GPUs, else one CPU). A task trains in a temporary folder on its
 node from the subset shipped with it, and sends the finished job folder back
 as an archive, which is unpacked into the one run directory: no shared file
 system is needed. A failed job is resubmitted up to `--max-retries` times,
 then reported in a table (and in RUN_DIR/train/failed_jobs.json) and the
 command exits non-zero. Finished jobs (`job_is_done`) are never rerun. When
-every job is done, the rest of the pipeline runs as `valind run` would.
+every job is done, the train stage records them as `valind run` would; before the generate stage,
+each variant the train stage listed generates as a Ray task, and the stage records the units.
 
 Locally (no `--ray-address`), Ray starts on this machine's cores.
 """
@@ -26,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ..context import log
+from ..artifacts import atomic_write_bytes, atomic_write_json
+from ..errors import ValindError
+from ..log import log
+from ..pipeline import DONE, LOCAL, Executor
 
-PRE_STAGES = ["ingest", "extract", "curate"]
-POST_STAGES = ["train", "generate", "evaluate", "report"]
 PASS_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM",
             "VALIND_CACHE", "HF_HOME")
 
@@ -120,7 +123,7 @@ def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, 
                 suite = SimpleNamespace(name=u["suite"])  # generate_unit only needs the suite's name
                 path = generate_unit(ctx, backend, v, suite, u["items"], SamplingSettings(**u["settings"]), u["key"])
                 for f in (path, path.with_suffix(".key")):
-                    out[str(f.relative_to(ctx.run_dir / "generate"))] = f.read_bytes()
+                    out[str(f.relative_to(ctx.folder.generate))] = f.read_bytes()
         finally:
             backend.close()
             release_engines()  # the worker process frees the GPU for the next task
@@ -214,13 +217,13 @@ def run_generation(ctx, *, address: str | None = None, force: bool = False) -> i
     suites = generation_suites(ctx)
     items = {s.name: s.items() for s in suites}
     settings = settings_of(ctx)
-    gen_dir = ctx.run_dir / "generate"
+    gen_dir = ctx.folder.generate
     work = []
     for v in all_variants:
         units = []
         for s in suites:
             key = unit_key(v, items[s.name], settings, cfg.generation.backend)
-            f = gen_dir / v.rel_dir / f"{s.name}.jsonl"
+            f = ctx.folder.generations(v.rel_dir, s.name)
             k = f.with_suffix(".key")
             if force or not (f.exists() and k.exists() and k.read_text() == key):
                 units.append({"suite": s.name, "items": items[s.name], "settings": settings.__dict__, "key": key})
@@ -257,49 +260,55 @@ def failure_table(outcomes: list[JobOutcome]) -> str:
     return "\n".join(lines)
 
 
+class JobsFailed(ValindError):
+    """Training jobs failed on Ray after every retry; the message is the failure table."""
+
+
+class RayExecutor(Executor):
+    """Training jobs and per-variant generation as Ray tasks (the other stages' work runs here)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, max_retries: int = 2):
+        if max_retries < 0:
+            from ..errors import ConfigError
+            raise ConfigError(f"--max-retries: must be 0 or more, got {max_retries}")
+        self.address, self.max_retries = address, max_retries
+
+    def dispatch(self, ctx, stage: str) -> str:
+        if stage == "train":
+            return self._train(ctx)
+        if stage == "generate":
+            return DONE if run_generation(ctx, address=self.address, force=ctx.force) else LOCAL
+        return LOCAL
+
+    def _train(self, ctx) -> str:
+        from ..train.stage import plan_jobs
+
+        outcomes = run_training_jobs(plan_jobs(ctx), max_retries=self.max_retries, force=ctx.force,
+                                     accelerate_config=ctx.config.training.accelerate_config, address=self.address)
+        report_path = ctx.folder.failed_jobs
+        if any(not o.ok for o in outcomes):
+            atomic_write_json(report_path, [o.__dict__ for o in outcomes if not o.ok])
+            raise JobsFailed(f"{failure_table(outcomes)}\n\nFull errors: {report_path}. Rerun the same command "
+                             f"to retry only these jobs.")
+        report_path.unlink(missing_ok=True)
+        return DONE
+
+
 def main(args) -> int:
-    from ..cli import _load
-    from ..context import RunContext
-    from ..locks import lock_run
+    """`valind run --executor ray`."""
+    from ..pipeline import done_message, load, run_study
 
-    if args.max_retries < 0:
-        from ..errors import ConfigError
-        raise ConfigError(f"--max-retries: must be 0 or more, got {args.max_retries}")
-    cfg = _load(args)
+    executor = RayExecutor(args.ray_address, args.max_retries)
+    cfg = load(args.study, skip_bad_rows=args.skip_bad_rows)
     run_dir = Path(args.out or cfg.output_dir).resolve()
-    ctx = RunContext(config=cfg, run_dir=run_dir, force=args.force, progress=not args.no_progress)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with lock_run(run_dir):  # the driver is the one writer of the run folder; tasks send their results here
-        return _drive(args, cfg, ctx, run_dir)
-
-
-def _drive(args, cfg, ctx, run_dir: Path) -> int:
-    from ..pipeline import _dump_config, run_stage
-    from ..train.stage import plan_jobs
-
-    atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
     t0 = time.time()
-    for name in PRE_STAGES:
-        run_stage(ctx, name)
-    outcomes = run_training_jobs(plan_jobs(ctx), max_retries=args.max_retries, force=args.force,
-                                 accelerate_config=cfg.training.accelerate_config, address=args.ray_address)
-    failed = [o for o in outcomes if not o.ok]
-    report_path = run_dir / "train" / "failed_jobs.json"
-    if failed:
-        atomic_write_json(report_path, [o.__dict__ for o in failed])
-        print(failure_table(outcomes))
-        print(f"\nFull errors: {report_path}. Rerun the same command to retry only these jobs.")
+    try:
+        run_study(cfg, run_dir, force=args.force, progress=not args.no_progress, executor=executor)
+    except JobsFailed as exc:
+        print(exc)
         return 1
-    report_path.unlink(missing_ok=True)
-    ctx.force = False  # the jobs just ran; the train stage must not train them again
-    run_stage(ctx, "train")
-    n_generated = run_generation(ctx, address=args.ray_address, force=args.force)
-    ctx.force = args.force and not n_generated  # units Ray just generated are fresh; later stages honour --force
-    run_stage(ctx, "generate")
-    ctx.force = args.force
-    for name in POST_STAGES[2:]:
-        run_stage(ctx, name)
     log.info(f"[ray] study done in {time.time() - t0:.1f}s")
-    print(f"\nDone. Outputs in {run_dir}/\n  results: {run_dir / 'evaluate' / 'results.parquet'}\n"
-          f"  report:  {run_dir / 'report' / 'report.html'}")
+    print(done_message(run_dir))
     return 0

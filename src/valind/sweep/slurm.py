@@ -1,6 +1,8 @@
 """`valind export slurm STUDY.yaml`: a Slurm job-array script indexed into a job manifest.
 
-Export runs the cheap shared stages (ingest, extract, curate) here, writes one
+`SlurmArrayExecutor` is an executor of the one orchestrator (`valind.pipeline.run_study`): export
+runs the cheap shared stages (ingest, extract, curate) here as `valind run` does, then, in place of
+the train stage, writes one
 JSON file per training job and a manifest (RUN_DIR/slurm/jobs.json: index,
 job id, job hash, job file, output folder), and a script whose array task k runs
 
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 from ..artifacts import atomic_write_json, atomic_write_text
+from ..pipeline import DEFERRED, LOCAL, Executor
 
 SCRIPT = """#!/bin/bash
 # valind job array for study '{study}': {n} training jobs, indexed into {manifest}.
@@ -46,7 +49,7 @@ def export(ctx, study_path: str | None, script_path: Path) -> tuple[Path, Path, 
     from ..train.stage import plan_jobs
 
     jobs = plan_jobs(ctx)
-    slurm_dir = ctx.run_dir / "slurm"
+    slurm_dir = ctx.folder.slurm
     entries = []
     for k, job in enumerate(jobs):
         job_file = slurm_dir / "jobs" / f"{k:05d}.json"
@@ -94,24 +97,34 @@ def run_task(manifest: str | Path, index: int) -> int:
     return 0
 
 
+class SlurmArrayExecutor(Executor):
+    """The training jobs as a Slurm job array: the train stage's units are written as array tasks and the
+    study stops there; `valind run` afterwards finds every adapter trained and runs the remaining stages."""
+
+    name = "slurm"
+
+    def __init__(self, script_path: Path | None, study_path: str | None):
+        self.script_path, self.study_path = script_path, study_path
+        self.exported: tuple[Path, Path, int] | None = None
+
+    def dispatch(self, ctx, stage: str) -> str:
+        if stage != "train":
+            return LOCAL
+        self.exported = export(ctx, self.study_path, self.script_path or ctx.folder.slurm / "array.sh")
+        return DEFERRED
+
+
 def main(args) -> int:
     """`valind export slurm`: prepare the data here and write the array script."""
-    from ..cli import _load
-    from ..context import RunContext
-    from ..pipeline import _dump_config, run_stage
+    from ..pipeline import load, run_study
 
-    from ..locks import lock_run
-
-    cfg = _load(args)
+    cfg = load(args.study, skip_bad_rows=args.skip_bad_rows)
     run_dir = Path(args.out or cfg.output_dir).resolve()
-    ctx = RunContext(config=cfg, run_dir=run_dir, progress=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with lock_run(run_dir):  # array tasks take one lock per job instead (valind.locks.lock_job)
-        atomic_write_text(run_dir / "study.yaml", _dump_config(cfg))
-        for name in ("ingest", "extract", "curate"):
-            run_stage(ctx, name)
-        script = Path(args.output).resolve() if args.output else run_dir / "slurm" / "array.sh"
-        script, manifest, n = export(ctx, str(Path(args.study).resolve()) if args.study else None, script)
+    executor = SlurmArrayExecutor(Path(args.output).resolve() if args.output else None,
+                                  str(Path(args.study).resolve()) if args.study else None)
+    # the run lock is held while the data is prepared; array tasks take one lock per job (valind.locks.lock_job)
+    run_study(cfg, run_dir, stages=["ingest", "extract", "curate", "train"], executor=executor)
+    script, manifest, n = executor.exported
     print(f"Wrote {script} ({n} array tasks) and {manifest}.\n  submit:  sbatch {script}\n"
           f"  then:    valind run {args.study or ''} --out {run_dir}   (runs the stages after training)")
     return 0

@@ -173,7 +173,7 @@ def _LogProgress(job_id: str):
     """A TrainerCallback that reports each logged step through valind's logger (training progress)."""
     from transformers import TrainerCallback
 
-    from ..context import log
+    from ..log import log
 
     class LogProgress(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -220,7 +220,7 @@ def _make_trainer(job: TrainJob, work_dir: Path, model, tokenizer, records: list
     trainer_cls, extra = (DPOTrainer if job.training.method == "dpo" else SFTTrainer), {}
     if job.training.method == "dpo":
         # reference log-probs shared across seeds, sweep points and (for the held-out reward check) adapters
-        from ..sweep.ref_logps import SharedRefDPOTrainer
+        from .ref_logps import SharedRefDPOTrainer
 
         trainer_cls = SharedRefDPOTrainer
         extra = dict(ref_cache_dir=job.ref_cache_dir or None, model_identity=json.dumps(

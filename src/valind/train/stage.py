@@ -23,13 +23,14 @@ import pandas as pd
 from ..artifacts import atomic_write_json, read_manifest, write_manifest
 from ..context import RunContext
 from ..errors import StageError
+from ..layout import Adapter, adapters_json
 from .induce import TrainJob, train_adapter
 from .tracking import check_trackers
 
 
 def plan_jobs(ctx: RunContext) -> list[TrainJob]:
     """Every (sweep point, model, value, seed) job whose value has a large enough subset."""
-    stats_path = ctx.run_dir / "curate" / "stats.csv"
+    stats_path = ctx.folder.curate_stats
     if not stats_path.exists():
         raise StageError(f"{stats_path}: missing; run `valind curate` first")
     stats = pd.read_csv(stats_path)
@@ -37,10 +38,24 @@ def plan_jobs(ctx: RunContext) -> list[TrainJob]:
     from ..sweep.grid import build_jobs  # crosses models x values x seeds with the study's `sweep:` axes
 
     jobs = build_jobs(ctx, trainable)
+    check_training_options(j.training for j in jobs)
     study = ctx.config.redacted_dump()  # attached to tracked runs (training.report_to)
     for job in jobs:
         job.study = study
     return jobs
+
+
+def check_training_options(specs) -> None:
+    """A ConfigError for a `training.trl_overrides` key the installed TRL does not have (or that valind sets),
+    checked where training is planned rather than when the config loads, so loading a study never imports TRL."""
+    from .induce import check_trl_overrides
+
+    seen = set()
+    for t in specs:
+        key = (t.method, json.dumps(t.trl_overrides, sort_keys=True, default=str))
+        if t.trl_overrides and key not in seen:
+            seen.add(key)
+            check_trl_overrides(t.method, t.trl_overrides, "study config")
 
 
 def job_is_done(job: TrainJob) -> bool:
@@ -109,12 +124,22 @@ def _write_job_manifest(out: Path, job: TrainJob) -> None:
                                                                   "training": job.training.model_dump(mode="json")})
 
 
+def finished_adapter(ctx: RunContext, job: TrainJob) -> Adapter:
+    """A trained job as the train stage hands it to generate (train/adapters.json)."""
+    m = read_manifest(job.out_dir) or {}
+    weights = m.get("outputs", {}).get("adapter/adapter_model.safetensors") or m.get("outputs", {}).get("adapter")
+    return Adapter(job_id=job.job_id, model=job.model.name, model_slug=job.model.slug, value=job.value,
+                   point=job.point, seed=job.seed, dir=Path(job.out_dir).relative_to(ctx.run_dir).as_posix(),
+                   weights_hash=weights or m.get("job_hash", ""))
+
+
 def run(ctx: RunContext) -> dict:
     jobs = plan_jobs(ctx)
     stage_dir = ctx.stage_dir("train")
     config_hash = ctx.config.section_hash("models", "training")
     inputs = {j.job_id: j.job_hash for j in jobs}
-    if (m := ctx.fresh_manifest("train", config_hash, inputs)) is not None and all(job_is_done(j) for j in jobs):
+    if (m := ctx.fresh_manifest("train", config_hash, inputs)) is not None and all(job_is_done(j) for j in jobs) \
+            and ctx.folder.adapters.exists():
         return m
     todo = [j for j in jobs if ctx.force or not job_is_done(j)]
     if todo:
@@ -134,9 +159,10 @@ def run(ctx: RunContext) -> dict:
         summary.append({k: mt[k] for k in ("job_id", "value", "seed", "model", "steps", "first_loss", "last_loss",
                                            "train_loss", "lora_tensors_changed")})
     atomic_write_json(stage_dir / "summary.json", summary)
+    atomic_write_json(ctx.folder.adapters, adapters_json([finished_adapter(ctx, j) for j in jobs]))  # for generate
     from ..export.cards import write_cards
 
     write_cards(ctx.run_dir, ctx.config.redacted_dump())  # each adapter's model card; the report stage adds the effects
-    outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json"]
+    outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json", ctx.folder.adapters]
     return write_manifest(stage_dir, stage="train", config_hash=config_hash, inputs=inputs, outputs=outputs,
                           counts={"adapters": len(jobs), "trained_now": len(todo)})

@@ -69,7 +69,7 @@ class ValuePromptsSuite(_FileSuite):
             raise ConfigError(f"suite value_prompts: options.source must be 'heldout' or 'file', got {source!r}")
         if source == "file" or self.spec.path:
             return super().items()
-        path = self.ctx.run_dir / "curate" / "value_suite.jsonl"
+        path = self.ctx.folder.value_suite
         if not path.exists():
             raise StageError(f"{path}: missing; run `valind curate` first (suite value_prompts, source: heldout)")
         items = load_prompt_file(path, self.spec.limit)
@@ -94,7 +94,7 @@ class ValuePromptsSuite(_FileSuite):
             self._extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.plugin_options())
         extractor = self._extractor
         open_ended = bool(getattr(extractor, "open_ended", False))
-        cache = ScoreCache(self.ctx.run_dir / "evaluate" / "value_cache.sqlite", extractor.fingerprint())
+        cache = ScoreCache(self.ctx.folder.stage("evaluate") / "value_cache.sqlite", extractor.fingerprint())
         try:
             got = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache,
                                 with_open=open_ended)

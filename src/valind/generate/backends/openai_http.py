@@ -22,13 +22,15 @@ import math
 import os
 import random
 import re
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ...errors import ConfigError, ValindError
+from ...redact import RedactingFilter, redact_url, scrub  # noqa: F401 (scrub and redact_url: used by importers)
+from ...redact import Secret as _Secret
+from ...redact import remember_secret as _remember_secret
 from .base import Completion, GenerationBackend, Messages, SamplingSettings, backends
 
 log = logging.getLogger(__name__)
@@ -41,75 +43,8 @@ class BackendRequestError(ValindError):
     """Requests to the endpoint failed after all retries (the message carries no secret)."""
 
 
-# ---------------------------------------------------------------- secrets
-class _Secret:
-    """Holds a secret string; its repr and str never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<secret>"
-
-    __str__ = __repr__
-
-
-_SECRETS: set[str] = set()  # every secret a backend in this process was given, for redaction
-_SECRETS_LOCK = threading.Lock()
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/@\s]*@")
-_TOKEN_PARAM = re.compile(r"(?i)([?&](?:[a-z0-9_\-]*(?:key|token|secret|password|passwd|sig|signature|auth)[a-z0-9_\-]*)=)[^&#\s'\"]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]+")
-
-
-def _remember_secret(value: str | None) -> None:
-    if value and len(value) >= 3:
-        with _SECRETS_LOCK:
-            _SECRETS.add(value)
-
-
-def scrub(text: str) -> str:
-    """`text` with known secrets, URL userinfo, token-like query values and bearer tokens replaced by ***."""
-    out = str(text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        out = out.replace(secret, "***")
-    out = _USERINFO.sub(r"\1***@", out)
-    out = _TOKEN_PARAM.sub(r"\1***", out)
-    return _BEARER.sub(r"\1***", out)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its user:password and every query value replaced by *** (safe to log or record)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-class _RedactingFilter(logging.Filter):
-    """Rewrites log records that would show a secret (httpx logs every request URL at INFO)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        clean = scrub(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _RedactingFilter()
+# ---------------------------------------------------------------- secrets (valind.redact)
+_FILTER = RedactingFilter()
 for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2",
               "httpcore.proxy", "httpcore.connection_pool", __name__):
     logging.getLogger(_name).addFilter(_FILTER)

@@ -81,12 +81,12 @@ class SharedRefDPOTrainer(DPOTrainer):
         try:
             table = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            from ..context import log
+            from ..log import log
             log.warning(f"{path}: unreadable reference log-probs ({type(exc).__name__}); recomputing")
             return None
         if len(table) != n_pairs or not {"ref_chosen_logps", "ref_rejected_logps"} <= set(table.columns) \
                 or table[["ref_chosen_logps", "ref_rejected_logps"]].isna().any().any():
-            from ..context import log
+            from ..log import log
             log.warning(f"{path}: reference log-probs do not match the {n_pairs} pairs; recomputing")
             return None
         return table
