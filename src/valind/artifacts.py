@@ -19,7 +19,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import ValindError
+from .errors import InputError, StageError, ValindError
 from .layout import MANIFEST
 
 _LIBS = ("valind", "torch", "transformers", "trl", "peft", "datasets", "accelerate",
@@ -118,8 +118,6 @@ def iter_jsonl_records(path: str | Path) -> Iterator[tuple[int, dict]]:
 
     A line that is not JSON, or not a JSON object, raises InputError naming the file and row.
     """
-    from .errors import InputError
-
     with open(path, encoding="utf-8-sig") as fh:
         for row, line in enumerate(fh, 1):
             if not line.strip():
@@ -215,7 +213,6 @@ def _inside_stage(stage_dir: Path, path: Path) -> Path:
     else:
         full = stage_dir / path
     if not full.exists():
-        from .errors import StageError
         raise StageError(f"{full}: a stage output to record in {stage_dir / MANIFEST} does not exist")
     return full
 
@@ -225,7 +222,6 @@ def _key_in_stage(stage_dir: Path, path: Path) -> str:
     try:
         return full.relative_to(stage_dir.resolve()).as_posix()
     except ValueError:
-        from .errors import StageError
         raise StageError(f"{path}: a stage output must lie inside its stage folder {stage_dir}") from None
 
 
@@ -267,6 +263,5 @@ def output_hash(stage_dir: str | Path, name: str) -> str:
     """Hash of an output recorded in a finished stage's manifest (used as the next stage's input)."""
     m = read_manifest(stage_dir)
     if m is None or name not in m.get("outputs", {}):
-        from .errors import StageError
         raise StageError(f"{Path(stage_dir) / name}: missing; run the earlier stage first")
     return m["outputs"][name]

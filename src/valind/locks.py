@@ -22,6 +22,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from filelock import SoftFileLock, Timeout
+
 from .errors import ValindError
 from .layout import LOCK as RUN_LOCK
 
@@ -44,8 +46,6 @@ def _holder(lock_file: Path, marker_pid: int | None) -> str:
 
 @contextmanager
 def _hold(lock_file: Path, what: str):
-    from filelock import SoftFileLock, Timeout
-
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     lock = SoftFileLock(str(lock_file))
     try:

@@ -15,10 +15,14 @@ import importlib
 import time
 from pathlib import Path
 
+import yaml
+
 from .artifacts import atomic_write_text
-from .config import StudyConfig
+from .config import StudyConfig, load_study
 from .context import RunContext
+from .generate.backends.base import release_engines
 from .layout import STAGES, RunFolder
+from .locks import lock_run
 from .log import log
 
 STAGES = list(STAGES)
@@ -56,8 +60,6 @@ def stage_module(name: str):
 
 def run_stage(ctx: RunContext, name: str) -> dict:
     """Run one stage (or skip it when fresh). Returns its manifest."""
-    from .generate.backends.base import release_engines
-
     t0 = time.time()
     log.info(f"[{name}] start")
     try:
@@ -75,8 +77,6 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
 
     Returns the run's context; `ctx.deferred` names the stage the study stopped before (its units run
     elsewhere later; rerunning the same command afterwards continues from there), else None."""
-    from .locks import lock_run
-
     executor = executor or Executor()
     ctx = RunContext(config=config, run_dir=Path(run_dir or config.output_dir), force=force, progress=progress)
     unknown = [s for s in stages or () if s not in STAGES]
@@ -100,8 +100,6 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
 
 def load(study: str | Path | None, *, skip_bad_rows: bool = False) -> StudyConfig:
     """The study a command runs: the YAML at `study` (None: the embedded default), with --skip-bad-rows."""
-    from .config import load_study
-
     cfg = load_study(study)
     if skip_bad_rows:
         cfg.skip_bad_rows = True
@@ -117,5 +115,4 @@ def done_message(run_dir: str | Path) -> str:
 
 def study_yaml(config: StudyConfig) -> str:
     """The study as YAML for RUN_DIR/study.yaml, with secrets redacted (API keys, URL credentials)."""
-    import yaml
     return yaml.safe_dump(config.redacted_dump(), sort_keys=False)

@@ -22,8 +22,8 @@ import json
 
 import pandas as pd
 
-from ..artifacts import (atomic_path, atomic_write_parquet, atomic_write_text, hash_file, hash_text, read_jsonl,
-                         write_manifest)
+from ..artifacts import (atomic_path, atomic_write_json, atomic_write_parquet, atomic_write_text, hash_file,
+                         hash_text, read_jsonl, write_manifest)
 from ..context import RunContext
 from ..errors import StageError
 from ..evaluate.suites import make_suite
@@ -74,7 +74,6 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
     metrics = [{"item_id": str(m["item_id"]), "metric": m["metric"], "value": float(m["value"])} for m in metrics]
     for old in unit_dir.glob(f"{suite.name}.*.json") if unit_dir.exists() else []:
         old.unlink()
-    from ..artifacts import atomic_write_json
     atomic_write_json(cache, {"metrics": metrics, "items": items})
     return metrics, items
 
@@ -137,7 +136,7 @@ def value_matrix(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_value_matrix(matrix: pd.DataFrame, path) -> None:
-    import matplotlib
+    import matplotlib  # heavy, and only for the figure
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np

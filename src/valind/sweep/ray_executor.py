@@ -30,9 +30,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..artifacts import atomic_write_bytes, atomic_write_json
-from ..errors import ValindError
+from ..config import StudyConfig
+from ..context import RunContext
+from ..errors import ConfigError, ValindError
+from ..generate.backends.base import SamplingSettings, release_engines, study_backend
+from ..generate.stage import Variant, generate_unit, generation_suites, settings_of, unit_key, variants
 from ..log import log
-from ..pipeline import DONE, LOCAL, Executor
+from ..models import EMBEDDED, resolve_model_path
+from ..pipeline import DONE, LOCAL, Executor, done_message, load, run_study
+from ..train.induce import TrainJob
+from ..train.stage import job_is_done, plan_jobs, run_job
 
 PASS_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM",
             "VALIND_CACHE", "HF_HOME")
@@ -79,9 +86,6 @@ def _error_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- task bodies (run on Ray workers)
 def train_task(job_json: str, train_bytes: bytes, accelerate_config: str | None, driver_cwd: str) -> dict:
     """Train one job on this node in a temp folder; return its metrics and the job folder as an archive."""
-    from ..train.induce import TrainJob
-    from ..train.stage import run_job
-
     if os.path.isdir(driver_cwd):
         os.chdir(driver_cwd)  # relative model paths in the study resolve as on the driver
     job = TrainJob.from_json(job_json)
@@ -102,11 +106,6 @@ def train_task(job_json: str, train_bytes: bytes, accelerate_config: str | None,
 def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, units: list[dict],
                   driver_cwd: str) -> dict[str, bytes]:
     """Generate every suite for one variant on this node; return {path relative to generate/: bytes}."""
-    from ..config import StudyConfig
-    from ..context import RunContext
-    from ..generate.backends.base import SamplingSettings, release_engines, study_backend
-    from ..generate.stage import Variant, generate_unit
-
     if os.path.isdir(driver_cwd):
         os.chdir(driver_cwd)
     cfg = StudyConfig.model_validate(json.loads(config_json))
@@ -133,7 +132,7 @@ def generate_task(config_json: str, variant: dict, adapter_bytes: bytes | None, 
 # ---------------------------------------------------------------- driver
 def init_ray(address: str | None):
     """Connect to a cluster at `address`, or start Ray on this machine's cores. Returns (ray, started_here)."""
-    import ray
+    import ray  # heavy, and only for this executor
 
     if ray.is_initialized():
         return ray, False
@@ -154,9 +153,6 @@ def task_resources(ray) -> dict:
 def run_training_jobs(jobs: list, *, max_retries: int = 2, accelerate_config: str | None = None,
                       force: bool = False, address: str | None = None) -> list[JobOutcome]:
     """Run every unfinished job as a Ray task, retrying failures; return one outcome per job run."""
-    from ..models import EMBEDDED, resolve_model_path
-    from ..train.stage import job_is_done
-
     todo = [j for j in jobs if force or not job_is_done(j)]
     log.info(f"[ray] {len(jobs)} training jobs, {len(jobs) - len(todo)} already done, {len(todo)} to run")
     if not todo:
@@ -207,8 +203,6 @@ def run_generation(ctx, *, address: str | None = None, force: bool = False) -> i
     Returns the number of variants generated; 0 (and the local stage does the work) where variant
     folders would collide.
     """
-    from ..generate.stage import generation_suites, settings_of, unit_key, variants
-
     cfg = ctx.config
     all_variants = variants(ctx)
     if len({v.rel_dir for v in all_variants}) != len(all_variants):
@@ -271,7 +265,6 @@ class RayExecutor(Executor):
 
     def __init__(self, address: str | None = None, max_retries: int = 2):
         if max_retries < 0:
-            from ..errors import ConfigError
             raise ConfigError(f"--max-retries: must be 0 or more, got {max_retries}")
         self.address, self.max_retries = address, max_retries
 
@@ -283,8 +276,6 @@ class RayExecutor(Executor):
         return LOCAL
 
     def _train(self, ctx) -> str:
-        from ..train.stage import plan_jobs
-
         outcomes = run_training_jobs(plan_jobs(ctx), max_retries=self.max_retries, force=ctx.force,
                                      accelerate_config=ctx.config.training.accelerate_config, address=self.address)
         report_path = ctx.folder.failed_jobs
@@ -298,8 +289,6 @@ class RayExecutor(Executor):
 
 def main(args) -> int:
     """`valind run --executor ray`."""
-    from ..pipeline import done_message, load, run_study
-
     executor = RayExecutor(args.ray_address, args.max_retries)
     cfg = load(args.study, skip_bad_rows=args.skip_bad_rows)
     run_dir = Path(args.out or cfg.output_dir).resolve()

@@ -23,7 +23,10 @@ import sys
 from pathlib import Path
 
 from ..artifacts import atomic_write_json, atomic_write_text
-from ..pipeline import DEFERRED, LOCAL, Executor
+from ..locks import LockedError
+from ..pipeline import DEFERRED, LOCAL, Executor, load, run_study
+from ..train.induce import TrainJob
+from ..train.stage import job_is_done, plan_jobs, run_job
 
 SCRIPT = """#!/bin/bash
 # valind job array for study '{study}': {n} training jobs, indexed into {manifest}.
@@ -46,8 +49,6 @@ exec "$PYTHON" -m valind.sweep.slurm {manifest} "${{SLURM_ARRAY_TASK_ID:?run thi
 
 def export(ctx, study_path: str | None, script_path: Path) -> tuple[Path, Path, int]:
     """Write the job files, the manifest and the array script; return (script, manifest, number of jobs)."""
-    from ..train.stage import plan_jobs
-
     jobs = plan_jobs(ctx)
     slurm_dir = ctx.folder.slurm
     entries = []
@@ -72,9 +73,6 @@ def export(ctx, study_path: str | None, script_path: Path) -> tuple[Path, Path, 
 
 def run_task(manifest: str | Path, index: int) -> int:
     """Array task `index`: train that job unless it is already done."""
-    from ..train.induce import TrainJob
-    from ..train.stage import job_is_done, run_job
-
     m = json.loads(Path(manifest).read_text())
     if not 0 <= index < len(m["jobs"]):
         print(f"valind: array index {index} out of range 0-{len(m['jobs']) - 1} in {manifest}", file=sys.stderr)
@@ -85,8 +83,6 @@ def run_task(manifest: str | Path, index: int) -> int:
         print(f"{entry['job_id']}: already trained ({job.out_dir})")
         return 0
     print(f"{entry['job_id']}: training ({job.training.method}) into {job.out_dir}", flush=True)
-    from ..locks import LockedError
-
     try:
         metrics = run_job(job, m.get("accelerate_config"))
     except LockedError as exc:  # the same job is training in another task (a resubmission): leave it be
@@ -116,8 +112,6 @@ class SlurmArrayExecutor(Executor):
 
 def main(args) -> int:
     """`valind export slurm`: prepare the data here and write the array script."""
-    from ..pipeline import load, run_study
-
     cfg = load(args.study, skip_bad_rows=args.skip_bad_rows)
     run_dir = Path(args.out or cfg.output_dir).resolve()
     executor = SlurmArrayExecutor(Path(args.output).resolve() if args.output else None,

@@ -23,8 +23,11 @@ import pandas as pd
 from ..artifacts import atomic_write_json, read_manifest, write_manifest
 from ..context import RunContext
 from ..errors import StageError
+from ..export.cards import adapter_files, write_cards
 from ..layout import Adapter, adapters_json
-from .induce import TrainJob, train_adapter
+from ..locks import lock_job
+from ..sweep.grid import build_jobs
+from .induce import TrainJob, check_adapter, check_trl_overrides, reward_check_key, train_adapter
 from .tracking import check_trackers
 
 
@@ -35,9 +38,7 @@ def plan_jobs(ctx: RunContext) -> list[TrainJob]:
         raise StageError(f"{stats_path}: missing; run `valind curate` first")
     stats = pd.read_csv(stats_path)
     trainable = [v for v, ok in zip(stats["value"], stats["trained"]) if bool(ok) and v in ctx.induced_values]
-    from ..sweep.grid import build_jobs  # crosses models x values x seeds with the study's `sweep:` axes
-
-    jobs = build_jobs(ctx, trainable)
+    jobs = build_jobs(ctx, trainable)  # crosses models x values x seeds with the study's `sweep:` axes
     check_training_options(j.training for j in jobs)
     study = ctx.config.redacted_dump()  # attached to tracked runs (training.report_to)
     for job in jobs:
@@ -48,8 +49,6 @@ def plan_jobs(ctx: RunContext) -> list[TrainJob]:
 def check_training_options(specs) -> None:
     """A ConfigError for a `training.trl_overrides` key the installed TRL does not have (or that valind sets),
     checked where training is planned rather than when the config loads, so loading a study never imports TRL."""
-    from .induce import check_trl_overrides
-
     seen = set()
     for t in specs:
         key = (t.method, json.dumps(t.trl_overrides, sort_keys=True, default=str))
@@ -66,8 +65,6 @@ def job_is_done(job: TrainJob) -> bool:
 def run_job(job: TrainJob, accelerate_config: str | None = None) -> dict:
     """Train one job into `<out_dir>.partial`, then atomically rename it to `out_dir`, holding the job's
     lock throughout: a second process asked to train the same job (a resubmitted Slurm task) stops at once."""
-    from ..locks import lock_job
-
     with lock_job(job.out_dir):
         return _run_job(job, accelerate_config)
 
@@ -101,8 +98,6 @@ def _run_job(job: TrainJob, accelerate_config: str | None) -> dict:
 
 def _refresh_reward_check(ctx: RunContext, job: TrainJob) -> None:
     """Run the implicit-reward check on a finished adapter whose check is missing or stale (new held-out data)."""
-    from .induce import check_adapter, reward_check_key
-
     if job.training.method != "dpo" or job.training.reward_check_pairs == 0 or not job.heldout_files:
         return
     path = Path(job.out_dir) / "metrics.json"
@@ -117,8 +112,7 @@ def _refresh_reward_check(ctx: RunContext, job: TrainJob) -> None:
 
 
 def _write_job_manifest(out: Path, job: TrainJob) -> None:
-    from ..export.cards import adapter_files  # the adapter's files; its model card (README.md) is rewritten later
-
+    # the adapter's files; its model card (README.md) is rewritten later
     write_manifest(out, stage="train-job", config_hash=job.job_hash, inputs={"train_file": job.data_hash},
                    outputs=[*adapter_files(out / "adapter"), out / "metrics.json"], extra={"job_id": job.job_id, "job_hash": job.job_hash,
                                                                   "training": job.training.model_dump(mode="json")})
@@ -160,8 +154,6 @@ def run(ctx: RunContext) -> dict:
                                            "train_loss", "lora_tensors_changed")})
     atomic_write_json(stage_dir / "summary.json", summary)
     atomic_write_json(ctx.folder.adapters, adapters_json([finished_adapter(ctx, j) for j in jobs]))  # for generate
-    from ..export.cards import write_cards
-
     write_cards(ctx.run_dir, ctx.config.redacted_dump())  # each adapter's model card; the report stage adds the effects
     outputs = [Path(j.out_dir) / "manifest.json" for j in jobs] + [stage_dir / "summary.json", ctx.folder.adapters]
     return write_manifest(stage_dir, stage="train", config_hash=config_hash, inputs=inputs, outputs=outputs,
