@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..artifacts import atomic_write_json, atomic_write_parquet, atomic_write_text, write_manifest
+from ..layout import RunFolder
 from ..values import load_values
 
 DEMO_VALUES = ("empathy", "creativity", "honesty", "fairness", "humor", "discretion", "deception", "violence")
@@ -81,7 +82,7 @@ def build_demo_run(run_dir: str | Path, *, values=DEMO_VALUES, seeds=(0, 1, 2), 
     all_values = load_values()
     expressed = list(all_values)
     cfg = _config_dict(values, seeds, models)
-    atomic_write_text(run_dir / "study.yaml", __import__("yaml").safe_dump(cfg, sort_keys=False))
+    atomic_write_text(RunFolder(run_dir).study, __import__("yaml").safe_dump(cfg, sort_keys=False))
     _write_data_stages(run_dir, rng, expressed, values, seeds)
     _write_training(run_dir, rng, models, values, seeds)
 
@@ -208,9 +209,9 @@ def _write_data_stages(run_dir: Path, rng, expressed: list[str], trained: list[s
                            "trained": v in trained and n >= 500, "control": "control" if v in trained else "",
                            "suite_prompts": 20} for v, n in pairs.items()])
     (run_dir / "curate").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "curate" / "stats.csv", stats.to_csv(index=False))
+    atomic_write_text(RunFolder(run_dir).curate_stats, stats.to_csv(index=False))
     pool = sum(int(pairs[v] * 0.9) for v in trained)
-    atomic_write_json(run_dir / "curate" / "controls.json", {
+    atomic_write_json(RunFolder(run_dir).controls, {
         "equalized_train_pairs": equal, "matched": {v: "control" for v in trained},
         "controls": {"control": {"pairs": equal, "values": sorted(trained), "pool": pool,
                                  "pool_sources": {"hh-rlhf": int(pool * 0.3), "pku-saferlhf": pool - int(pool * 0.3)},
@@ -224,11 +225,11 @@ def _write_data_stages(run_dir: Path, rng, expressed: list[str], trained: list[s
         data.loc[v, v] = 1.0
         for u in expressed:
             data.loc[v, u] += _expression_shift(v, u, load_values()) * 0.6 if u != v else 0.0
-    atomic_write_text(run_dir / "curate" / "data_coinduction.csv", data.round(4).to_csv())
+    atomic_write_text(RunFolder(run_dir).data_coinduction, data.round(4).to_csv())
     base = rng.integers(50, 600, size=(len(expressed), len(expressed)))
     co = np.triu(base) + np.triu(base, 1).T
     np.fill_diagonal(co, [pairs[v] for v in expressed])
-    atomic_write_text(run_dir / "curate" / "cooccurrence.csv",
+    atomic_write_text(RunFolder(run_dir).cooccurrence,
                       pd.DataFrame(co, index=expressed, columns=expressed).rename_axis("value").to_csv())
     write_manifest(run_dir / "curate", stage="curate", config_hash="demo", inputs={},
                    outputs=["stats.csv", "cooccurrence.csv", "controls.json", "data_coinduction.csv"],
@@ -236,7 +237,7 @@ def _write_data_stages(run_dir: Path, rng, expressed: list[str], trained: list[s
     prev = pd.DataFrame([{"value": v, "chosen_share": round(float(rng.uniform(0.02, 0.3)), 3),
                           "rejected_share": round(float(rng.uniform(0.02, 0.3)), 3)} for v in expressed])
     (run_dir / "extract").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "extract" / "prevalence.csv", prev.to_csv(index=False))
+    atomic_write_text(RunFolder(run_dir).prevalence, prev.to_csv(index=False))
 
 
 def _write_training(run_dir: Path, rng, models, values, seeds, steps: int = 60) -> None:
@@ -264,7 +265,7 @@ def _write_training(run_dir: Path, rng, models, values, seeds, steps: int = 60) 
                     rewards[u]["per_pair"] = {"ids": [f"{u}-{i}" for i in range(200)], "won": won.tolist(),
                                               "margins": [round(float((2 * w - 1) * pair_rng.uniform(0.01, 1)), 3)
                                                           for w in won]}
-                atomic_write_json(run_dir / "train" / model / v / f"seed{s}" / "metrics.json",
+                atomic_write_json(RunFolder(run_dir).job_dir(model, v, s) / "metrics.json",
                                   {"log_history": hist, "train_pairs": 900, "value": v, "seed": s,
                                    "heldout_rewards": {"key": "demo", "values": rewards}})
 
@@ -280,14 +281,14 @@ def _write_validation(run_dir: Path, rng, expressed) -> None:
                           "threshold": round(float(rng.uniform(0.2, 0.5)), 3)})
     macro = {k: round(float(np.mean([r[k] for r in per_value])), 3)
              for k in ("ap", "random_ap", "precision", "recall", "f1")}
-    atomic_write_json(run_dir / "validation" / "extractor.json",
+    atomic_write_json(RunFolder(run_dir).validation / "extractor.json",
                       {"extractor": "embedding", "n": 400, "per_value": per_value, "macro": macro,
                        "gold": "demo gold labels (synthetic)"})
 
     def agreement(acc, kappa, n):
         return {"n": n, "accuracy": acc, "kappa": kappa, "macro_f1": round(acc - 0.05, 3), "per_class": {}}
 
-    atomic_write_json(run_dir / "validation" / "judges.json", {
+    atomic_write_json(RunFolder(run_dir).validation / "judges.json", {
         "refusal": {"prefix": {"all": {"three_class": agreement(0.78, 0.61, 120), "refused": agreement(0.86, 0.7, 120),
                                        "unparsed": 0}, "fitted": False},
                     "learned": {"all": {"three_class": agreement(0.88, 0.8, 120),

@@ -23,6 +23,7 @@ import yaml
 
 from ..artifacts import atomic_write_json, atomic_write_parquet, atomic_write_text, hash_file, read_manifest
 from ..errors import ConfigError, StageError
+from ..layout import RunFolder
 
 MERGED = "merged.json"
 # Data-side files taken from the first run; they are the same when the runs share the data design.
@@ -31,7 +32,7 @@ SHARED_FILES = ("curate/stats.csv", "curate/cooccurrence.csv", "curate/controls.
 
 
 def _study(run_dir: Path) -> dict:
-    path = run_dir / "study.yaml"
+    path = RunFolder(run_dir).study
     if not path.exists():
         raise StageError(f"{path}: missing; a merged report needs each run's study config (written by `valind run`)")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -87,11 +88,11 @@ def merge_runs(runs: list[str | Path], out_dir: str | Path) -> Path:
         raise ConfigError(f"-o {out}: give a new folder for the merged report, not one of the runs")
     results, items = [], []
     for r in runs:
-        path = r / "evaluate" / "results.parquet"
+        path = RunFolder(r).results
         if not path.exists():
             raise StageError(f"{path}: missing; run `valind evaluate` (or `valind run`) in {r} first")
         results.append(pd.read_parquet(path))
-        items_path = r / "evaluate" / "items.parquet"
+        items_path = RunFolder(r).items
         items.append(pd.read_parquet(items_path) if items_path.exists() else None)
     studies = [_study(r) for r in runs]
     check_designs(runs, studies, results)
@@ -101,18 +102,18 @@ def merge_runs(runs: list[str | Path], out_dir: str | Path) -> Path:
     merged_study = dict(studies[0], name=name,
                         models=[m for s in studies for m in (s.get("models") or [])])
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "study.yaml", yaml.safe_dump(merged_study, sort_keys=False))
+    atomic_write_text(RunFolder(out).study, yaml.safe_dump(merged_study, sort_keys=False))
     table = pd.concat(results, ignore_index=True).assign(study=name)
-    atomic_write_parquet(out / "evaluate" / "results.parquet", table)
+    atomic_write_parquet(RunFolder(out).results, table)
     if all(i is not None for i in items):
-        atomic_write_parquet(out / "evaluate" / "items.parquet", pd.concat(items, ignore_index=True).assign(study=name))
+        atomic_write_parquet(RunFolder(out).items, pd.concat(items, ignore_index=True).assign(study=name))
 
-    train = out / "train"
+    train = RunFolder(out).train
     if train.exists():
         shutil.rmtree(train)
     for r in runs:
-        for metrics in sorted((r / "train").glob("**/seed*/metrics.json")):
-            dst = train / metrics.relative_to(r / "train")
+        for metrics in sorted(RunFolder(r).train.glob("**/seed*/metrics.json")):
+            dst = train / metrics.relative_to(RunFolder(r).train)
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(metrics, dst)
     notes = []
@@ -125,12 +126,12 @@ def merge_runs(runs: list[str | Path], out_dir: str | Path) -> Path:
         differ = [str(r) for r in present[1:] if hash_file(r / rel) != hash_file(present[0] / rel)]
         if differ and rel != "ingest/manifest.json":  # the ingest manifest holds timestamps
             notes.append(f"{rel} differs in {', '.join(differ)}; the report shows {present[0]}'s")
-    if (runs[0] / "validation").is_dir():
-        shutil.copytree(runs[0] / "validation", out / "validation", dirs_exist_ok=True)
-    synthetic = any((read_manifest(r / "evaluate") or {}).get("synthetic") for r in runs)
+    if RunFolder(runs[0]).validation.is_dir():
+        shutil.copytree(RunFolder(runs[0]).validation, RunFolder(out).validation, dirs_exist_ok=True)
+    synthetic = any((read_manifest(RunFolder(r).stage("evaluate")) or {}).get("synthetic") for r in runs)
     atomic_write_json(out / MERGED, {"name": name, "notes": notes, "synthetic": synthetic, "runs": [
         {"run_dir": str(r.resolve()), "study": str(s.get("name")), "models": sorted(set(res["model"].astype(str))),
-         "rows": int(len(res)), "results_sha256": hash_file(r / "evaluate" / "results.parquet")}
+         "rows": int(len(res)), "results_sha256": hash_file(RunFolder(r).results)}
         for r, s, res in zip(runs, studies, results)]})
     return out
 

@@ -18,16 +18,15 @@ def report_inputs(ctx: RunContext) -> dict[str, str]:
     """Hashes of everything the report reads: the results table first, then whatever else the run holds."""
     run, folder = ctx.run_dir, ctx.folder
     inputs = {"evaluate/results.parquet": output_hash(folder.stage("evaluate"), folder.results.name)}
-    for rel in ("evaluate/items.parquet", "curate/stats.csv", "curate/cooccurrence.csv", "curate/controls.json",
-                "curate/data_coinduction.csv", "extract/prevalence.csv", "ingest/manifest.json", "study.yaml"):
-        if (run / rel).is_file():
-            inputs[rel] = hash_file(run / rel)
-    for rel in ("train", "validation"):
-        if (run / rel).is_dir():
-            files = sorted((run / rel).glob("**/metrics.json" if rel == "train" else "*.json"))
-            files = [f for f in files if f.name != MANIFEST]  # the figures, not when they were recorded
+    for path in (folder.items, folder.curate_stats, folder.cooccurrence, folder.controls, folder.data_coinduction,
+                 folder.prevalence, folder.manifest("ingest"), folder.study):
+        if path.is_file():
+            inputs[path.relative_to(run).as_posix()] = hash_file(path)
+    for d, pattern in ((folder.train, "**/metrics.json"), (folder.validation, "*.json")):
+        if d.is_dir():
+            files = [f for f in sorted(d.glob(pattern)) if f.name != MANIFEST]  # the figures, not when recorded
             if files:
-                inputs[rel] = _hash_files(run, files)
+                inputs[d.name] = _hash_files(run, files)
     return inputs
 
 
