@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..artifacts import atomic_write_json
 from ..errors import ConfigError
 from .anthro import validate as anthro_validation
-from .labelled_judges import DEFAULT_LABELS, load_labelled  # noqa: F401 (DEFAULT_LABELS: read by importers)
+from .labelled_judges import DEFAULT_LABELS, load_labelled  # noqa: F401 (kept importable from here)
 
 DEFAULT_JUDGES = {"anthro": anthro_validation.DEFAULT_JUDGES}
 

@@ -7,15 +7,15 @@ A sweep axis is a dotted config path with a list of values, e.g.
       curation.max_subset_size: [100, 300, 1000]   # dose-response on subset size
 
 The grid is the cartesian product of the axes; the train stage crosses it
-with models x (values + control adapters) x seeds (`valind.train.stage.plan_jobs`). Each point has
+with models x (values + control adapters) x seeds (`valind.train.jobs.build_jobs`). Each point has
 a stable tag (`beta=0.05_max_subset_size=100`) used in job ids and paths; a
 study without a sweep has one point with an empty tag, so its job ids and
 paths are those of a plain run.
 
 Training fields (`training.*`, nested ones such as `training.lora.r` too) act
-on the job directly. `curation.max_subset_size` acts on the job's data: the
-job trains on the first N pairs of the curated subset, whose order is
-already a seeded shuffle, so smaller doses are nested in larger ones.
+on the job directly. `curation.max_subset_size` acts on the job's data
+(valind.train.jobs): the job trains on the first N pairs of the curated subset,
+whose order is already a seeded shuffle, so smaller doses are nested in larger ones.
 """
 
 from __future__ import annotations
@@ -23,15 +23,12 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..artifacts import atomic_write_text, hash_text
 from ..config import StudyConfig, _format_validation_error
 from ..errors import ConfigError
-from ..layout import RunFolder
 
 DOSE_AXIS = "curation.max_subset_size"
 NOT_AXES = {"training.seeds": "seeds are already a grid axis: list them in training.seeds",
@@ -118,80 +115,3 @@ def sweep_points(config: StudyConfig) -> list[SweepPoint]:
             raise ConfigError(_format_validation_error(exc, f"sweep point {overrides}")) from None
         points.append(SweepPoint(overrides, point_cfg, tag))
     return points
-
-
-def dose_lines(train_file: str | Path, n: int) -> list[str]:
-    """The first n records of a curated subset (its order is already a seeded shuffle)."""
-    with open(train_file, encoding="utf-8") as fh:
-        lines = [line for line in fh if line.strip()]
-    return lines[:n]
-
-
-def dose_train_file(run_dir: Path, subset: str, train_file: str | Path, n: int) -> str:
-    """Write (once) the subset capped at n pairs under RUN_DIR/sweep/subsets/<subset>/ and return its path.
-
-    `subset` is the value, or `control/seed<k>` for a control draw."""
-    text = "".join(dose_lines(train_file, n))
-    digest = hash_text(text)
-    path = RunFolder(run_dir).dose_subset(subset, n)
-    if not path.exists() or hash_text(path.read_text(encoding="utf-8")) != digest:
-        atomic_write_text(path, text)
-    return str(path)
-
-
-def control_subsets(ctx) -> dict[str, dict[int, Path]]:
-    """Control name -> {seed: train file}, from curate/controls.json; before curation (for `valind plan`), the
-    planned `control`; none for a curate stage that wrote no controls.json."""
-    if not ctx.config.curation.control:
-        return {}
-    folder = RunFolder(ctx.run_dir)
-    path = folder.controls
-    if not path.exists():
-        if folder.curate_stats.exists():
-            return {}
-        return {"control": {s: folder.control_subset("control", s) for s in ctx.config.training.seeds}}
-    controls = json.loads(path.read_text(encoding="utf-8")).get("controls", {})
-    return {name: {int(seed): folder.stage("curate") / e["file"] for seed, e in entry["seeds"].items()}
-            for name, entry in controls.items()}
-
-
-def heldout_files(ctx) -> dict[str, str]:
-    """value -> its curated held-out pairs, for the implicit-reward check (values with any held-out pairs)."""
-    out = {}
-    for value in ctx.induced_values:
-        path = RunFolder(ctx.run_dir).subset(value, "heldout")
-        if path.exists() and path.stat().st_size > 0:
-            out[value] = str(path)
-    return out
-
-
-def build_jobs(ctx, values: list[str]) -> list:
-    """One TrainJob per (sweep point, model, value, seed), with the point's overrides applied, then the controls.
-
-    Without a sweep the ids and paths are a plain run's: `<model>/<value>/seed<k>`
-    under RUN_DIR/train/. With one, the point's tag sits before the seed.
-    A dose (curation.max_subset_size) subset is written when the curated one exists.
-    Control adapters (`control`, or `control-n<N>` per size) are jobs like any
-    other, one per (point, model, seed), each on its seed's control draw.
-    """
-    from ..train.induce import TrainJob
-
-    run_dir, folder = Path(ctx.run_dir), RunFolder(ctx.run_dir)
-    controls = control_subsets(ctx) if values else {}
-    heldout = heldout_files(ctx)
-    jobs = []
-    for point in sweep_points(ctx.config):
-        for model in ctx.config.models:
-            units = [(value, {s: folder.subset(value) for s in point.config.training.seeds}) for value in values]
-            units += [(name, files) for name, files in controls.items()]
-            for value, files in units:
-                for seed in point.config.training.seeds:
-                    train_file = files.get(seed, "")
-                    if point.max_subset_size is not None and train_file and Path(train_file).exists():
-                        subset = value if value in values else f"{value}/seed{seed}"
-                        train_file = dose_train_file(run_dir, subset, train_file, point.max_subset_size)
-                    jobs.append(TrainJob(
-                        model=model, value=value, seed=seed, train_file=str(train_file),
-                        training=point.config.training, out_dir=str(folder.job_dir(model.slug, value, seed, point.tag)),
-                        point=point.tag, ref_cache_dir=str(folder.ref_cache), heldout_files=heldout))
-    return jobs

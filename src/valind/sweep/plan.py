@@ -293,8 +293,9 @@ def _pairs_before_curation(ctx, notes: list[str]) -> tuple[dict[str, int] | None
 # ---------------------------------------------------------------- the estimate
 def estimate(ctx, utilisation: float) -> dict:
     """Rows for every training job and generation unit, a row per stage, totals, and the assumptions used."""
+    from ..train.jobs import build_jobs
     from ..train.stage import plan_jobs
-    from .grid import build_jobs, sweep_points
+    from .grid import sweep_points
 
     cfg = ctx.config
     notes: list[str] = []

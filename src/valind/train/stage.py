@@ -26,8 +26,8 @@ from ..errors import StageError
 from ..export.cards import adapter_files, write_cards
 from ..layout import Adapter, adapters_json
 from ..locks import lock_job
-from ..sweep.grid import build_jobs
 from .induce import TrainJob, check_adapter, check_trl_overrides, reward_check_key, train_adapter
+from .jobs import build_jobs
 from .tracking import check_trackers
 
 
