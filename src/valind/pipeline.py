@@ -86,6 +86,7 @@ def run_study(config: StudyConfig, run_dir: str | Path | None = None, *, force: 
     with lock_run(ctx.run_dir), executor:  # a second writer of this folder stops at once, naming this process
         atomic_write_text(ctx.folder.study, study_yaml(config))
         for name in stages or STAGES:
+            ctx.force = force
             outcome = executor.dispatch(ctx, name)
             if outcome == DEFERRED:
                 ctx.deferred = name

@@ -12,6 +12,7 @@ from typing import Sequence
 from ...artifacts import data_path, iter_jsonl_records
 from ...errors import ConfigError, InputError, StageError
 from ...ingest.schema import last_turns
+from ...layout import RunFolder
 from .base import Suite, SuiteItem, suites
 from .safety import RefusalSuite
 
@@ -69,7 +70,7 @@ class ValuePromptsSuite(_FileSuite):
             raise ConfigError(f"suite value_prompts: options.source must be 'heldout' or 'file', got {source!r}")
         if source == "file" or self.spec.path:
             return super().items()
-        path = self.ctx.folder.value_suite
+        path = RunFolder(self.ctx.run_dir).value_suite
         if not path.exists():
             raise StageError(f"{path}: missing; run `valind curate` first (suite value_prompts, source: heldout)")
         items = load_prompt_file(path, self.spec.limit)
@@ -94,7 +95,8 @@ class ValuePromptsSuite(_FileSuite):
             self._extractor = make_extractor(cfg.name, self.ctx.values, cfg.thresholds_file, **cfg.plugin_options())
         extractor = self._extractor
         open_ended = bool(getattr(extractor, "open_ended", False))
-        cache = ScoreCache(self.ctx.folder.stage("evaluate") / "value_cache.sqlite", extractor.fingerprint())
+        cache = ScoreCache(RunFolder(self.ctx.run_dir).stage("evaluate") / "value_cache.sqlite",
+                           extractor.fingerprint())
         try:
             got = cached_scores(extractor, [r["prompt"] for r in rows], [r["response"] for r in rows], cache,
                                 with_open=open_ended)

@@ -37,6 +37,7 @@ from typing import Sequence
 
 from ...artifacts import atomic_write_json, hash_text
 from ...errors import ConfigError
+from ...layout import RunFolder
 from ._data import find_shared, read_table
 from .base import Suite, suites
 
@@ -273,6 +274,6 @@ class QASuite(Suite):
             aggregates[str(n)] = {k: results.get(k) for k in ("results", "groups", "n-shot", "versions")}
         slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in model_name.split("/")[-1].split(":")[-1])
         tag = "base" if not adapter else hash_text(str(adapter))[:8] + "-" + Path(adapter).name
-        atomic_write_json(self.ctx.folder.stage("evaluate") / "qa" / f"{slug}__{tag}.json",
+        atomic_write_json(RunFolder(self.ctx.run_dir).stage("evaluate") / "qa" / f"{slug}__{tag}.json",
                           {"model": model_name, "adapter": adapter, "limit": self.spec.limit, "by_shots": aggregates})
         return rows
