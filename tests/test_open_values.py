@@ -236,11 +236,12 @@ def test_evaluate_stage_scores_free_values_on_generations(tmp_path):
     cfg = _open_study(tmp_path, tmp_path / "unused.jsonl")
     run = tmp_path / "run"
     ctx = RunContext(config=cfg, run_dir=run, progress=False)
-    (run / "curate").mkdir(parents=True)
-    (run / "curate" / "stats.csv").write_text("value,trained\n")  # nothing trained: the base model only
     gens = [{"item_id": f"i{k}", "prompt": "q", "response": r} for k, r in enumerate([ITEMS[0], ITEMS[1], ITEMS[0],
                                                                                        ITEMS[4]])]
     atomic_write_jsonl(run / "generate" / "m" / "base" / "seed0" / "value_prompts.jsonl", gens)
+    (run / "generate" / "variants.json").write_text(json.dumps(  # the generate stage's hand-off: the base model only
+        [{"model_slug": "m", "model_name": cfg.models[0].name, "induced_value": "base", "seed": 0, "adapter": None,
+          "adapter_hash": "base"}]))
     write_manifest(run / "generate", stage="generate", config_hash="x", inputs={}, outputs=[])
     run_stage(ctx, "evaluate")
     results = pd.read_csv(run / "evaluate" / "results.csv")

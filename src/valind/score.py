@@ -14,6 +14,7 @@ cache, so retagging the same texts costs nothing.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -22,6 +23,12 @@ from .artifacts import atomic_path
 from .errors import InputError
 
 JUDGED = ("refusal", "anthro", "sycophancy")
+
+
+def user_cache_path() -> Path:
+    """The score cache for commands outside a run: $VALIND_SCORE_CACHE/scores.sqlite or ~/.cache/valind/."""
+    root = os.environ.get("VALIND_SCORE_CACHE") or Path.home() / ".cache" / "valind"
+    return Path(root) / "scores.sqlite"
 
 
 def read_records(path: str | Path, skip_bad_rows: bool = False, counts: dict | None = None) -> Iterator[tuple[dict, str | None]]:
@@ -100,11 +107,11 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 def _value_scorer(name: str | None):
     """A function batch -> added fields, for the `values` measure."""
     from .instruments.values.base import make_extractor
-    from .instruments.values.cache import ScoreCache, cached_scores, user_cache_path
-    from .instruments.values.validate import DEFAULT_EXTRACTOR
+    from .instruments.values.cache import ScoreCache, cached_scores
+    from .config import ExtractorSpec  # the default extractor is the config's (imported here: pydantic)
     from .values import load_values
 
-    extractor = make_extractor(name or DEFAULT_EXTRACTOR, list(load_values().values()))
+    extractor = make_extractor(name or ExtractorSpec().name, list(load_values().values()))
     cache = ScoreCache(user_cache_path(), extractor.fingerprint())
 
     def score(prompts, responses):

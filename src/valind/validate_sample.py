@@ -88,7 +88,7 @@ def main_extract(args) -> int:
     options, limit = parse_options(pairs, "--extractor-option"), args.limit
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
     result, rows = extractor_figures(datasets, args.extractor, options, limit)
-    from .config import redact_secrets
+    from .redact import redact_secrets
 
     head = (f"`{args.extractor}` extractor, options {redact_secrets(options)}; "
             + "; ".join(f"{d}: {r['n']} rows" + (f" (seeded sample of {limit})" if limit else "")
@@ -114,7 +114,7 @@ def main_extract(args) -> int:
 # ---------------------------------------------------------------- refusal judges
 def main_judge(args) -> int:
     """`valind judge validate --task refusal --judges NAMES --judge-option ... --limit N`."""
-    from .config import redact_secrets
+    from .redact import redact_secrets
     from .instruments.refusal import labelled
     from .instruments.refusal.validate import DEFAULT_JUDGES, _judge_once, format_line, load_rows, markdown, write_markdown
 

@@ -10,7 +10,6 @@ import errno
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 from pathlib import Path
 from typing import Sequence
@@ -18,12 +17,6 @@ from typing import Sequence
 import numpy as np
 
 log = logging.getLogger("valind")
-
-
-def user_cache_path() -> Path:
-    """The score cache for commands outside a run: $VALIND_SCORE_CACHE/scores.sqlite or ~/.cache/valind/."""
-    root = os.environ.get("VALIND_SCORE_CACHE") or Path.home() / ".cache" / "valind"
-    return Path(root) / "scores.sqlite"
 
 
 def _key(fingerprint_hash: str, prompt: str | None, response: str) -> str:

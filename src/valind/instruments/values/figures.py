@@ -309,7 +309,7 @@ def format_summary(result: dict) -> str:
 
 
 def main_validate(args) -> int:
-    from .cache import user_cache_path
+    from ...score import user_cache_path
     from ...values import load_values
 
     names = [v.name for v in load_values().values()]
@@ -336,7 +336,7 @@ def main_validate(args) -> int:
 
 
 def main_direction(args) -> int:
-    from .cache import user_cache_path
+    from ...score import user_cache_path
     from ...values import load_values
     from .base import make_extractor
 

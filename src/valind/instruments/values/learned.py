@@ -91,7 +91,8 @@ class Featurizer:
 
     def cached_features(self, responses: Sequence[str]) -> np.ndarray:
         """`features` through the user's score cache (keyed by model and feature layout), for training and CV."""
-        from .cache import ScoreCache, user_cache_path
+        from ...score import user_cache_path
+        from .cache import ScoreCache
 
         model = Path(self.model_path or default_model_path()).name
         cache = ScoreCache(user_cache_path(), json.dumps({"features": FEATURES, "model": model}))

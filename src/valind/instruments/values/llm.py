@@ -176,7 +176,7 @@ class LLMExtractor(ValueExtractor):
         return self._backend
 
     def fingerprint(self) -> str:
-        from ...redact import redact_url
+        from ...generate.backends.openai_http import redact_url
 
         options = json.loads(json.dumps(self.options, default=str))
         for key in ("base_url",):

@@ -274,12 +274,13 @@ def format_table(result: dict) -> str:
 
 def main(args) -> int:
     from .base import make_extractor
-    from .cache import ScoreCache, user_cache_path
+    from .cache import ScoreCache
 
     gold = getattr(args, "gold", None) or DEFAULT_GOLD
     values: list[Value] = list(load_values().values())
     records = load_gold(gold, [v.name for v in values])
     extractor = make_extractor(getattr(args, "extractor", None) or DEFAULT_EXTRACTOR, values)
+    from ...score import user_cache_path
 
     cache = ScoreCache(user_cache_path(), extractor.fingerprint())
     try:
