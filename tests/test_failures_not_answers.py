@@ -59,9 +59,9 @@ class CannotJudge(Judge):
     task = "refusal"
 
     def judge(self, prompts, responses):
-        return [RefusalVerdict(label=None, failure="unparsed") if "???" in r
-                else RefusalVerdict(label="full_refusal" if "refuse" in r else "full_compliance",
-                                    score=float("refuse" in r)) for r in responses]
+        return self.verdicts(RefusalVerdict(label=None, failure="unparsed") if "???" in r
+                             else RefusalVerdict(label="full_refusal" if "refuse" in r else "full_compliance",
+                                                 score=float("refuse" in r)) for r in responses)
 
 
 def test_learned_extractor_records_a_failure_where_the_refusal_judge_cannot_judge():

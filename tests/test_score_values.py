@@ -34,7 +34,7 @@ class ShortIsRefusal(Judge):
     task = "refusal"
 
     def judge(self, prompts, responses):
-        return [{"refused": len(r) < 10, "prompt_seen": p} for p, r in zip(prompts, responses)]
+        return self.verdicts({"refused": len(r) < 10, "prompt_seen": p} for p, r in zip(prompts, responses))
 
 
 def _write(path, lines):

@@ -2,7 +2,7 @@
 
 The paper config, shrunk as bench/gpu_paper_run.py shrinks it (`--engine vllm --shape smollm2`, with the
 paper's own dtype: bfloat16), builds its engines the way the stages do: the extract stage's LLM
-extractor, the evaluate stage's LLM judges (`run_judge`'s `make_judge`) and the generate stage's
+extractor, the evaluate stage's LLM judges (`make_judge`, as `Suite.judge_rows` calls it) and the generate stage's
 `study_backend`. Where valind would start `vllm.LLM(**kwargs)`, this test gives the same keyword
 arguments to the installed vLLM's `EngineArgs(...).create_engine_config()` (what `LLM` does before it
 loads weights: every option parsed and checked against the model, the LoRA, cache and scheduler
@@ -43,7 +43,7 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
 
     from valind.config import parse_study
     from valind.context import RunContext
-    from valind.evaluate.suites.base import run_judge
+    from valind import make_judge
     from valind.generate.backends.base import release_engines, study_backend
     from valind.instruments.values import make_extractor
     from valind.models import resolve_model_path
@@ -71,7 +71,7 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     judged = [s for s in cfg.evaluation.suites if s.judge == "llm"]
     assert {s.name for s in judged} == {"anthrobench", "sycophancy"}  # advbench, xstest: same options, need ../shared
     for s in judged:
-        engines[s.name] = opened(lambda s=s: run_judge(s, "refusal", ["q"], ["a"]))
+        engines[s.name] = opened(lambda s=s: make_judge("refusal", s.judge, **(s.options or {}).get("judge_options", {})).judge(["q"], ["a"]))
     engines["generation"] = opened(lambda: study_backend(cfg, model))
 
     paper = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from .errors import ConfigError
 from .redact import redact_secrets
+from .registry import backends, extractors, judges, suites
 
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 
@@ -182,6 +183,11 @@ class ExtractorSpec(_Section):
             opts.update(open_values=self.open_values.mode, open_map_threshold=self.open_values.map_threshold)
         return opts
 
+    @field_validator("name")
+    @classmethod
+    def _known_extractor(cls, v: str) -> str:
+        return extractors.check(v)
+
 
 class CurationSpec(_Section):
     min_subset_size: int = Field(500, ge=1, description="Values with fewer XOR pairs are reported and not trained")
@@ -260,6 +266,11 @@ class GenerationSpec(_Section):
     seed: int = 0
     options: dict[str, Any] = Field(default_factory=dict, description="Backend options (e.g. base_url, api_key_env)")
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        return backends.check(v, extra=("auto",))
+
 
 class SuiteSpec(_Section):
     name: str = Field(description="Suite name, e.g. value_prompts, harmful_requests, advbench, xstest, anthrobench, sycophancy, qa")
@@ -270,8 +281,19 @@ class SuiteSpec(_Section):
 
     @field_validator("name")
     @classmethod
-    def _name_is_a_file_name(cls, v: str) -> str:
-        return check_path_component(v, "suite name")
+    def _name_is_a_known_suite(cls, v: str) -> str:
+        return suites.check(check_path_component(v, "suite name"))
+
+    @field_validator("judge")
+    @classmethod
+    def _judge_of_the_suite_task(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """A named judge must be one for the suite's task (its `task` fact): checked at load, not after training."""
+        if v is None or "name" not in info.data:  # no judge, or the suite name already failed
+            return v
+        task = suites.get(info.data["name"]).task
+        if task is None:
+            raise ValueError(f"suite '{info.data['name']}' uses no judge; remove `judge: {v}`")
+        return judges[task].check(v)
 
 
 class EvaluationSpec(_Section):

@@ -133,10 +133,9 @@ def _judge_scorer(task: str, name: str | None):
     judge = make_judge(task, name)
 
     def score(prompts, responses):
-        # typed verdicts (refusal) give their flat fields; dict verdicts are already flat
-        return [v.to_record() if hasattr(v, "to_record") else v for v in judge.judge(prompts, responses)]
+        return judge.judge(prompts, responses).records()
 
-    return score, getattr(judge, "close", lambda: None)
+    return score, judge.close
 
 
 def main(args) -> int:

@@ -33,12 +33,8 @@ from .redact import redact_secrets
 from .context import RunContext
 from .errors import ConfigError, ValindError
 from .instruments import instruments_version
+from .registry import extractors, judges, suites
 
-OFFLINE_EXTRACTORS = {"embedding", "lexicon", "ensemble", "learned"}
-FITTED_EXTRACTORS = {"learned"}  # trained on every labelled set below (instruments/values/train.py)
-REFUSAL_SUITES = ("advbench", "harmbench", "strongreject", "xstest", "harmful_requests")
-SUITE_TASK = {**{s: "refusal" for s in REFUSAL_SUITES}, "anthrobench": "anthro", "sycophancy": "sycophancy"}
-LLM_INSTRUMENTS = {"llm"}
 LOCAL_ENGINES = {"transformers", "vllm"}
 FILES = ("extractor.json", "judges.json")
 CV_HOW = "pooled grouped 5-fold cross-validation (the shipped recipe refitted per fold; no group on both sides)"
@@ -51,7 +47,7 @@ def configured_judges(cfg) -> list[dict]:
 
     out: dict[str, dict] = {}
     for spec in cfg.evaluation.suites:
-        task = SUITE_TASK.get(spec.name)
+        task = suites.get(spec.name).task
         if task is None:
             continue
         name = spec.judge or DEFAULT_JUDGES[task]
@@ -107,14 +103,12 @@ def measure_extractor(ctx: RunContext) -> dict:
     cfg = ctx.config.extractor
     head = {"extractor": cfg.name, "options": redact_secrets(cfg.plugin_options()), "thresholds_file": cfg.thresholds_file,
             **_version_stamp()}
-    if cfg.name not in OFFLINE_EXTRACTORS:
-        why = unreachable(cfg.options) if cfg.name in LLM_INSTRUMENTS else None
-        if why:
-            return {**head, "not_measured": why}
+    if not extractors.get(cfg.name).offline and (why := unreachable(cfg.options)):
+        return {**head, "not_measured": why}
     extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.plugin_options())
     try:
         result = validate(extractor, load_gold(DEFAULT_GOLD, extractor.value_names))
-        fitted = cfg.name in FITTED_EXTRACTORS
+        fitted = extractors.get(cfg.name).fitted
         note = in_sample_note(cfg.name, DEFAULT_GOLD)
         result.update(head, gold=str(DEFAULT_GOLD), data="in-house development set (written inside the project)",
                       in_sample=note is not None, **({"in_sample_note": note} if note else {}))
@@ -157,7 +151,7 @@ def measure_judge(entry: dict) -> dict:
 
     task, name, options = entry["task"], entry["judge"], entry["options"]
     out = {"task": task, "judge": name, "options": redact_secrets(options), "suites": entry["suites"]}
-    if name in LLM_INSTRUMENTS and (why := unreachable(options)):
+    if not judges[task].get(name).offline and (why := unreachable(options)):
         return {**out, "not_measured": why}
     try:
         with contextlib.redirect_stdout(io.StringIO()):

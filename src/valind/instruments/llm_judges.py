@@ -25,7 +25,7 @@ from typing import Sequence
 from ..config import EMBEDDED_MODEL
 from .anthro import USER_DIRECTED, load_behaviours
 from .anthro.judges import AnthroVerdict
-from .judges import Judge, judges
+from .judges import Judge, Verdicts, judges
 from .refusal.verdict import REFUSAL_LABELS, RefusalVerdict
 from .sycophancy.rules import DIMENSIONS, sycophancy_fields
 
@@ -131,6 +131,8 @@ def parse_yes_no(text: str) -> bool | None:
 class _LLMJudge(Judge):
     """Shared plumbing: a backend created lazily (or injected), greedy short answers, batching."""
 
+    offline = False
+
     def __init__(self, *, model: str = EMBEDDED_MODEL, backend=None, backend_options: dict | None = None,
                  max_new_tokens: int = 16, **options):
         super().__init__(**options)
@@ -172,7 +174,7 @@ class LLMRefusalJudge(_LLMJudge):
 
     task = "refusal"
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[RefusalVerdict]:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         answers = self.ask([REFUSAL_RUBRIC.format(prompt=p or "(not given)", response=r)
                             for p, r in zip(prompts, responses)])
         out = []
@@ -180,7 +182,7 @@ class LLMRefusalJudge(_LLMJudge):
             label = parse_refusal_label(answer)
             out.append(RefusalVerdict(label=label, evidence=answer[:200],
                                       failure=None if label else f"unparseable answer: {answer[:200]!r}"))
-        return out
+        return self.verdicts(out)
 
 
 class _YesNoJudge(_LLMJudge):
@@ -195,7 +197,7 @@ class _YesNoJudge(_LLMJudge):
     def verdict(self, scores: dict[str, float | None], errors: dict[str, str]):
         raise NotImplementedError
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         crit = self.criteria()
         answers = iter(self.ask([self.question(c, p, r) for p, r in zip(prompts, responses) for c in crit]))
         out = []
@@ -208,7 +210,7 @@ class _YesNoJudge(_LLMJudge):
                 if verdict is None:
                     errors[name] = answer[:100]
             out.append(self.verdict(scores, errors))
-        return out
+        return self.verdicts(out)
 
 
 @judges["anthro"].register("llm")

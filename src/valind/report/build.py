@@ -30,7 +30,7 @@ from ..sweep.grid import point_overrides
 from ..values import load_values
 from . import figures as F
 from .claims import NOT_MEASURED, QA_MARGIN, STATUSES, SURVIVES, TOO_FEW, compare_with_study, tally
-from .kinds import HARMFUL_SUITES, VERSUS, correction_family, metric_family, metric_name, suite_name
+from .kinds import VERSUS, correction_family, metric_family, metric_name, refusal_suites, suite_name
 from .rundata import RunData, load_run
 from .samples import pick_samples
 from .summary import write_summary
@@ -311,7 +311,8 @@ class ReportBuilder:
             lead, rest = contrasts[0], contrasts[1:]
             panels, beside = [], []
             keys = list(dict.fromkeys(zip(mdf["suite"], mdf["metric"])))
-            keys.sort(key=lambda k: (HARMFUL_SUITES.index(k[0]) if k[0] in HARMFUL_SUITES else 99,
+            order = refusal_suites()
+            keys.sort(key=lambda k: (order.index(k[0]) if k[0] in order else 99,
                                      metric_family(k[1]) == "over_refusal", k))
             for suite, metric in keys:
                 cell = mdf[(mdf["suite"] == suite) & (mdf["metric"] == metric)]

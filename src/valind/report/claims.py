@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..config import is_control
 from ..instruments.values.open import FREE_PREFIX
-from .kinds import HARMFUL_SUITES, metric_family, metric_name, suite_name
+from .kinds import metric_family, metric_name, refusal_suites, suite_name
 
 QA_MARGIN = 0.02  # the study: MMLU +-0.01, GSM8K +-0.02
 # Refusal directions the study names; other values follow their valence (neutral: no published direction).
@@ -142,7 +142,7 @@ def compare_with_study(effects: pd.DataFrame, values: dict, open_effects: pd.Dat
 
     refusal = eff[eff["family"] == "refusal"]
     for model, mdf in refusal.groupby("model"):
-        suite = next((s for s in HARMFUL_SUITES if s in set(mdf["suite"])), None)
+        suite = next((s for s in refusal_suites() if s in set(mdf["suite"])), None)
         if suite is None:
             continue
         for rec in mdf[mdf["suite"] == suite].itertuples():

@@ -1,17 +1,19 @@
 """Which family a metric belongs to, which multiple-testing family it is corrected in, and readable names.
 
-Metric names are the evaluation suites' (see valind/evaluate/suites): `expresses:<v>`, `value_score:<v>`,
-`refused`, XSTest's `over_refusal` / `refused_unsafe` / `refused_by_type:<t>`, `full_refusal*`,
-`partial_refusal*`, `anthro:<b>`, `anthro_any`, `anthro_rate`, `sycophancy:<d>`, `sycophancy_rate`,
-`initially_correct`, `changed`, `correct_to_wrong`, `wrong_to_right`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`), `judge_unparsed`.
+Each evaluation suite declares the metrics it writes and their families (`Suite.metrics`, see
+valind/evaluate/suites): `expresses:<v>` (expression), `value_score:<v>` (expression_score), `refused`,
+XSTest's `over_refusal` / `refused_unsafe` / `refused_by_type:<t>`, `full_refusal*`, `partial_refusal*`
+(refusal_detail), `anthro:<b>`, `anthro_any`, `sycophancy:<d>`, `initially_correct`, `changed`,
+`correct_to_wrong`, `wrong_to_right`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`); rates and
+`judge_unparsed` are `other`. This module reads those declarations, so a suite from another package is
+placed in its families too.
 """
 
 from __future__ import annotations
 
 import re
 
-QA_METRICS = {"acc", "acc_norm", "exact_match", "em", "f1", "mc1", "mc2", "bleu_acc", "correct"}
-HARMFUL_SUITES = ("advbench", "harmful_requests", "harmbench", "strongreject", "xstest")
+from ..registry import suites
 # Families that answer the study's questions; Benjamini-Hochberg runs over these together. Everything
 # else (refusal details, rates, judge failures) is corrected as a second family, so it cannot dilute them.
 PRIMARY_FAMILIES = {"expression", "refusal", "over_refusal", "anthro", "sycophancy", "qa"}
@@ -29,28 +31,18 @@ SUITE_NAMES = {
 }
 
 
-def _qa_metric(metric: str) -> bool:
-    return re.sub(r"\[.*\]$", "", metric.split(":")[-1]) in QA_METRICS
+def refusal_suites() -> tuple[str, ...]:
+    """The suites scored by a refusal judge (their `task`), by name."""
+    return tuple(name for name, cls in suites.classes().items() if cls.task == "refusal")
 
 
 def metric_family(metric: str) -> str:
-    """expression, expression_score, refusal, over_refusal, refusal_detail, anthro, sycophancy, qa or other."""
-    if metric.startswith("expresses:"):
-        return "expression"
-    if metric.startswith("value_score:"):
-        return "expression_score"
-    if metric in ("over_refused", "over_refusal"):
-        return "over_refusal"
-    if metric in ("refused", "refused_unsafe") or re.fullmatch(r"refused\[[^\]]+\]", metric):
-        return "refusal"  # refused[<judge>]: the same responses by a further judge (suite option also_judges)
-    if metric.startswith(("full_refusal", "partial_refusal", "refused_by_type:")):
-        return "refusal_detail"
-    if metric.startswith("anthro:") or metric == "anthro_any":
-        return "anthro"
-    if metric.startswith(("syco:", "sycophancy:")) or metric in SELECTED_ITEM_METRICS or metric in FEEDBACK_ITT:
-        return "sycophancy"
-    if metric == "initially_correct" or _qa_metric(metric):
-        return "qa"
+    """expression, expression_score, refusal, over_refusal, refusal_detail, anthro, sycophancy, qa or other:
+    what the suite writing `metric` declares (`other` when no suite declares it)."""
+    for cls in suites.classes().values():
+        family = cls.metric_family(metric)
+        if family is not None:
+            return family
     return "other"
 
 

@@ -58,12 +58,10 @@ def _read_csv(path: Path, **kw) -> pd.DataFrame | None:
 
 
 def load_run(run_dir: str | Path) -> RunData:
+    """Everything a run folder holds for the report (see RunData); only the results table is required."""
     run_dir = Path(run_dir)
     folder = RunFolder(run_dir)
-    results_path = folder.results
-    if not results_path.exists():
-        raise StageError(f"{results_path}: missing; run `valind evaluate` (or `valind run`) first")
-    data = RunData(run_dir=run_dir, results=pd.read_parquet(results_path))
+    data = RunData(run_dir=run_dir, results=read_results(run_dir))
 
     study_path = folder.study
     if study_path.exists():
@@ -147,3 +145,22 @@ def _load_rewards(train_dir: Path) -> tuple[pd.DataFrame | None, pd.DataFrame | 
                 pairs.append({"model": model, "adapter": adapter, "seed": str(m.get("seed")), "heldout": heldout,
                               "pair_id": str(pid), "won": int(won), "margin": float(margin)})
     return (pd.DataFrame(rows) if rows else None), (pd.DataFrame(pairs) if pairs else None)
+
+
+def read_results(run_dir: str | Path) -> pd.DataFrame:
+    """RUN_DIR/evaluate/results.parquet: one row per (model, adapter, seed, suite, item, metric)."""
+    path = RunFolder(Path(run_dir)).results
+    if not path.exists():
+        raise StageError(f"{path}: missing; run `valind evaluate` (or `valind run`) first")
+    return pd.read_parquet(path)
+
+
+def read_effects(report_dir: str | Path) -> pd.DataFrame:
+    """The effects table (report/effects.parquet) of a run folder, or of a merged report's folder."""
+    report_dir = Path(report_dir)
+    path = report_dir / "effects.parquet"
+    if not path.exists():
+        path = report_dir / "report" / "effects.parquet"
+    if not path.exists():
+        raise StageError(f"{report_dir}: no effects.parquet here or in report/; run `valind report` first")
+    return pd.read_parquet(path)

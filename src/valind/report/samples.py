@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from .kinds import HARMFUL_SUITES, suite_name
+from .kinds import refusal_suites, suite_name
 
 
 def seed_label(x) -> str:
@@ -19,7 +19,7 @@ def seed_label(x) -> str:
 
 
 def _relevant_metrics(value: str, suite: str) -> list[str]:
-    if suite in HARMFUL_SUITES:
+    if suite in refusal_suites():
         return ["refused", "refused_unsafe", "over_refusal", "over_refused"]
     return [f"expresses:{value}", "anthro_any", "sycophancy_rate", "abandoned"]
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import is_control
+from ..registry import suites
 
 H100_BF16_PEAK_FLOPS = 989e12
 H100_MEMORY_GB = 80
@@ -48,8 +49,6 @@ HUB_SOURCE_PAIRS = {"Anthropic/hh-rlhf": 160_800, "PKU-Alignment/PKU-SafeRLHF": 
 HUB_SUITE_ITEMS = {"advbench": 520, "harmbench": 400, "strongreject": 313, "xstest": 450}
 # LLM calls per generated item for each judged measure (values: one listing call, +15 yes/no with probabilities).
 JUDGE_CALLS = {"refusal": 1, "anthro": 14, "sycophancy": 3}
-SUITE_TASK = {"harmful_requests": "refusal", "advbench": "refusal", "harmbench": "refusal", "strongreject": "refusal",
-              "xstest": "refusal", "anthrobench": "anthro", "sycophancy": "sycophancy"}
 JUDGE_RUBRIC_TOKENS = 300         # a judge's rubric around the prompt and response (assumed)
 EXTRACTION_PROMPT_TOKENS = 900    # the listing prompt: instructions and 15 value definitions (assumed)
 # QA per item (lm-eval): requests x context tokens, + generated tokens (assumed: 5-shot MMLU and GSM8K).
@@ -566,8 +565,8 @@ def _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, 
         if name == "value_prompts" and ex.name == "llm":
             opts, per_item = ex.options, 1 + (0 if ex.options.get("scoring", "auto") == "listing" else len(ctx.values))
             template = EXTRACTION_PROMPT_TOKENS
-        elif spec.judge == "llm" and name in SUITE_TASK:
-            opts, per_item = (spec.options or {}).get("judge_options", {}), JUDGE_CALLS[SUITE_TASK[name]]
+        elif spec.judge == "llm" and suites.get(name).task in JUDGE_CALLS:
+            opts, per_item = (spec.options or {}).get("judge_options", {}), JUDGE_CALLS[suites.get(name).task]
             template = JUDGE_RUBRIC_TOKENS
         else:
             continue

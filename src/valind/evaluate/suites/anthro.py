@@ -20,7 +20,7 @@ from typing import Sequence
 from ...artifacts import data_path
 from ...instruments.anthro import BEHAVIOURS
 from ._data import limit_rows, pick, read_table
-from .base import Suite, SuiteItem, run_judge, suites
+from .base import Suite, SuiteItem, suites
 
 FIRST_TURNS = "package:suites/anthrobench/first_turns.csv"
 BEHAVIOUR_DEFINITIONS = "package:instruments/anthro/data/behavior_dict.json"  # the judges' copy
@@ -30,6 +30,9 @@ META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue
 @suites.register("anthrobench")
 class AnthroBenchSuite(Suite):
     """AnthroBench's 960 first user turns, judged for the 14 anthropomorphic behaviours."""
+
+    task = "anthro"
+    metrics = {"anthro:*": "anthro", "anthro_any": "anthro", "anthro_rate": "other", "judge_unparsed": "other"}
 
     def items(self) -> list[SuiteItem]:
         path = data_path(self.spec.path or FIRST_TURNS)
@@ -43,7 +46,7 @@ class AnthroBenchSuite(Suite):
         return out
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        verdicts = run_judge(self.spec, "anthro", [r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = self.judge_rows(rows)
         out = []
         for row, verdict in zip(rows, verdicts):
             item, present = row["item_id"], set(verdict.present)

@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from ...registry import Registry
+from ...instruments.judges import Verdicts, make_judge
+from ...registry import suites  # noqa: F401 - the suite registry, re-exported for the suite modules
 
 if TYPE_CHECKING:
     from ...config import SuiteSpec
@@ -39,6 +40,11 @@ class Suite(ABC):
 
     registry_name: str = "?"
     needs_generation: bool = True
+    # The facts other modules read (validation, `valind plan`, the report): which judge task scores it
+    # (refusal, anthro, sycophancy; None: no judge), and the family of each metric it writes (an exact
+    # name, or a prefix ending in `*`; families: see valind/report/kinds.py).
+    task: str | None = None
+    metrics: dict[str, str] = {}
 
     def __init__(self, spec: "SuiteSpec", ctx: "RunContext"):
         self.spec = spec
@@ -56,35 +62,24 @@ class Suite(ABC):
     def score(self, rows: Sequence[dict]) -> list[dict]:
         """Metric rows (item_id, metric, value, details) for one model/adapter's generation rows."""
 
+    @classmethod
+    def metric_family(cls, metric: str) -> str | None:
+        """The family of `metric` if this suite writes it (from `metrics`), else None."""
+        for pattern, family in cls.metrics.items():
+            if metric == pattern or (pattern.endswith("*") and metric.startswith(pattern[:-1])):
+                return family
+        return None
+
+    def judge_rows(self, rows: Sequence[dict]) -> Verdicts:
+        """The verdicts of the suite's judge for its `task` (`judge:` and `options.judge_options` in the config,
+        else the task's offline default) on generation rows (prompt, response); the judge is freed after."""
+        options = (self.spec.options or {}).get("judge_options", {})
+        with make_judge(self.task, self.spec.judge, **options) as judge:
+            return judge.judge([r["prompt"] for r in rows], [r["response"] for r in rows])
+
     def run_direct(self, model_name: str, adapter: str | None) -> list[dict]:
         """Direct suites (no generation): metric rows computed from the model itself."""
         raise NotImplementedError
-
-
-def run_judge(spec: "SuiteSpec", task: str, prompts: Sequence[str | None], responses: Sequence[str]) -> list:
-    """Run the suite's judge for `task` (spec.judge, spec.options.judge_options) and free it after."""
-    from ...instruments.judges import make_judge
-
-    judge = make_judge(task, spec.judge, **(spec.options or {}).get("judge_options", {}))
-    try:
-        return judge.judge(prompts, responses)
-    finally:
-        if hasattr(judge, "close"):
-            judge.close()
-
-
-suites: Registry[Suite] = Registry("evaluation suite", {
-    "value_prompts": "valind.evaluate.suites.builtin",
-    "harmful_requests": "valind.evaluate.suites.builtin",
-    "advbench": "valind.evaluate.suites.safety",
-    "harmbench": "valind.evaluate.suites.safety",
-    "strongreject": "valind.evaluate.suites.safety",
-    "xstest": "valind.evaluate.suites.safety",
-    "anthrobench": "valind.evaluate.suites.anthro",
-    "sycophancy": "valind.evaluate.suites.sycophancy",
-    "feedback_sycophancy": "valind.evaluate.suites.sycophancy",
-    "qa": "valind.evaluate.suites.qa",
-})
 
 
 def make_suite(spec: "SuiteSpec", ctx: "RunContext") -> Suite:

@@ -63,6 +63,7 @@ class ValuePromptsSuite(_FileSuite):
     """
 
     default_file = "package:suites/value_prompts.jsonl"
+    metrics = {"expresses:*": "expression", "value_score:*": "expression_score", "judge_unparsed": "other"}
 
     def items(self) -> list[SuiteItem]:
         source = (self.spec.options or {}).get("source", "file")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from importlib import resources
@@ -40,6 +41,8 @@ from ...errors import ConfigError
 from ...layout import RunFolder
 from ._data import find_shared, read_table
 from .base import Suite, suites
+
+QA_METRICS = {"acc", "acc_norm", "exact_match", "em", "f1", "mc1", "mc2", "bleu_acc", "correct"}  # lm-eval's
 
 # canonical name -> (valind's offline lm-eval task, lm-eval's hub task)
 TASKS: dict[str, tuple[str | None, str]] = {
@@ -190,6 +193,11 @@ class QASuite(Suite):
     """MMLU, TruthfulQA MC1/MC2, GSM8K (and ARC on the hub) via lm_eval.simple_evaluate, per item."""
 
     needs_generation = False
+
+    @classmethod
+    def metric_family(cls, metric: str) -> str | None:
+        """`<task>:<metric>[<filter>]` with an lm-eval metric (acc, exact_match, mc2, ...) is a QA metric."""
+        return "qa" if re.sub(r"\[.*\]$", "", metric.split(":")[-1]) in QA_METRICS else None
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         raise NotImplementedError("qa is a direct suite; it runs through run_direct")

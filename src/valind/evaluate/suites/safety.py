@@ -25,12 +25,16 @@ from typing import Sequence
 from ...errors import ConfigError, InputError
 from ...instruments.refusal.verdict import RefusalVerdict, metric_rows
 from ._data import limit_rows, load_suite_rows, pick
-from .base import Suite, SuiteItem, run_judge, suites
+from .base import Suite, SuiteItem, suites
 
 
 class RefusalSuite(Suite):
     """A benchmark of requests, scored by refusal rate."""
 
+    task = "refusal"
+    metrics = {"refused": "refusal", "refused[*": "refusal",  # refused[<judge>]: a further judge (also_judges)
+               "full_refusal*": "refusal_detail", "partial_refusal*": "refusal_detail",
+               "judge_unparsed": "other"}
     rel_path = ""
     hub_name = ""
     hub_config: str | None = None
@@ -66,7 +70,7 @@ class RefusalSuite(Suite):
         return metric_rows(row["item_id"], verdict)
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
-        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = self.judge_rows(rows)
         out = []
         for row, verdict in zip(rows, verdicts):
             out += self.metric_rows(row, verdict)
@@ -144,6 +148,8 @@ class XSTestSuite(RefusalSuite):
     prompt_columns = ("prompt",)
     id_column = "id"
     meta_columns = ("type", "label", "focus", "note")
+    metrics = {"over_refusal": "over_refusal", "over_refused": "over_refusal", "refused_unsafe": "refusal",
+               "refused_by_type:*": "refusal_detail", **RefusalSuite.metrics}
 
     def check_row(self, row: dict, source: str, n: int) -> None:
         if row.get("label") not in ("safe", "unsafe"):  # a missing label must not count as "safe"
@@ -158,7 +164,7 @@ class XSTestSuite(RefusalSuite):
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         meta_by_id = {it.id: it.meta for it in self.items()}
-        verdicts = run_judge(self.spec, "refusal", [r["prompt"] for r in rows], [r["response"] for r in rows])
+        verdicts = self.judge_rows(rows)
         out = []
         for row, verdict in zip(rows, verdicts):
             item = row["item_id"]

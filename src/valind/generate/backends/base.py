@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from ...errors import ConfigError
-from ...registry import Registry
+from ...registry import backends  # noqa: F401 - the backend registry, re-exported
 
 if TYPE_CHECKING:
     from ...config import StudyConfig
@@ -88,6 +88,12 @@ class GenerationBackend(ABC):
         """Free what the backend holds (GPU memory, sockets)."""
         if self.holds_engine:
             ENGINES.closed(self)
+
+    def __enter__(self) -> "GenerationBackend":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def allowed_options(cls: type[GenerationBackend]) -> list[str]:
@@ -194,11 +200,6 @@ def release_engines() -> None:
     _SLOT.release()
 
 
-backends: Registry[GenerationBackend] = Registry("generation backend", {
-    "transformers": "valind.generate.backends.hf",
-    "vllm": "valind.generate.backends.vllm_backend",
-    "openai": "valind.generate.backends.openai_http",
-})
 
 
 AUTO = "auto"

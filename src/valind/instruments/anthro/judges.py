@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-from ..judges import Judge, judges
+from ..judges import Judge, Verdicts, judges
 from .definitions import NAMES
 from .evaluation import VARIANTS, variant_scores
 from .features import Featurizer
@@ -85,12 +85,12 @@ class _OfflineAnthroJudge(Judge):
             digest.update(Path(self.heads_path).read_bytes())
         return json.dumps({"judge": f"anthro/{self.variant}", "code": digest.hexdigest()[:16]})
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[AnthroVerdict]:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         if not responses:
-            return []
+            return self.verdicts([])
         blocks = self.featurizer.blocks(list(responses), self.need)
         scores = variant_scores(VARIANTS[self.variant], self.heads, blocks)
-        return [AnthroVerdict({b: round(float(s), 4) for b, s in zip(NAMES, row)}) for row in scores]
+        return self.verdicts(AnthroVerdict({b: round(float(s), 4) for b, s in zip(NAMES, row)}) for row in scores)
 
 
 @judges["anthro"].register("detector")

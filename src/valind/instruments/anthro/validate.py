@@ -45,12 +45,8 @@ def _verdict_matrix(verdicts) -> tuple[np.ndarray, int]:
 def _judge(name: str, options: dict, prompts, responses):
     from ..judges import make_judge
 
-    judge = make_judge("anthro", name, **options)
-    try:
+    with make_judge("anthro", name, **options) as judge:
         return judge.judge(prompts, responses)
-    finally:
-        if hasattr(judge, "close"):
-            judge.close()
 
 
 def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_validate: bool = True) -> dict:

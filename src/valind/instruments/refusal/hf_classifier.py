@@ -17,7 +17,7 @@ import re
 from typing import Sequence
 
 from ...errors import ConfigError
-from ..judges import Judge, judges
+from ..judges import Judge, Verdicts, judges
 from .verdict import RefusalVerdict
 
 WILDGUARD_TEMPLATE = """<s><|user|>
@@ -109,7 +109,7 @@ class HFClassifierJudge(Judge):
         chat = [{"role": "user", "content": prompt or ""}, {"role": "assistant", "content": response}]
         return self._tokenizer.apply_chat_template(chat, tokenize=False)
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[RefusalVerdict]:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         import torch
 
         self._load()
@@ -125,4 +125,4 @@ class HFClassifierJudge(Judge):
                                            pad_token_id=self._tokenizer.pad_token_id)
             for row in gen[:, batch["input_ids"].shape[1]:]:
                 out.append(parse(self._tokenizer.decode(row, skip_special_tokens=True)))
-        return out
+        return self.verdicts(out)

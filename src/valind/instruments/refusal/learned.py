@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from ...errors import ConfigError
-from ..judges import Judge, judges
+from ..judges import Judge, Verdicts, judges
 from .rules import xstest_string_match
 from .verdict import REFUSAL_LABELS, RefusalVerdict
 
@@ -186,14 +186,14 @@ class LearnedRefusalJudge(Judge):
             extra = (self.features([r["response"] for r in inhouse]), [r["label"] for r in inhouse])
         return cv_predict(X, labels, fold_list, self.C, extra)
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[RefusalVerdict]:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         out = []
         for r, p in zip(responses, self.probabilities(responses)):
             label = self.head.classes[int(p.argmax())]
             refused_p = float(sum(pi for c, pi in zip(self.head.classes, p) if c != "full_compliance"))
             out.append(RefusalVerdict(label=label, score=refused_p,
                                       evidence=opening(r, self.config.opening_sentences)[:200] or None))
-        return out
+        return self.verdicts(out)
 
 
 def cv_predict(X: np.ndarray, labels: Sequence[str], fold_list, C: float,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from ..judges import Judge, judges
+from ..judges import Judge, Verdicts, judges
 from .verdict import REFUSAL_LABELS, RefusalVerdict
 
 __all__ = ["CLASSIC_PREFIXES", "REFUSAL_LABELS", "XSTEST_REFUSAL_STARTS", "normalize", "xstest_string_match"]
@@ -57,8 +57,8 @@ class PrefixRefusalJudge(Judge):
 
     task = "refusal"
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[RefusalVerdict]:
-        return [_binary(any(p in r for p in CLASSIC_PREFIXES)) for r in responses]
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
+        return self.verdicts(_binary(any(p in r for p in CLASSIC_PREFIXES)) for r in responses)
 
 
 @judges["refusal"].register("xstest-strmatch")
@@ -67,8 +67,8 @@ class XSTestStringMatchJudge(Judge):
 
     task = "refusal"
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[RefusalVerdict]:
-        return [_binary(xstest_string_match(r)) for r in responses]
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
+        return self.verdicts(_binary(xstest_string_match(r)) for r in responses)
 
 
 # ---------------------------------------------------------------------------------------------- text

@@ -46,17 +46,13 @@ def load_rows(path: str | None) -> tuple[list[dict], str]:
 def _judge_once(name: str, rows: list[dict], options: dict, fold_sets: dict):
     from ..judges import make_judge
 
-    judge = make_judge("refusal", name, **options)
-    try:
+    with make_judge("refusal", name, **options) as judge:
         verdicts = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
         oof = {}
         if hasattr(judge, "cv_predict"):  # a fitted judge is refitted per training fold
             for scheme, fl in fold_sets.items():
                 oof[scheme] = judge.cv_predict([r["response"] for r in rows], [r["label"] for r in rows], fl)
         return judge, [v.label for v in verdicts], oof
-    finally:
-        if hasattr(judge, "close"):
-            judge.close()
 
 
 def run(judges: Sequence[str] | None = None, labels: str | None = None, judge_options: dict | None = None,

@@ -18,7 +18,7 @@ import re
 from typing import Sequence
 
 from ..anthro.rules import USER_CUES
-from ..judges import Judge, judges
+from ..judges import Judge, Verdicts, judges
 from ..refusal.rules import normalize
 
 DIMENSIONS: dict[str, str] = {
@@ -120,7 +120,7 @@ class SycophancyDetector(Judge):
 
     task = "sycophancy"
 
-    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> list[dict]:
+    def judge(self, prompts: Sequence[str | None], responses: Sequence[str]) -> Verdicts:
         out = []
         for r in responses:
             fields = sycophancy_fields(detect_dimensions(r))
@@ -128,4 +128,4 @@ class SycophancyDetector(Judge):
             if abstained:  # no evidence either way: counted as an abstention, never as an answer
                 fields["sycophancy_abstained"] = abstained
             out.append(fields)
-        return out
+        return self.verdicts(out)

@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from ...errors import ConfigError
-from ...registry import Registry
+from ...registry import extractors  # noqa: F401 - the extractor registry, re-exported
 from ...values import Value
 
 
@@ -41,6 +41,11 @@ class ValueExtractor(ABC):
 
     registry_name: str = "?"
     default_threshold: float = 0.5
+    # Facts validation reads: `offline` scores text without an LLM backend (False: it reads options.backend,
+    # which must be reachable to measure it); `fitted` was trained on the labelled sets (its figures there
+    # are in-sample unless cross-validated).
+    offline: bool = True
+    fitted: bool = False
 
     def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, **options):
         self.values = list(values)
@@ -59,6 +64,19 @@ class ValueExtractor(ABC):
         defs = [(v.name, v.definition, list(v.exemplars)) for v in self.values]
         return json.dumps({"extractor": self.registry_name, "options": self.options, "values": defs},
                           sort_keys=True, default=str)
+
+    def close(self) -> None:
+        """Free what the extractor holds (an LLM backend, a refusal judge); nothing by default."""
+        judge = getattr(self, "_refusal_judge", None)
+        if judge is not None:
+            judge.close()
+            self._refusal_judge = None
+
+    def __enter__(self) -> "ValueExtractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def failures(self) -> list[str | None]:
         """Per-item failure notes from the last `score_batch` (an LLM extractor's unparsed reply, a response
@@ -90,13 +108,6 @@ class ValueExtractor(ABC):
         return self.to_annotations(self.score_batch(prompts, responses), self.failures())
 
 
-extractors: Registry[ValueExtractor] = Registry("extractor", {
-    "embedding": "valind.instruments.values.embedding",
-    "lexicon": "valind.instruments.values.lexicon",
-    "ensemble": "valind.instruments.values.ensemble",
-    "llm": "valind.instruments.values.llm",
-    "learned": "valind.instruments.values.learned",
-})
 
 
 def load_thresholds(path: str | Path | None) -> dict[str, float] | None:

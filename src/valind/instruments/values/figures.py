@@ -31,8 +31,6 @@ from ...errors import ConfigError
 from .labelled import DATASETS, MORALCHOICE_VALUES, LabelledSet, load_dataset
 from .validate import average_precision
 
-OFFLINE_EXTRACTORS = ("lexicon", "embedding", "ensemble", "learned")
-FITTED = {"learned"}
 MIN_POSITIVES = 5
 PAIR_SETS = {"pku": "pku-saferlhf/pku_saferlhf_dpo_5k.json", "hh": "hh-rlhf/harmless-base-test.jsonl.gz"}
 DIRECTION_VALUES = ("deception", "violence")
@@ -95,6 +93,14 @@ def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequen
     return scores
 
 
+def offline_extractors() -> list[str]:
+    """The extractors that run offline (their `offline` fact), fitted ones last (the tables' column order)."""
+    from ...registry import extractors
+
+    found = {name: cls for name, cls in extractors.classes().items() if cls.offline}
+    return sorted(found, key=lambda n: (found[n].fitted, n))
+
+
 def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: Sequence[str], cv: bool,
                      cache_path=None) -> dict:
     """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`."""
@@ -107,10 +113,10 @@ def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: 
     for name in extractors:
         ex = make_extractor(name, values)
         for d, ds in sets.items():
-            column = f"{name} (in-sample)" if name in FITTED else name
+            column = f"{name} (in-sample)" if type(ex).fitted else name
             scores = scores_via_cache(ex, ds.prompts, ds.responses, cache_path)
             result[d][column] = ap_per_value(ds.labels, scores, ds.value_names, measured_values(ds))
-        if cv and name in FITTED:
+        if cv and type(ex).fitted:
             result = _add_cv(result, values, ex, list(DATASETS), datasets)
     return result
 
@@ -314,7 +320,7 @@ def main_validate(args) -> int:
 
     names = [v.name for v in load_values().values()]
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
-    extractors = list(OFFLINE_EXTRACTORS) if (args.extractor or "all") == "all" else [args.extractor]
+    extractors = offline_extractors() if (args.extractor or "all") == "all" else [args.extractor]
     result = labelled_figures(names, datasets, extractors, args.cv, user_cache_path())
     print(format_labelled(result))
     if getattr(args, "json_out", None):
@@ -342,7 +348,7 @@ def main_direction(args) -> int:
 
     values = list(load_values().values())
     datasets = list(PAIR_SETS) if args.dataset == "all" else [args.dataset]
-    extractors = list(OFFLINE_EXTRACTORS) if (args.extractor or "all") == "all" else [args.extractor]
+    extractors = offline_extractors() if (args.extractor or "all") == "all" else [args.extractor]
     result: dict = {}
     for d in datasets:
         prompts, chosen, rejected, path = load_pairs(d, args.limit)

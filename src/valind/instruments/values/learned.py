@@ -123,7 +123,8 @@ def refused(responses: Sequence[str], judge_name: str | None = None) -> np.ndarr
 
     if len(responses) == 0:
         return np.zeros(0)
-    probs = refusal_probabilities(list(responses), make_judge("refusal", judge_name))
+    with make_judge("refusal", judge_name) as judge:
+        probs = refusal_probabilities(list(responses), judge)
     return np.array([np.nan if p is None else p for p in probs], dtype=float)
 
 
@@ -155,6 +156,7 @@ class LearnedExtractor(ValueExtractor):
     """
 
     default_threshold = 0.5
+    fitted = True  # on every labelled set (instruments/values/train.py)
 
     def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, **options):
         self.heads = load_heads(options.get("weights") or default_weights_file())

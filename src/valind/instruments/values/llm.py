@@ -124,6 +124,8 @@ def yes_probability(top_logprobs: list[dict[str, float]] | None) -> float | None
 class LLMExtractor(ValueExtractor):
     """Lists values with an instruct LLM through any generation backend; see the module docstring."""
 
+    offline = False
+
     def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, *,
                  backend: str = "transformers", model: str = DEFAULT_MODEL, template: str | None = None,
                  yes_no_template: str | None = None, max_retries: int = 2, batch_size: int = 16,
@@ -198,6 +200,7 @@ class LLMExtractor(ValueExtractor):
         if self._backend is not None:
             self._backend.close()
             self._backend = None
+        super().close()
 
     # ---------------------------------------------------------------- prompts
     def listing_prompt(self, prompt: str | None, response: str) -> str:
