@@ -49,7 +49,7 @@ def metric_family(metric: str) -> str:
 def correction_family(metrics) -> dict[str, str]:
     """metric -> 'primary' or 'secondary'. Value scores count as primary only when no `expresses:` metric exists."""
     metrics = set(metrics)
-    has_expresses = any(m.startswith("expresses:") for m in metrics)
+    has_expresses = any(metric_family(m) == "expression" for m in metrics)
     out = {}
     for m in metrics:
         fam = metric_family(m)

@@ -44,6 +44,11 @@ class EnsembleExtractor(ValueExtractor):
         self.total_weight = sum(weights.values())
         self._failures: list[str | None] = []
 
+    def close(self) -> None:
+        for member, _ in self.members:
+            member.close()
+        super().close()
+
     def fingerprint(self) -> str:
         return json.dumps({"extractor": "ensemble",
                            "members": [[json.loads(m.fingerprint()), w] for m, w in self.members]}, sort_keys=True)
