@@ -278,7 +278,7 @@ def test_detector_verdicts_are_typed_and_consistent():
         assert all((s >= 0.5) == (b in v.present) for b, s in v.scores.items())
     assert "personal_pronoun_use" in out[0].present and out[1].present == []
     assert out[0].to_record()["anthro_behaviours"] == out[0].present
-    assert judge.judge([], []) == []
+    assert list(judge.judge([], [])) == []  # Verdicts: a sequence of the verdicts
 
 
 # ------------------------------------------------------------------------------------------- LLM judge
