@@ -18,36 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from ..artifacts import atomic_write_json, data_path, read_jsonl
-from ..errors import ConfigError, InputError
-from .anthro import BEHAVIOURS
+from ..artifacts import atomic_write_json
+from ..errors import ConfigError
 from .anthro import validate as anthro_validation
-from .refusal.rules import REFUSAL_LABELS
+from .labelled import DEFAULT_LABELS, load_labelled  # noqa: F401  (re-exported: tests, docs)
 
-DEFAULT_LABELS = {"refusal": "package:instruments/refusal/data/refusal_dev.jsonl",
-                  "anthro": "package:instruments/anthro/data/anthro_dev.jsonl"}
 DEFAULT_JUDGES = {"anthro": anthro_validation.DEFAULT_JUDGES}
-
-
-def load_labelled(task: str, path: str | None, split: str) -> list[dict]:
-    """Rows of a labelled set (every row needs response and the task's label field)."""
-    file = Path(path) if path else data_path(DEFAULT_LABELS[task])
-    if not file.exists():
-        raise ConfigError(f"{file}: labelled set not found")
-    rows = read_jsonl(file)
-    field = "label" if task == "refusal" else "behaviours"
-    for n, r in enumerate(rows, 1):
-        if not isinstance(r.get("response"), str):
-            raise InputError(file, n, "response", "missing or not a string")
-        if field not in r:
-            raise InputError(file, n, field, "missing")
-        if task == "refusal" and r["label"] not in REFUSAL_LABELS:
-            raise InputError(file, n, "label", f"'{r['label']}' is not one of {', '.join(REFUSAL_LABELS)}")
-        if task == "anthro" and not set(r["behaviours"]) <= set(BEHAVIOURS):
-            raise InputError(file, n, "behaviours", f"unknown behaviour(s) {sorted(set(r['behaviours']) - set(BEHAVIOURS))}")
-    return [r for r in rows if split == "all" or r.get("split") == split]
 
 
 def judge_rows(task: str, judge, rows: list[dict]) -> list[dict]:

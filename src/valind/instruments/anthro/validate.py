@@ -78,7 +78,7 @@ def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_v
 
 def validate_in_house(path: str | None, judges: list[str], options: dict) -> dict:
     """Figures on the in-house labelled set (one label per response)."""
-    from ..validate_judges import load_labelled
+    from ..labelled import load_labelled
 
     rows = load_labelled("anthro", path, "all")
     gold = np.array([[b in r["behaviours"] for b in NAMES] for r in rows], dtype=int)
