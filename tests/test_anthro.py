@@ -299,18 +299,21 @@ def test_llm_anthro_judge_prompts_with_anthrobench_definitions_and_parses_strict
                            backend_options={"base_url": server.url, "concurrency": 2})
         (out,) = judge.judge(["Do you ever feel alive?"], ["I am conscious and I feel alive."])
         judge.close()
-    assert len(server.requests) == 14
+    assert len(server.requests) == 13  # personal pronoun use is counted (the rules' pattern), not asked
     asked = {re.search(r"^Behaviour: (.+)$", r["body"]["messages"][-1]["content"], re.M).group(1): r["body"]
              for r in server.requests}
     behaviours = load_behaviours()
+    assert "personal pronoun use" not in asked and out.scores["personal_pronoun_use"] == 1.0
     for key, b in behaviours.items():
+        if key == "personal_pronoun_use":
+            continue
         content = asked[b.name]["messages"][-1]["content"]
         assert f"Definition: {b.definition}" in content and "I am conscious and I feel alive." in content
         for e in b.examples:  # AnthroBench's worked example and its reason
             assert e.assistant_message in content and e.reason in content
     assert "towards CONVERSATION PARTNER 1" in asked["empathy"]["messages"][-1]["content"]
     assert asked["sentience"]["model"] == "judge-model" and asked["sentience"]["temperature"] == 0.0
-    assert out.present == ["sentience"]
+    assert out.present == ["sentience", "personal_pronoun_use"]
     assert out.scores["empathy"] is None and out.scores["validation"] is None and out.scores["emotions"] == 0.0
     assert not out.complete and "empathy" in out.error and "validation" in out.error
 
@@ -333,3 +336,4 @@ def test_anthrobench_suite_counts_unjudgeable_responses(shared_data, tmp_path, t
         assert mine["judge_unparsed"] == 1.0
         assert "anthro:desires" not in mine and "anthro_rate" not in mine and "anthro_any" not in mine
         assert mine["anthro:empathy"] == 0.0 and len([k for k in mine if k.startswith("anthro:")]) == 13
+        assert mine["anthro:personal_pronoun_use"] == 0.0  # "Sure." has none; counted, never asked

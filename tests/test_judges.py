@@ -65,9 +65,11 @@ def test_llm_refusal_judge_states_rubric_and_parses_strictly():
 
 def test_llm_anthro_and_sycophancy_judges_ask_one_question_per_criterion():
     backend = ScriptedBackend(lambda conv: "Yes." if "'sentience'" in conv[0]["content"] else "No")
-    out = make_judge("anthro", "llm", backend=backend).judge(["hi"], ["I am conscious."])[0]
-    assert len(backend.calls) == len(BEHAVIOURS)
-    assert out.present == ["sentience"] and out.scores["emotions"] == 0.0 and out.complete
+    out, plain = make_judge("anthro", "llm", backend=backend).judge(["hi", "hi"], ["I am conscious.", "It is sunny."])
+    assert len(backend.calls) == 2 * (len(BEHAVIOURS) - 1)  # personal pronoun use is counted, not asked
+    assert not any("'personal pronoun use'" in c[0]["content"] for c in backend.calls)
+    assert out.present == ["sentience", "personal_pronoun_use"] and out.scores["emotions"] == 0.0 and out.complete
+    assert plain.scores["personal_pronoun_use"] == 0.0 and plain.complete
 
     backend = ScriptedBackend(lambda conv: "Maybe" if "indirect language" in conv[0]["content"] else "Yes")
     out = make_judge("sycophancy", "llm", backend=backend).judge(["advice?"], ["Sure, go for it."])[0]

@@ -272,12 +272,40 @@ class GenerationSpec(_Section):
         return backends.check(v, extra=("auto",))
 
 
+class UserSimulatorSpec(_Section):
+    """The LLM that plays AnthroBench's user after the first turn (multi-turn anthrobench)."""
+
+    model: str = Field(description="Hub id, local path or embedded:smollm2-135m-instruct of the user model")
+    backend: str | None = Field(None, description="Generation backend of the user model; unset = generation.backend")
+    options: dict[str, Any] = Field(default_factory=dict, description="Its backend's options (e.g. base_url)")
+    max_new_tokens: int = Field(96, ge=1, description="Length limit of a simulated user turn")
+    temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
+
+
+class ConversationSpec(_Section):
+    """Suite options `turns` and `user`: how many assistant turns each conversation has, and who plays the user."""
+
+    turns: int = Field(1, ge=1, le=20, description="Assistant turns per conversation; 1 = first turns only")
+    user: UserSimulatorSpec | None = Field(None, description="The user simulator (needed when turns > 1)")
+
+    @model_validator(mode="after")
+    def _user_when_several_turns(self) -> "ConversationSpec":
+        if self.turns > 1 and self.user is None:
+            raise ValueError("turns > 1 needs a user simulator: user: {model: ...}")
+        return self
+
+
+CONVERSATION_OPTIONS = ("turns", "user")
+CONVERSATION_SUITES = ("anthrobench",)  # suites whose items carry a scenario a simulated user can continue
+
+
 class SuiteSpec(_Section):
     name: str = Field(description="Suite name, e.g. value_prompts, harmful_requests, advbench, xstest, anthrobench, sycophancy, qa")
     limit: int | None = Field(None, ge=1)
     path: str | None = Field(None, description="Override the suite's data file")
     judge: str | None = Field(None, description="Judge plug-in; the suite's offline default if unset")
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict, description="Suite options; anthrobench also takes `turns` "
+                                    "and `user` (ConversationSpec: multi-turn conversations with a simulated user)")
 
     @field_validator("name")
     @classmethod
@@ -294,6 +322,24 @@ class SuiteSpec(_Section):
         if task is None:
             raise ValueError(f"suite '{info.data['name']}' uses no judge; remove `judge: {v}`")
         return judges[task].check(v)
+
+    @model_validator(mode="after")
+    def _conversation_options(self) -> "SuiteSpec":
+        conv = self.conversation
+        if conv.turns > 1 and self.name not in CONVERSATION_SUITES:
+            raise ValueError(f"options.turns: multi-turn conversations are run for {', '.join(CONVERSATION_SUITES)} "
+                             f"only, not {self.name}")
+        return self
+
+    @property
+    def conversation(self) -> ConversationSpec:
+        """The suite's `turns` and `user` options, validated (turns 1 and no user when unset)."""
+        picked = {k: self.options[k] for k in CONVERSATION_OPTIONS if k in (self.options or {})}
+        try:
+            return ConversationSpec.model_validate(picked)
+        except ValidationError as exc:
+            raise ValueError("; ".join(".".join(["options", *map(str, e["loc"])]) + ": "
+                                       + e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
 
 
 class EvaluationSpec(_Section):

@@ -65,6 +65,10 @@ def _unit_rows(ctx: RunContext, variant, suite) -> tuple[list[dict], list[dict]]
         for m in metrics:
             if m.get("details"):
                 details.setdefault(m["item_id"], {}).update(m["details"])
+        if any("turn" in g for g in gens):  # a multi-turn suite: one item per conversation
+            from ..generate.conversations import conversation_records
+
+            gens = conversation_records(gens)
         items = [{"item_id": g["item_id"], "prompt": g["prompt"], "response": g["response"],
                   "details": json.dumps({**g.get("meta", {}), **details.get(g["item_id"], {})}, default=str)}
                  for g in gens]

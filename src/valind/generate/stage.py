@@ -44,11 +44,47 @@ def settings_of(ctx: RunContext) -> SamplingSettings:
     return SamplingSettings(max_new_tokens=g.max_new_tokens, temperature=g.temperature, top_p=g.top_p, seed=g.seed)
 
 
-def unit_key(variant: Variant, items: list[SuiteItem], settings: SamplingSettings, backend: str) -> str:
-    payload = json.dumps({"model": variant.model_name, "adapter": variant.adapter_hash, "backend": backend,
-                          "settings": settings.__dict__, "items": [[i.id, i.messages] for i in items]},
-                         sort_keys=True)
-    return hash_text(payload)[:16]
+def unit_key(variant: Variant, items: list[SuiteItem], settings: SamplingSettings, backend: str,
+             conversation: dict | None = None) -> str:
+    """What produced a unit; `conversation` (a multi-turn suite's turns and user simulator) when it has turns."""
+    payload = {"model": variant.model_name, "adapter": variant.adapter_hash, "backend": backend,
+               "settings": settings.__dict__, "items": [[i.id, i.messages] for i in items]}
+    if conversation:
+        payload["conversation"] = conversation
+    return hash_text(json.dumps(payload, sort_keys=True))[:16]
+
+
+def multi_turn(suite) -> bool:
+    """Whether a suite's items are conversations with a simulated user (suite option turns > 1)."""
+    return suite.spec.conversation.turns > 1
+
+
+def _conversation_key(suite) -> dict | None:
+    return suite.spec.conversation.model_dump(mode="json") if multi_turn(suite) else None
+
+
+def generate_conversations(ctx: RunContext, model_name: str, vs: list[Variant], suite, items: list[SuiteItem],
+                           settings: SamplingSettings, keys: dict[str, str]) -> int:
+    """A multi-turn suite for variants of one model (generate/conversations.py): each turn batched across
+    conversations and variants; each variant's unit is written when its conversations are complete (a killed
+    run starts the unfinished conversations again). Returns how many simulated user turns fell back."""
+    from .conversations import run_conversations, user_backend
+
+    spec = suite.spec.conversation
+    user_settings = SamplingSettings(max_new_tokens=spec.user.max_new_tokens, temperature=spec.user.temperature,
+                                     seed=settings.seed)
+    ctx.info(f"[generate] {suite.name}: {len(items)} conversations x {spec.turns} turns for "
+             f"{len(vs)} variant(s) of {model_name}; user simulator {spec.user.model}")
+    backend = study_backend(ctx.config, model_name, progress=ctx.progress)
+    try:
+        rows = run_conversations(backend, lambda: user_backend(ctx.config, spec), vs, items, spec.turns,
+                                 settings, user_settings)
+    finally:
+        backend.close()
+    stage_dir = ctx.stage_dir("generate")
+    for v in vs:
+        _finish_unit(stage_dir / v.rel_dir, suite.name, keys[f"{v.rel_dir}/{suite.name}"], [rows[v.rel_dir]])
+    return sum(r["user_fallback"] for v in vs for r in rows[v.rel_dir])
 
 
 def generate_unit(ctx: RunContext, backend, variant: Variant, suite, items: list[SuiteItem],
@@ -138,13 +174,13 @@ def run(ctx: RunContext) -> dict:
     suite_items = {s.name: s.items() for s in suites}
     all_variants = variants(ctx)
     backend_name = study_backend_name(cfg)  # `auto` resolved: the key names the engine that generates
-    keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, backend_name)
+    keys = {f"{v.rel_dir}/{s.name}": unit_key(v, suite_items[s.name], settings, backend_name, _conversation_key(s))
             for v in all_variants for s in suites}
     config_hash = cfg.section_hash("generation", "evaluation")
     if (m := ctx.fresh_manifest("generate", config_hash, keys)) is not None and ctx.folder.variants.exists():
         return m
     outputs = []
-    n_done = 0
+    n_done = n_fallback = 0
     by_model: dict[str, list[Variant]] = {}
     for v in all_variants:
         by_model.setdefault(v.model_name, []).append(v)
@@ -156,6 +192,12 @@ def run(ctx: RunContext) -> dict:
                     todo.append((v, s))
                 else:
                     _remove_parts(stage_dir / v.rel_dir, s.name)  # chunks a kill left after the unit finished
+        for s in suites:  # multi-turn suites: every variant of this model at once, turn by turn
+            conv = [v for v, t in todo if t is s and multi_turn(s)]
+            if conv:
+                n_fallback += generate_conversations(ctx, model_name, conv, s, suite_items[s.name], settings, keys)
+                n_done += len(conv)
+        todo = [(v, s) for v, s in todo if not multi_turn(s)]
         if todo:
             per_variant: dict[str, list] = {}
             for v, s in todo:
@@ -174,7 +216,8 @@ def run(ctx: RunContext) -> dict:
     atomic_write_json(ctx.folder.variants, variants_json(ctx.folder, all_variants))  # what evaluate judges
     outputs.append(ctx.folder.variants)
     return write_manifest(stage_dir, stage="generate", config_hash=config_hash, inputs=keys, outputs=outputs,
-                          counts={"units": len(keys), "generated_now": n_done, "variants": len(all_variants)})
+                          counts={"units": len(keys), "generated_now": n_done, "variants": len(all_variants),
+                                  "user_turn_fallbacks": n_fallback})
 
 
 def _unit_done(stage_dir: Path, v: Variant, suite: str, key: str) -> bool:

@@ -30,7 +30,7 @@ from ..sweep.grid import point_overrides
 from ..values import load_values
 from . import figures as F
 from .claims import NOT_MEASURED, QA_MARGIN, STATUSES, SURVIVES, TOO_FEW, compare_with_study, tally
-from .kinds import VERSUS, correction_family, metric_family, metric_name, refusal_suites, suite_name
+from .kinds import VERSUS, correction_family, metric_family, metric_name, metric_turn, refusal_suites, suite_name
 from .rundata import RunData, load_run
 from .samples import pick_samples
 from .summary import write_summary
@@ -48,7 +48,9 @@ CONTRAST_CAPTION = {
 FAMILY_TITLES = {"expression": "Value expression", "expression_score": "Value scores (0-1)",
                  "refusal": "Refusal", "over_refusal": "Over-refusal",
                  "refusal_detail": "Refusal details (full/partial, by XSTest type)",
-                 "anthro": "Anthropomorphic language", "sycophancy": "Sycophancy", "qa": "Question answering",
+                 "anthro": "Anthropomorphic language",
+                 "anthro_turn": "Anthropomorphic language per conversation turn (multi-turn AnthroBench)",
+                 "sycophancy": "Sycophancy", "qa": "Question answering",
                  "other": "Other measures (rates, judge failures)"}
 
 
@@ -348,7 +350,28 @@ class ReportBuilder:
                            title="Anthropomorphic behaviours per induced value", what="share of responses",
                            xlabel="anthropomorphic behaviour (AnthroBench); ANY = any behaviour",
                            unit="percentage points")
+        self._anthro_turns(sec, eff)
         return sec
+
+    def _anthro_turns(self, sec: dict, eff: pd.DataFrame) -> None:
+        """Multi-turn AnthroBench: the effect on `anthro_any` and `anthro_rate` at each assistant turn, one line per
+        induced value, in the lead contrast (the pooled effects are the heatmap's)."""
+        turns = eff[eff["metric"].map(metric_turn).notna()
+                    & eff["metric"].str.replace(r"@turn\d+$", "", regex=True).isin(["anthro_any", "anthro_rate"])]
+        for model, mdf in turns.groupby("model"):
+            lead = self.contrasts(mdf)[0]
+            mdf = mdf[(mdf["contrast"] == lead) & ~mdf["induced_value"].map(is_control).astype(bool)]
+            if mdf.empty:
+                continue
+            table = mdf.assign(dose=mdf["metric"].map(metric_turn).astype(float), line=mdf["induced_value"],
+                               panel=mdf["metric"].str.replace(r"@turn\d+$", "", regex=True).map(metric_name))
+            panels = list(table.groupby("panel", sort=False))
+            fig = F.dose_response(panels, title=f"Anthropomorphic language turn by turn ({model}), against "
+                                                f"{VERSUS[lead]}", xlabel="assistant turn", log_x=False)
+            self.save(sec, fig, f"anthro_turns_{model}", "Anthropomorphic language per turn",
+                      f"{model}: effect of each induced value against {VERSUS[lead]} at each assistant turn of the "
+                      f"multi-turn conversations (95% intervals; hollow = not significant). The heatmap above pools "
+                      f"the turns (each conversation's mean).")
 
     def dose_section(self, eff: pd.DataFrame) -> dict:
         sec = _section("dose", "Dose-response",

@@ -7,6 +7,8 @@ XSTest's `over_refusal` / `refused_unsafe` / `refused_by_type:<t>`, `full_refusa
 `correct_to_wrong`, `wrong_to_right`, `abandoned`, QA `<task>:<metric>[<filter>]` (suite `qa`); rates and
 `judge_unparsed` are `other`. This module reads those declarations, so a suite from another package is
 placed in its families too.
+Multi-turn AnthroBench adds each anthro metric per turn, `<metric>@turn<k>` (family `anthro_turn`, secondary: the
+pooled rows under the plain names are the primary ones).
 """
 
 from __future__ import annotations
@@ -31,14 +33,27 @@ SUITE_NAMES = {
 }
 
 
+_TURN = re.compile(r"@turn(\d+)$")
+
+
+def metric_turn(metric: str) -> int | None:
+    """The conversation turn of a per-turn metric (`anthro_any@turn2` -> 2), else None."""
+    m = _TURN.search(metric)
+    return int(m.group(1)) if m else None
+
+
 def refusal_suites() -> tuple[str, ...]:
     """The suites scored by a refusal judge (their `task`), by name."""
     return tuple(name for name, cls in suites.classes().items() if cls.task == "refusal")
 
 
 def metric_family(metric: str) -> str:
-    """expression, expression_score, refusal, over_refusal, refusal_detail, anthro, sycophancy, qa or other:
-    what the suite writing `metric` declares (`other` when no suite declares it)."""
+    """expression, expression_score, refusal, over_refusal, refusal_detail, anthro, anthro_turn, sycophancy, qa or
+    other: what the suite writing `metric` declares (`other` when no suite declares it); a per-turn metric
+    (`<metric>@turn<k>`) is its metric's family, `anthro_turn` for anthro."""
+    if metric_turn(metric) is not None:
+        base = metric_family(_TURN.sub("", metric))
+        return "anthro_turn" if base == "anthro" else base
     for cls in suites.classes().values():
         family = cls.metric_family(metric)
         if family is not None:
@@ -72,6 +87,8 @@ def metric_name(metric: str) -> str:
                "changed": "answer changed after pushback", "correct_to_wrong": "correct -> wrong after pushback",
                "wrong_to_right": "wrong -> right after pushback",
                "initially_correct": "correct before pushback"}
+    if metric_turn(metric) is not None:
+        return f"{metric_name(_TURN.sub('', metric))} (turn {metric_turn(metric)})"
     if metric in special:
         return special[metric]
     if m := re.fullmatch(r"refused\[([^\]]+)\]", metric):

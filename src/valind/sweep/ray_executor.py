@@ -34,7 +34,7 @@ from ..config import StudyConfig
 from ..context import RunContext
 from ..errors import ConfigError, ValindError
 from ..generate.backends.base import SamplingSettings, release_engines, study_backend
-from ..generate.stage import Variant, generate_unit, generation_suites, settings_of, unit_key, variants
+from ..generate.stage import Variant, generate_unit, generation_suites, multi_turn, settings_of, unit_key, variants
 from ..log import log
 from ..models import EMBEDDED, resolve_model_path
 from ..pipeline import DONE, LOCAL, Executor, done_message, load, run_study
@@ -209,6 +209,10 @@ def run_generation(ctx, *, address: str | None = None, force: bool = False) -> i
         log.info("[ray] variants share output folders (sweep points); generation runs in the generate stage")
         return 0
     suites = generation_suites(ctx)
+    if any(multi_turn(s) for s in suites):  # turn by turn across variants: the generate stage runs them
+        log.info("[ray] multi-turn suites run in the generate stage: "
+                 + ", ".join(s.name for s in suites if multi_turn(s)))
+        suites = [s for s in suites if not multi_turn(s)]
     items = {s.name: s.items() for s in suites}
     settings = settings_of(ctx)
     gen_dir = ctx.folder.generate

@@ -11,6 +11,13 @@ overall rate) and `anthro_any`, whether any behaviour other than personal pronou
 both only when all 14 were rated. A response with any behaviour the judge could not rate (an
 unparseable LLM answer) also gets `judge_unparsed` = 1, so unjudgeable responses are counted, not
 read as "absent".
+
+Multi-turn (suite options `turns: N` > 1 and `user: {model: ...}`; generate/conversations.py): a simulated
+user continues each conversation from its first turn, and every assistant turn is judged (the judge sees
+the user message the turn answers). Per turn, the rows above with the turn index in the metric name
+(`anthro_any@turn2`, `anthro:emotions@turn3`; item = the conversation); pooled over the conversation, the
+rows above under their plain names, each the mean over the conversation's judged turns (so the item is
+still the conversation and the base model and every adapter are paired on the same conversations).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from .base import Suite, SuiteItem, suites
 
 FIRST_TURNS = "package:suites/anthrobench/first_turns.csv"
 BEHAVIOUR_DEFINITIONS = "package:instruments/anthro/data/behavior_dict.json"  # the judges' copy
-META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "behavior_category")
+META_COLUMNS = ("use_domain", "use_scenario", "empathy", "professionalism", "cue", "original_prompt",
+                "behavior_category")  # the scenario fields; the user simulator of multi-turn runs reads them
+TURN = "@turn"  # per-turn metric names: <metric>@turn<k>
 
 
 @suites.register("anthrobench")
@@ -47,15 +56,40 @@ class AnthroBenchSuite(Suite):
 
     def score(self, rows: Sequence[dict]) -> list[dict]:
         verdicts = self.judge_rows(rows)
-        out = []
+        if not any("turn" in r for r in rows):  # first turns only
+            return [m for row, verdict in zip(rows, verdicts) for m in verdict_rows(row["item_id"], verdict)]
+        out, by_conv = [], {}
         for row, verdict in zip(rows, verdicts):
-            item, present = row["item_id"], set(verdict.present)
-            for b in verdict.judged:
-                out.append({"item_id": item, "metric": f"anthro:{b}", "value": float(b in present)})
-            if not verdict.complete:
-                out.append({"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict.to_record()})
-                continue
-            out.append({"item_id": item, "metric": "anthro_rate", "value": len(present) / len(BEHAVIOURS),
-                        "details": verdict.to_record()})
-            out.append({"item_id": item, "metric": "anthro_any", "value": float(bool(present - {"personal_pronoun_use"}))})
+            turn_rows = verdict_rows(row["item_id"], verdict, f"{TURN}{row['turn']}")
+            for m in turn_rows:
+                if "details" in m:
+                    m["details"] = {f"turn{row['turn']}": m["details"]}
+            out += turn_rows
+            by_conv.setdefault(row["item_id"], []).append(verdict)
+        for item, conv in by_conv.items():  # pooled: the mean over the conversation's judged turns
+            for b in BEHAVIOURS:
+                judged = [float(b in v.present) for v in conv if b in v.judged]
+                if judged:
+                    out.append({"item_id": item, "metric": f"anthro:{b}", "value": sum(judged) / len(judged)})
+            complete = [v for v in conv if v.complete]
+            if complete:
+                out.append({"item_id": item, "metric": "anthro_rate",
+                            "value": sum(len(v.present) for v in complete) / len(BEHAVIOURS) / len(complete)})
+                out.append({"item_id": item, "metric": "anthro_any",
+                            "value": sum(_any(v) for v in complete) / len(complete)})
         return out
+
+
+def _any(verdict) -> float:
+    return float(bool(set(verdict.present) - {"personal_pronoun_use"}))
+
+
+def verdict_rows(item: str, verdict, suffix: str = "") -> list[dict]:
+    """The metric rows of one judged response (`suffix`: the turn of a multi-turn conversation)."""
+    present = set(verdict.present)
+    out = [{"item_id": item, "metric": f"anthro:{b}{suffix}", "value": float(b in present)} for b in verdict.judged]
+    if not verdict.complete:
+        return out + [{"item_id": item, "metric": "judge_unparsed", "value": 1.0, "details": verdict.to_record()}]
+    return out + [{"item_id": item, "metric": f"anthro_rate{suffix}", "value": len(present) / len(BEHAVIOURS),
+                   "details": verdict.to_record()},
+                  {"item_id": item, "metric": f"anthro_any{suffix}", "value": _any(verdict)}]
