@@ -25,6 +25,7 @@ from ..config import is_control
 from ..export.datacards import write_table
 from ..instruments.values.open import FREE_PREFIX
 from ..stats import BASE, CONTRASTS, VS_BASE, VS_CONTROL, EffectOptions, compute_effects, control_survival
+from ..stats.interaction import model_interactions
 from ..stats.manipulation import OUTCOMES, manipulation_check, verdicts
 from ..sweep.grid import point_overrides
 from ..values import load_values
@@ -372,6 +373,75 @@ class ReportBuilder:
                       f"{model}: effect of each induced value against {VERSUS[lead]} at each assistant turn of the "
                       f"multi-turn conversations (95% intervals; hollow = not significant). The heatmap above pools "
                       f"the turns (each conversation's mean).")
+
+    def models_section(self, eff: pd.DataFrame, interactions: pd.DataFrame | None, order: list[str],
+                       models: list[str]) -> dict:
+        """A merged report of several models: each effect for every model in one figure, and whether it differs
+        between models (stats/interaction.py; report/model_interactions.csv)."""
+        sec = _section("models", "Models side by side",
+                       "Each effect in every model of the merged runs: value expression as one heatmap per model "
+                       "on one colour scale, and refusal, over-refusal and anthropomorphic language per induced "
+                       "value with one colour per model. The table tests whether an effect differs between models "
+                       "(the value x model interaction): per item, one model's effect minus the other's on the same "
+                       "items, with the effects' own interval and test, Benjamini-Hochberg within each contrast and "
+                       "family; with more than two models every pair is tested.")
+        if len(models) < 2:
+            sec["skipped"].append("One model in this run; merge runs of other models of the same design to compare "
+                                  "them (`valind report RUN_A RUN_B -o DIR`).")
+            return sec
+        lead = self.contrasts(eff)[0] if len(eff) else VS_BASE
+        versus = VERSUS[lead]
+        expr = eff[(eff["family"] == "expression") & (eff["contrast"] == lead)]
+        if len(expr):
+            cells = expr.assign(row=expr["induced_value"], col=expr["metric"].str.split(":", n=1).str[1])
+            cols = [v for v in self.values if v in set(cells["col"])] + sorted(set(cells["col"]) - set(self.values))
+            rows = [v for v in order if v in set(cells["row"])]
+            fig = F.effect_heatmaps([(m, cells[cells["model"] == m]) for m in models], rows, cols,
+                                    title=f"Inducing a value changes which values are expressed, per model, against "
+                                          f"{versus}", xlabel="expressed value (in the model's generations)",
+                                    ylabel="induced value (adapter)", unit="percentage points", outline_diagonal=True,
+                                    versus=versus)
+            self.save(sec, fig, "models_expression", "Value expression per model",
+                      f"Induced x expressed value in each model against {versus}, one colour scale; bold = "
+                      f"significant.")
+        keep = eff["family"].isin(["refusal", "over_refusal"]) & (eff["bh_family"] != "secondary") \
+            | (eff["metric"] == "anthro_any")
+        sub = eff[keep & (eff["contrast"] == lead)]
+        if len(sub):
+            keys = sorted(dict.fromkeys(zip(sub["suite"], sub["metric"])),
+                          key=lambda k: (k[1] == "anthro_any", HARMFUL_SUITES.index(k[0]) if k[0] in HARMFUL_SUITES
+                                         else 99, k))
+            panels = [(f"{metric_name(m)}\n{suite_name(s)}", sub[(sub["suite"] == s) & (sub["metric"] == m)])
+                      for s, m in keys]
+            fig = F.models_forest(panels, [v for v in order if v in set(sub["induced_value"])], models,
+                                  title=f"Refusal and anthropomorphic language per model, against {versus}",
+                                  xlabel=f"change vs {versus} (percentage points)")
+            self.save(sec, fig, "models_safety_anthro", "Refusal and anthropomorphism per model",
+                      f"Effect of each induced value in each model against {versus} with its 95% interval; filled = "
+                      f"significant, hollow = not.")
+        if interactions is None or interactions.empty:
+            sec["skipped"].append("No effect is measured in two models on shared items, so none is compared.")
+            return sec
+        ia = interactions.assign(family=interactions["metric"].map(metric_family))
+        ia = ia.sort_values(["significant", "p_value"], ascending=[False, True], kind="stable")
+        cols = ["induced value", "against", "suite", "metric", "model", "other model", "model effect",
+                "other effect", "difference [95% CI]", "p", "q", "test"]
+
+        def rows(df):
+            return [[r.induced_value, "control" if r.contrast == VS_CONTROL else "base", suite_name(r.suite),
+                     metric_name(r.metric), r.model, r.other_model, fmt_effect_ci(r.model_effect, np.nan, np.nan),
+                     fmt_effect_ci(r.other_effect, np.nan, np.nan), fmt_effect_ci(r.effect, r.ci_low, r.ci_high),
+                     fmt_p(r.p_value), fmt_p(r.p_adjusted), r.test] for r in df.itertuples()]
+        sig = ia[ia["significant"] & (ia["bh_family"] != "secondary")]
+        numeric = {"model effect", "other effect", "difference [95% CI]", "p", "q"}
+        sec["tables"].append(_table(cols, rows(sig), title="Effects that differ between models (primary measures)",
+                                    numeric=numeric, emphasis="difference [95% CI]", highlight=[True] * len(sig),
+                                    open_=True, empty="No effect on a primary measure differs significantly between "
+                                                      "the models under the rule above."))
+        sec["tables"].append(_table(cols, rows(ia), title="Every model comparison (report/model_interactions.csv)",
+                                    numeric=numeric, emphasis="difference [95% CI]",
+                                    highlight=ia["significant"].tolist()))
+        return sec
 
     def dose_section(self, eff: pd.DataFrame) -> dict:
         sec = _section("dose", "Dose-response",
@@ -786,11 +856,16 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     open_effects = (compute_effects(open_results, options, {m: "open_values" for m in set(open_results["metric"])},
                                     controls=(data.controls or {}).get("matched"))
                     if len(open_results) else pd.DataFrame())
-    effects = compute_effects(data.results, options,
-                              correction_family(set(data.results["metric"].astype(str)) | {"over_refused"}),
-                              controls=(data.controls or {}).get("matched"))
+    families = correction_family(set(data.results["metric"].astype(str)) | {"over_refused"})
+    effects = compute_effects(data.results, options, families, controls=(data.controls or {}).get("matched"))
     effects["family"] = effects["metric"].map(metric_family)
     _write_effects(effects, report_dir, data.study_name)
+    models = sorted(set(data.results["model"].astype(str)))
+    interactions = None
+    (report_dir / "model_interactions.csv").unlink(missing_ok=True)
+    if len(models) > 1:  # a merged report: does each effect differ between the models?
+        interactions = model_interactions(data.results, options, families, controls=(data.controls or {}).get("matched"))
+        atomic_write_text(report_dir / "model_interactions.csv", interactions.to_csv(index=False))
     nearest = _free_nearest(data.run_dir)
     claims = compare_with_study(effects, b.values, open_effects, nearest)
     (report_dir / "open_values.csv").unlink(missing_ok=True)
@@ -802,7 +877,6 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
     open_spec = (data.study.get("extractor") or {}).get("open_values")
     atomic_write_text(report_dir / "claims.csv", claims.to_csv(index=False))
     order = b.induced_order(effects)
-    models = sorted(set(data.results["model"].astype(str)))
     check, check_lines, check_family = manipulation(data, order, options)
     atomic_write_text(report_dir / "manipulation_check.csv", check.to_csv(index=False))
 
@@ -833,6 +907,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                          f"+-{QA_MARGIN * 100:g} percentage points: an interval inside it agrees with the study.",
                          effects, order, ["qa"], empty_note="No QA measurements (MMLU, GSM8K, TruthfulQA) in this run.",
                          panel_title=_generic_title, band=QA_MARGIN),
+        b.models_section(effects, interactions, order, models),
         b.dose_section(effects),
     ]
 

@@ -69,53 +69,132 @@ def _fmt(x: float, scale: float) -> str:
 
 
 # ------------------------------------------------------------------ heatmap of effects
+def _effect_grid(cells: pd.DataFrame, rows: list[str], cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(effects, significant) as rows x cols arrays from `cells` (columns row, col, effect, significant)."""
+    E = np.full((len(rows), len(cols)), np.nan)
+    S = np.zeros_like(E, dtype=bool)
+    ri, ci = {r: i for i, r in enumerate(rows)}, {c: j for j, c in enumerate(cols)}
+    for rec in cells.itertuples():
+        if rec.row in ri and rec.col in ci:
+            E[ri[rec.row], ci[rec.col]] = rec.effect
+            S[ri[rec.row], ci[rec.col]] = bool(rec.significant)
+    return E, S
+
+
+def _draw_effect_grid(ax, E: np.ndarray, S: np.ndarray, rows: list[str], cols: list[str], *, vmax: float,
+                      scale: float, outline_diagonal: bool, ylabels: bool = True):
+    """One heatmap of effects on `ax` (significant cells coloured, others hatched grey); returns the image."""
+    shown = np.where(S, E * scale, np.nan)
+    im = ax.imshow(shown, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            if np.isnan(E[i, j]):
+                ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="white", edgecolor="#dddddd", lw=.5))
+                ax.text(j, i, "–", ha="center", va="center", color="#bbbbbb", fontsize=8)
+            elif S[i, j]:
+                dark = abs(E[i, j] * scale) > 0.55 * vmax
+                ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=8.5, fontweight="bold",
+                        color="white" if dark else "black")
+            else:
+                ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="#f1f1f1", edgecolor="#c8c8c8",
+                                       hatch="////", lw=0))
+                ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=7.5, color="#777777",
+                        style="italic", bbox=dict(boxstyle="square,pad=0.1", fc="#f1f1f1", ec="none"))
+            if outline_diagonal and rows[i] == cols[j]:
+                ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, fill=False, edgecolor="black", lw=1.6))
+    ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right")
+    ax.set_yticks(range(len(rows)), rows if ylabels else [""] * len(rows))
+    ax.set_xticks(np.arange(-.5, len(cols)), minor=True)
+    ax.set_yticks(np.arange(-.5, len(rows)), minor=True)
+    ax.grid(which="minor", color="white", lw=1.2)
+    ax.tick_params(which="minor", length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    return im
+
+
 def effect_heatmap(cells: pd.DataFrame, rows: list[str], cols: list[str], *, title: str, subtitle: str,
                    xlabel: str, ylabel: str, unit: str, scale: float = 100.0, outline_diagonal: bool = False,
                    versus: str = "base") -> Figure:
     """Rows x cols grid of effects; `cells` has columns row, col, effect, significant."""
     with mpl.rc_context(RC):
-        E = np.full((len(rows), len(cols)), np.nan)
-        S = np.zeros_like(E, dtype=bool)
-        ri, ci = {r: i for i, r in enumerate(rows)}, {c: j for j, c in enumerate(cols)}
-        for rec in cells.itertuples():
-            if rec.row in ri and rec.col in ci:
-                E[ri[rec.row], ci[rec.col]] = rec.effect
-                S[ri[rec.row], ci[rec.col]] = bool(rec.significant)
+        E, S = _effect_grid(cells, rows, cols)
         vmax = max(float(np.nanmax(np.abs(E))) * scale if np.isfinite(E).any() else 1.0, 1.0)
         fig = _new_figure(max(5.5, 0.62 * len(cols) + 3.2), max(2.8, 0.42 * len(rows) + 2.3))
         ax = fig.add_subplot()
-        shown = np.where(S, E * scale, np.nan)
-        im = ax.imshow(shown, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), aspect="auto")
-        for i in range(len(rows)):
-            for j in range(len(cols)):
-                if np.isnan(E[i, j]):
-                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="white", edgecolor="#dddddd", lw=.5))
-                    ax.text(j, i, "–", ha="center", va="center", color="#bbbbbb", fontsize=8)
-                elif S[i, j]:
-                    dark = abs(E[i, j] * scale) > 0.55 * vmax
-                    ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=8.5, fontweight="bold",
-                            color="white" if dark else "black")
-                else:
-                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, facecolor="#f1f1f1", edgecolor="#c8c8c8",
-                                           hatch="////", lw=0))
-                    ax.text(j, i, _fmt(E[i, j], scale), ha="center", va="center", fontsize=7.5, color="#777777",
-                            style="italic", bbox=dict(boxstyle="square,pad=0.1", fc="#f1f1f1", ec="none"))
-                if outline_diagonal and rows[i] == cols[j]:
-                    ax.add_patch(Rectangle((j - .5, i - .5), 1, 1, fill=False, edgecolor="black", lw=1.6))
-        ax.set_xticks(range(len(cols)), cols, rotation=40, ha="right")
-        ax.set_yticks(range(len(rows)), rows)
+        im = _draw_effect_grid(ax, E, S, rows, cols, vmax=vmax, scale=scale, outline_diagonal=outline_diagonal)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        ax.set_xticks(np.arange(-.5, len(cols)), minor=True)
-        ax.set_yticks(np.arange(-.5, len(rows)), minor=True)
-        ax.grid(which="minor", color="white", lw=1.2)
-        ax.tick_params(which="minor", length=0)
-        for side in ("left", "bottom"):
-            ax.spines[side].set_visible(False)
         cbar = fig.colorbar(im, ax=ax, shrink=0.85, pad=0.01)
         cbar.set_label(f"change vs {versus} ({unit})")
         fig.suptitle(title)
         ax.set_title(subtitle, fontsize=8.5, fontweight="normal", color="#444444", loc="left")
+        return fig
+
+
+def effect_heatmaps(panels: list[tuple[str, pd.DataFrame]], rows: list[str], cols: list[str], *, title: str,
+                    xlabel: str, ylabel: str, unit: str, scale: float = 100.0, outline_diagonal: bool = False,
+                    versus: str = "base") -> Figure:
+    """Small multiples: one effect grid per panel (e.g. per model) side by side, on one colour scale."""
+    with mpl.rc_context(RC):
+        grids = [_effect_grid(cells, rows, cols) for _, cells in panels]
+        finite = [np.abs(E[np.isfinite(E)]) for E, _ in grids if np.isfinite(E).any()]
+        vmax = max(float(max(f.max() for f in finite)) * scale if finite else 1.0, 1.0)
+        width = 0.5 * len(cols) + 0.6
+        fig = _new_figure(width * len(panels) + 2.6, max(2.8, 0.42 * len(rows) + 2.3))
+        axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+        im = None
+        for k, ((ptitle, _), (E, S)) in enumerate(zip(panels, grids)):
+            im = _draw_effect_grid(axes[k], E, S, rows, cols, vmax=vmax, scale=scale,
+                                   outline_diagonal=outline_diagonal, ylabels=k == 0)
+            axes[k].set_title(ptitle, fontsize=9.5)
+        fig.supxlabel(xlabel, fontsize=9.5)
+        fig.supylabel(ylabel, fontsize=9.5)
+        cbar = fig.colorbar(im, ax=list(axes), shrink=0.85, pad=0.01)
+        cbar.set_label(f"change vs {versus} ({unit}); {NOT_SIG_NOTE}", fontsize=7.5)
+        fig.suptitle(title)
+        return fig
+
+
+def models_forest(panels: list[tuple[str, pd.DataFrame]], order: list[str], models: list[str], *, title: str,
+                  xlabel: str, scale: float = 100.0, ncols: int = 3) -> Figure:
+    """One panel per measure: each induced value's effect in every model (one colour per model, offset rows),
+    with 95% intervals; filled = significant, hollow = not. Each panel's `df` has columns induced_value,
+    model, effect, ci_low, ci_high, significant."""
+    with mpl.rc_context(RC):
+        ncols = min(ncols, len(panels))
+        nrows = math.ceil(len(panels) / ncols)
+        fig = _new_figure(max(4.2 * ncols + 1.8, 6.0), max(2.6, 0.45 * len(order) + 1.4) * nrows + 0.5)
+        axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+        colors = mpl.colormaps["tab10"]
+        y = {v: i for i, v in enumerate(order)}
+        step = 0.7 / max(len(models), 1)
+        for k, (ptitle, df) in enumerate(panels):
+            ax = axes[k // ncols][k % ncols]
+            ax.axvline(0, color="#444444", lw=0.9)
+            for m, model in enumerate(models):
+                sub = df[(df["model"] == model) & df["induced_value"].isin(y)]
+                c = colors(m % 10)
+                for n, rec in enumerate(sub.itertuples()):
+                    yy, sig = y[rec.induced_value] - 0.35 + step * (m + 0.5), bool(rec.significant)
+                    ax.plot([rec.ci_low * scale, rec.ci_high * scale], [yy, yy], color=c, lw=1.8 if sig else 1.0)
+                    ax.plot(rec.effect * scale, yy, "o", ms=5.5, color=c, mfc=c if sig else "white", mew=1.4,
+                            label=model if n == 0 else None)
+            ax.set_ylim(len(order) - 0.5, -0.5)
+            ax.set_yticks(range(len(order)), order)
+            ax.set_title(ptitle, fontsize=9.5)
+            ax.set_xlabel(xlabel)
+            ax.grid(axis="x", color="#eeeeee")
+        for k in range(len(panels), nrows * ncols):
+            axes[k // ncols][k % ncols].set_visible(False)
+        handles = {}
+        for ax in axes.flat:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                handles.setdefault(lab, h)
+        if handles:
+            fig.legend(list(handles.values()), list(handles), loc="outside right center", fontsize=8, title="model")
+        fig.suptitle(title)
+        fig.supylabel("induced value", fontsize=9.5)
         return fig
 
 

@@ -235,6 +235,78 @@ def control_label(label: str, controls: dict[str, str] | None = None) -> str:
     return f"{control}@{point}" if point else control
 
 
+@dataclass
+class PairedCell:
+    """One (model, induced label, contrast, suite, metric) comparison on paired items: `reference` is (n_items,)
+    (the base model, its seeds averaged) or (n_items, n_seeds) (the matched control, seed paired with seed);
+    `induced` is (n_items, n_seeds) with NaN where a seed lacks an item."""
+
+    model: str
+    label: str
+    contrast: str
+    reference_label: str
+    suite: str
+    metric: str
+    items: list[str]
+    reference: np.ndarray
+    induced: np.ndarray
+    seeds: list[str]
+
+    def per_item_effects(self) -> np.ndarray:
+        """(n_items, n_seeds): each item's induced score minus its reference's."""
+        ref = self.reference.reshape(-1, 1) if self.reference.ndim == 1 else self.reference
+        return self.induced - ref
+
+
+def prepare_results(results: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
+    """Validated results with over-refusal split off, and (rows, counts of non-numeric values, counts of
+    unjudged responses): the rows every effect is computed from."""
+    df = split_over_refusal(validate_results(results))
+    nonnumeric = _left_out(df, df["value"].isna(), ["model", "suite", "metric"])
+    unjudged = _left_out(df, df["metric"] == UNJUDGED, ["model", "suite"])
+    return df[df["value"].notna() & (df["metric"] != UNJUDGED)], nonnumeric, unjudged
+
+
+def paired_cells(df: pd.DataFrame, controls: dict[str, str] | None = None):
+    """Every comparison the effects table holds, as PairedCell, from prepared results (`prepare_results`):
+    each adapter against the base model, and each value adapter against its matched control on the seeds
+    both have."""
+    is_base = df["induced_value"] == BASE
+    for model in sorted(set(df["model"]) - set(df.loc[is_base, "model"])):
+        log.warning(f"{model}: no base-model rows; its effects cannot be computed")
+    # One wide table: (model, suite, metric, item) x (induced label, seed); base seeds are averaged.
+    base = (df[is_base].groupby(["model", "suite", "metric", "item_id"], sort=False)["value"].mean()
+            .rename("__base__"))
+    wide = df[~is_base].groupby(["model", "suite", "metric", "item_id", "induced_value", "seed"],
+                                sort=False)["value"].mean().unstack(["induced_value", "seed"])
+    base_all = base.reindex(wide.index).to_numpy(dtype=float)
+    labels = sorted({c[0] for c in wide.columns})
+    for (model, suite, metric), idx in wide.groupby(level=["model", "suite", "metric"], sort=True).indices.items():
+        block = wide.iloc[idx]
+        base_vec = base_all[idx]
+        items = np.asarray(block.index.get_level_values("item_id"), dtype=object)
+        for label in labels:
+            ind = _seed_block(block, label)
+            if ind is None:
+                continue
+            ind_vals, ind_seeds = ind
+            if np.isfinite(base_vec).any():
+                ok = np.isfinite(base_vec)
+                yield PairedCell(model, label, VS_BASE, BASE, suite, metric, list(items[ok]), base_vec[ok],
+                                 ind_vals[ok], ind_seeds)
+            ctrl = control_label(label, controls)
+            ref = _seed_block(block, ctrl) if not is_control(label) else None
+            if ref is not None:
+                seeds = [s for s in ind_seeds if s in ref[1]]
+                if not seeds:
+                    log.warning(f"{model}/{label}: no seed shared with {ctrl}; no vs_control effects")
+                    continue
+                a = ind_vals[:, [ind_seeds.index(s) for s in seeds]]
+                r = ref[0][:, [ref[1].index(s) for s in seeds]]
+                ok = np.isfinite(r).all(axis=1)
+                yield PairedCell(model, label, VS_CONTROL, ctrl, suite, metric, list(items[ok]), r[ok], a[ok], seeds)
+
+
 def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
                     correction_family: dict[str, str] | None = None,
                     controls: dict[str, str] | None = None) -> pd.DataFrame:
@@ -247,53 +319,18 @@ def compute_effects(results: pd.DataFrame, options: EffectOptions | None = None,
     from diluting the primary ones.
     """
     options = options or EffectOptions()
-    df = split_over_refusal(validate_results(results))
-    nonnumeric = _left_out(df, df["value"].isna(), ["model", "suite", "metric"])
-    unjudged = _left_out(df, df["metric"] == UNJUDGED, ["model", "suite"])
-    df = df[df["value"].notna() & (df["metric"] != UNJUDGED)]
+    df, nonnumeric, unjudged = prepare_results(results)
 
     def counts(model, suite, metric, *labels):
         return {"n_unjudged": sum(unjudged.get((model, suite, x), 0) for x in labels),
                 "n_nonnumeric": sum(nonnumeric.get((model, suite, metric, x), 0) for x in labels)}
-    is_base = df["induced_value"] == BASE
-    for model in sorted(set(df["model"]) - set(df.loc[is_base, "model"])):
-        log.warning(f"{model}: no base-model rows; its effects cannot be computed")
-    # One wide table: (model, suite, metric, item) x (induced label, seed); base seeds are averaged.
-    base = (df[is_base].groupby(["model", "suite", "metric", "item_id"], sort=False)["value"].mean()
-            .rename("__base__"))
-    wide = df[~is_base].groupby(["model", "suite", "metric", "item_id", "induced_value", "seed"],
-                                sort=False)["value"].mean().unstack(["induced_value", "seed"])
-    base_all = base.reindex(wide.index).to_numpy(dtype=float)
-    labels = sorted({c[0] for c in wide.columns})
     rows = []
-    for (model, suite, metric), idx in wide.groupby(level=["model", "suite", "metric"], sort=True).indices.items():
-        block = wide.iloc[idx]
-        base_vec = base_all[idx]
-        for label in labels:
-            ind = _seed_block(block, label)
-            if ind is None:
-                continue
-            ind_vals, ind_seeds = ind
-            if np.isfinite(base_vec).any():
-                key = (model, label, suite, metric)
-                ok = np.isfinite(base_vec)
-                cell = paired_effect(base_vec[ok], ind_vals[ok], options=options, rng=cell_rng(options, *key))
-                rows.append(dict(model=model, induced_value=label, contrast=VS_BASE, reference=BASE, suite=suite,
-                                 metric=metric, **cell, **counts(model, suite, metric, label, BASE)))
-            ctrl = control_label(label, controls)
-            ref = _seed_block(block, ctrl) if not is_control(label) else None
-            if ref is not None:
-                seeds = [s for s in ind_seeds if s in ref[1]]
-                if not seeds:
-                    log.warning(f"{model}/{label}: no seed shared with {ctrl}; no vs_control effects")
-                    continue
-                a = ind_vals[:, [ind_seeds.index(s) for s in seeds]]
-                r = ref[0][:, [ref[1].index(s) for s in seeds]]
-                ok = np.isfinite(r).all(axis=1)
-                cell = paired_effect(r[ok], a[ok], options=options,
-                                     rng=cell_rng(options, model, label, suite, metric, VS_CONTROL))
-                rows.append(dict(model=model, induced_value=label, contrast=VS_CONTROL, reference=ctrl, suite=suite,
-                                 metric=metric, **cell, **counts(model, suite, metric, label, ctrl)))
+    for c in paired_cells(df, controls):
+        key = (c.model, c.label, c.suite, c.metric) + (() if c.contrast == VS_BASE else (VS_CONTROL,))
+        cell = paired_effect(c.reference, c.induced, options=options, rng=cell_rng(options, *key))
+        rows.append(dict(model=c.model, induced_value=c.label, contrast=c.contrast, reference=c.reference_label,
+                         suite=c.suite, metric=c.metric, **cell,
+                         **counts(c.model, c.suite, c.metric, c.label, c.reference_label)))
     table = pd.DataFrame(rows, columns=EFFECT_COLUMNS + ["seed_effects"])
     families = correction_family or {}
     table["bh_family"] = [families.get(m, "all") for m in table["metric"]]
