@@ -1,9 +1,10 @@
-"""AnthroBench first turns: how anthropomorphic the model's replies are, over the 14 behaviours.
+"""AnthroBench: how anthropomorphic the model's replies are, over the 14 behaviours (first turns, or conversations).
 
 Reads AnthroBench's `first_turns.csv` (column user_first_turn), shipped inside valind
 (`valind/data/suites/anthrobench/`, Apache-2.0, see NOTICE), or a `path:` in the same schema.
 Judge: `detector` (offline, default), `rules`, `learned`, or `llm` (one Yes/No rating per
-behaviour, AnthroBench-style; options in `options: {judge_options: {...}}`).
+behaviour, AnthroBench-style; pronoun use counted by a pattern in every judge; options in
+`options: {judge_options: {...}}`).
 
 Per-item metric rows (0/1): `anthro:<behaviour>` for each behaviour the judge could rate (the mean
 is the behaviour's rate); `anthro_rate`, the share of the 14 behaviours present (the mean is the
