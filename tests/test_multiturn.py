@@ -150,3 +150,17 @@ def test_one_turn_is_the_default_and_turns_need_a_user_and_anthrobench(tmp_path,
     with pytest.raises(ConfigError, match=r"multi-turn conversations are run for anthrobench only, not advbench"):
         parse_study({"sources": [{"kind": "generic", "path": "x"}], "evaluation": {"suites": [
             {"name": "advbench", "options": {"turns": 2, "user": {"model": "x"}}}]}})
+
+
+def test_plan_counts_every_assistant_turn(tmp_path, tiny_model_dir, user_model_dir):
+    from valind.sweep.plan import estimate
+
+    def generate_row(options):
+        ctx = RunContext(config=_study(tmp_path, tiny_model_dir, options), run_dir=tmp_path / "run")
+        est = estimate(ctx, 0.4)
+        return next(s for s in est["stages"] if s.stage == "generate"), est["notes"]
+
+    one, _ = generate_row({})
+    three, notes = generate_row({"turns": 3, "user": {"model": str(user_model_dir), "max_new_tokens": 20}})
+    assert three.calls == 3 * one.calls and three.tokens > 3 * one.tokens  # later turns carry the transcript
+    assert any("3 assistant turns per conversation" in n and "not in the GPU-hours" in n for n in notes)

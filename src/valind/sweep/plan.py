@@ -490,6 +490,15 @@ def _suite_items(ctx, counters, notes) -> dict[str, dict]:
             continue
         out[spec.name] = {"spec": spec, "n": len(texts), "tokens": {
             m.name: sum(counters[m.name][0](t) for t in texts) / max(len(texts), 1) for m in cfg.models}}
+    for name, s in out.items():  # multi-turn: every assistant turn is generated and judged, on a growing prompt
+        conv = s["spec"].conversation
+        if conv.turns > 1:
+            grow = (conv.turns - 1) / 2 * (cfg.generation.max_new_tokens + conv.user.max_new_tokens)
+            s["turns"] = conv.turns  # generated and judged responses per item (the item is the conversation)
+            s["tokens"] = {m: t + grow for m, t in s["tokens"].items()}
+            notes.append(f"suite {name}: {conv.turns} assistant turns per conversation, each generated and judged "
+                         f"(prompt: the mean length over the turns); the user simulator's {conv.turns - 1} turns "
+                         f"per conversation ({conv.user.model}) are not in the GPU-hours")
     return out
 
 
@@ -500,8 +509,8 @@ def _generation_rows(ctx, jobs, sizes, suite_items, utilisation) -> list[dict]:
     variants = [(m.name, f"{m.slug}/base") for m in cfg.models] + [(j.model.name, j.job_id) for j in jobs]
     rows = []
     for model_name, variant in variants:
-        n = sum(s["n"] for s in suite_items.values())
-        tokens = sum(s["n"] * (s["tokens"][model_name] + new_tokens) for s in suite_items.values())
+        n = sum(s["n"] * s.get("turns", 1) for s in suite_items.values())
+        tokens = sum(s["n"] * s.get("turns", 1) * (s["tokens"][model_name] + new_tokens) for s in suite_items.values())
         flops = 2 * sizes[model_name].params * tokens
         rows.append({"kind": "generate", "job_id": variant, "job_hash": "", "pairs": n,
                      "tokens": tokens, "flops": flops, "gpu_hours": gpu_hours(flops, utilisation)})
@@ -574,7 +583,7 @@ def _stage_rows(ctx, jobs, rows, sizes, suite_items, source_pairs, utilisation, 
         jsize = model_params(model)
         dtype, tp = _engine_options(opts.get("backend_options"))
         per_call = template + s["tokens"][study_model.name] + g.max_new_tokens + 16
-        n = variants * s["n"] * per_item
+        n = variants * s["n"] * s.get("turns", 1) * per_item
         calls += n
         tokens += n * per_call
         flops += 2 * jsize.params * n * per_call
