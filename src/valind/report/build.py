@@ -907,7 +907,7 @@ def build_report(run_dir: str | Path, output: str | Path | None = None,
                          f"+-{QA_MARGIN * 100:g} percentage points: an interval inside it agrees with the study.",
                          effects, order, ["qa"], empty_note="No QA measurements (MMLU, GSM8K, TruthfulQA) in this run.",
                          panel_title=_generic_title, band=QA_MARGIN),
-        b.models_section(effects, interactions, order, models),
+        *([b.models_section(effects, interactions, order, models)] if len(models) > 1 else []),
         b.dose_section(effects),
     ]
 

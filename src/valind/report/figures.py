@@ -148,10 +148,10 @@ def effect_heatmaps(panels: list[tuple[str, pd.DataFrame]], rows: list[str], col
             im = _draw_effect_grid(axes[k], E, S, rows, cols, vmax=vmax, scale=scale,
                                    outline_diagonal=outline_diagonal, ylabels=k == 0)
             axes[k].set_title(ptitle, fontsize=9.5)
-        fig.supxlabel(xlabel, fontsize=9.5)
+        fig.supxlabel(f"{xlabel}\n{NOT_SIG_NOTE}", fontsize=9.5)
         fig.supylabel(ylabel, fontsize=9.5)
         cbar = fig.colorbar(im, ax=list(axes), shrink=0.85, pad=0.01)
-        cbar.set_label(f"change vs {versus} ({unit}); {NOT_SIG_NOTE}", fontsize=7.5)
+        cbar.set_label(f"change vs {versus} ({unit})")
         fig.suptitle(title)
         return fig
 
