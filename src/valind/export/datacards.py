@@ -28,7 +28,7 @@ COLUMNS = {
     "suite": "evaluation suite (value_prompts, harmful_requests, xstest, qa, ...)",
     "item_id": "the suite item the measurement is of (same id for every model and adapter: effects are paired)",
     "metric": "what was measured, e.g. `refused`, `expresses:empathy`, `value_score:empathy`, `anthro_any`, "
-              "`acc:mmlu_...`",
+              "`acc:mmlu_...`; `<metric>@turn<k>`: turn k of a multi-turn conversation (AnthroBench with `turns`)",
     "value": "the measurement: 0/1 for binary measures, a score in [0, 1] otherwise",
     # effects.parquet
     "contrast": "`vs_base` (adapter minus base model) or `vs_control` (value adapter minus control adapter)",
