@@ -147,11 +147,12 @@ def test_plan_counts_every_stage_of_the_paper_config_and_compares_with_the_study
     # 15 values and the control adapter, 3 seeds each; the upper bound before curation
     assert est["adapters"] == 48 and est["controls"] == 1 and stages["train"].calls == 48 * source_pairs
     variants = 1 + 48
-    # LLM-judged generations: AnthroBench 960 x 14, sycophancy 44 x 3, value prompts 1 listing call each (before
-    # curation, the held-out suite's 20 prompts x 15 values); refusal (advbench, xstest) by the offline judge
+    # LLM-judged generations: AnthroBench 960 conversations x 3 assistant turns x 13 (pronoun use is counted, not
+    # asked), sycophancy 44 x 3, value prompts 1 listing call each (before curation, the held-out suite's 20
+    # prompts x 15 values); refusal (advbench, xstest) by the offline judge
     assert all(s.judge != "llm" for s in cfg.evaluation.suites if s.name in ("advbench", "xstest"))
     value_prompts = cfg.curation.value_suite_per_value * 15
-    assert stages["judge"].calls == variants * (960 * 14 + 44 * 3 + value_prompts)
+    assert stages["judge"].calls == variants * (960 * 3 * 13 + 44 * 3 + value_prompts)
     # training memory: the paper's micro-batch fits an 80 GB GPU only with gradient checkpointing, which it sets
     size = plan.model_params(cfg.models[0].name)
     assert size.params == pytest.approx(8.03e9, rel=0.01) and size.config is not None

@@ -47,8 +47,9 @@ HUB_SOURCE_PAIRS = {"Anthropic/hh-rlhf": 160_800, "PKU-Alignment/PKU-SafeRLHF": 
                     "openbmb/UltraFeedback": 63_967, "nvidia/HelpSteer2": 10_162}
 # Items of the benchmarks with no local copy, from their cards (used when a suite's data is on the hub).
 HUB_SUITE_ITEMS = {"advbench": 520, "harmbench": 400, "strongreject": 313, "xstest": 450}
-# LLM calls per generated item for each judged measure (values: one listing call, +15 yes/no with probabilities).
-JUDGE_CALLS = {"refusal": 1, "anthro": 14, "sycophancy": 3}
+# LLM calls per generated item for each judged measure (values: one listing call, +15 yes/no with probabilities;
+# anthro: 13 of the 14 behaviours, pronoun use is counted by a pattern).
+JUDGE_CALLS = {"refusal": 1, "anthro": 13, "sycophancy": 3}
 JUDGE_RUBRIC_TOKENS = 300         # a judge's rubric around the prompt and response (assumed)
 EXTRACTION_PROMPT_TOKENS = 900    # the listing prompt: instructions and 15 value definitions (assumed)
 # QA per item (lm-eval): requests x context tokens, + generated tokens (assumed: 5-shot MMLU and GSM8K).
