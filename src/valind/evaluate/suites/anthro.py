@@ -3,7 +3,7 @@
 Reads AnthroBench's `first_turns.csv` (column user_first_turn), shipped inside valind
 (`valind/data/suites/anthrobench/`, Apache-2.0, see NOTICE), or a `path:` in the same schema.
 Judge: `detector` (offline, default), `rules`, `learned`, or `llm` (one Yes/No rating per
-behaviour, AnthroBench-style; pronoun use counted by a pattern in every judge; options in
+behaviour, AnthroBench-style; pronoun use counted by a pattern, as in `rules` and `detector`; options in
 `options: {judge_options: {...}}`).
 
 Per-item metric rows (0/1): `anthro:<behaviour>` for each behaviour the judge could rate (the mean
