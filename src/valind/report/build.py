@@ -408,9 +408,9 @@ class ReportBuilder:
             | (eff["metric"] == "anthro_any")
         sub = eff[keep & (eff["contrast"] == lead)]
         if len(sub):
+            harmful = refusal_suites()
             keys = sorted(dict.fromkeys(zip(sub["suite"], sub["metric"])),
-                          key=lambda k: (k[1] == "anthro_any", HARMFUL_SUITES.index(k[0]) if k[0] in HARMFUL_SUITES
-                                         else 99, k))
+                          key=lambda k: (k[1] == "anthro_any", harmful.index(k[0]) if k[0] in harmful else 99, k))
             panels = [(f"{metric_name(m)}\n{suite_name(s)}", sub[(sub["suite"] == s) & (sub["metric"] == m)])
                       for s, m in keys]
             fig = F.models_forest(panels, [v for v in order if v in set(sub["induced_value"])], models,
