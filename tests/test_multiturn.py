@@ -38,13 +38,18 @@ def _fake_adapter(ctx, model_dir, value="empathy"):
     """A trained-looking adapter (random LoRA B matrices, so it changes outputs) where the generate stage looks."""
     from test_backend_hf import _make_adapter
 
-    from valind.artifacts import write_manifest
+    from valind.artifacts import atomic_write_json, write_manifest
+    from valind.layout import Adapter, adapters_json
 
     (ctx.run_dir / "curate").mkdir(parents=True)
     (ctx.run_dir / "curate" / "stats.csv").write_text(f"value,trained\n{value},True\n")
     out = ctx.run_dir / "train" / ctx.config.models[0].slug / value / "seed0"
     _make_adapter(model_dir, out / "adapter", seed=1)
     write_manifest(out, stage="train", config_hash="x", inputs={}, outputs=["adapter/adapter_model.safetensors"])
+    model = ctx.config.models[0]  # the train stage's hand-off to generate (train/adapters.json)
+    adapter = Adapter(job_id=f"{model.slug}/{value}/seed0", model=model.name, model_slug=model.slug, value=value,
+                      point="", seed=0, dir=str(out.relative_to(ctx.run_dir)), weights_hash="x")
+    atomic_write_json(ctx.folder.adapters, adapters_json([adapter]))
 
 
 @pytest.fixture(scope="module")
