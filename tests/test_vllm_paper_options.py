@@ -69,7 +69,8 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     extractor = make_extractor(cfg.extractor.name, ctx.values, cfg.extractor.thresholds_file, **cfg.extractor.options)
     engines = {"extractor": opened(lambda: extractor.backend)}
     judged = [s for s in cfg.evaluation.suites if s.judge == "llm"]
-    assert {s.name for s in judged} == {"anthrobench", "sycophancy"}  # advbench, xstest: same options, need ../shared
+    # the published config judges anthropomorphism with the LLM (AdvBench by prefix match, as the study did)
+    assert "anthrobench" in {s.name for s in judged}
     for s in judged:
         engines[s.name] = opened(lambda s=s: make_judge("refusal", s.judge, **(s.options or {}).get("judge_options", {})).judge(["q"], ["a"]))
     engines["generation"] = opened(lambda: study_backend(cfg, model))
@@ -89,4 +90,4 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     g = engines["generation"].config
     assert g.lora_config is not None and (g.lora_config.max_lora_rank, g.lora_config.max_loras) == (8, 4)
     assert g.scheduler_config.max_num_seqs == 256
-    assert engines["extractor"].kwargs == engines["anthrobench"].kwargs == engines["sycophancy"].kwargs
+    assert all(engines[s.name].kwargs == engines["extractor"].kwargs for s in judged)
