@@ -24,7 +24,9 @@ section of RESULTS.md ($VALIND_BENCH_RESULTS). `--shape tiny` runs the same on a
 `--engine vllm` runs the paper config's own engine path instead (issue 20): the LLM extractor, the
 generation (every adapter a LoRA request on one engine) and the LLM judges on vLLM with the paper's
 options, only names and sizes changed (model, tensor_parallel_size 1, pairs, items, steps, new
-tokens; `--dtype` if given); no transformers backend is used on the way (lm-eval's QA loads its own
+tokens; `--dtype` if given; the simulated user of the multi-turn AnthroBench suite is the local model with the
+instrument's engine options); the extractor lists values in its own words as the paper config asks
+(`open_values`), and AnthroBench runs over the config's turns; no transformers backend is used on the way (lm-eval's QA loads its own
 model, as in the paper config). With `--shape smollm2` the model is the real embedded SmolLM2, so the
 extractor lists real values; on a CPU this is the dry run of the GPU check (vLLM's CPU build):
 
@@ -105,6 +107,11 @@ def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path
         options = {k: v for k, v in (s.get("options") or {}).items() if k != "hub"}
         if "judge_options" in options:
             options["judge_options"] = judge
+        if "user" in options:  # multi-turn AnthroBench: the simulated user is the instrument model, here the local one
+            user = options["user"]
+            options["user"] = ({"model": model, "backend": "vllm",
+                                "options": on_one_device({"backend_options": user.get("options", {})}, model, dtype)["backend_options"]}
+                               if engine == "vllm" else {"model": model, "backend": "transformers"})
         if s["name"] in ("advbench", "xstest"):
             if shared is None:
                 continue

@@ -74,6 +74,11 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     for s in judged:
         engines[s.name] = opened(lambda s=s: make_judge("refusal", s.judge, **(s.options or {}).get("judge_options", {})).judge(["q"], ["a"]))
     engines["generation"] = opened(lambda: study_backend(cfg, model))
+    from valind.generate.conversations import user_backend
+
+    anthro = next(s for s in cfg.evaluation.suites if s.name == "anthrobench")
+    assert anthro.conversation().turns == 3  # the published config's multi-turn AnthroBench, kept when shrunk
+    engines["user"] = opened(lambda: user_backend(cfg, anthro.conversation()).llm)
 
     paper = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
     instrument = paper["extractor"]["options"]["backend_options"]
@@ -91,3 +96,4 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     assert g.lora_config is not None and (g.lora_config.max_lora_rank, g.lora_config.max_loras) == (8, 4)
     assert g.scheduler_config.max_num_seqs == 256
     assert all(engines[s.name].kwargs == engines["extractor"].kwargs for s in judged)
+    assert engines["user"].kwargs == engines["extractor"].kwargs  # the simulated user: the instrument's engine
