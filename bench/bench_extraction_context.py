@@ -108,7 +108,7 @@ def _prefix_cached(sent: list[list[int]], block: int = 16) -> int:
 
 def context_effect() -> list[dict]:
     from valind.instruments.values import make_extractor
-    from valind.instruments.values.validate import average_precision
+    from valind.calibration.values.validate import average_precision
     from valind.ingest.schema import conversation_text
     from valind.values import load_values
 

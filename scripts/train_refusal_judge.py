@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from valind.instruments.refusal import labelled
+from valind.calibration.refusal import labelled
 from valind.instruments.refusal.learned import (FeatureConfig, cv_predict, default_weights_path, features, fit_head,
                                                 save_weights)
 

@@ -17,7 +17,7 @@ from test_backend_http import StubServer
 from valind.errors import ConfigError, InputError
 from valind.instruments.judges import make_judge
 from valind.instruments.anthro import NAMES, load_behaviours
-from valind.instruments.anthro.evaluation import (OutsideSet, fold_assignment, kappa_figures, load_outside_set,
+from valind.calibration.anthro.evaluation import (OutsideSet, fold_assignment, kappa_figures, load_outside_set,
                                                  measure, outside_blocks)
 from valind.instruments.anthro.heads import fit_heads, load_heads, save_heads
 from valind.instruments.anthro.judges import SHIPPED_HEADS, AnthroVerdict
@@ -202,7 +202,7 @@ def outside(shared_data):
 
 
 def test_training_script_reproduces_the_shipped_heads(outside, tmp_path, monkeypatch):
-    from valind.instruments.anthro import train
+    from valind.calibration.anthro import train
 
     data, blocks = outside
     monkeypatch.setattr(train, "outside_blocks", lambda d: blocks)
@@ -218,7 +218,7 @@ def test_training_script_reproduces_the_shipped_heads(outside, tmp_path, monkeyp
 def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
     """Random labels: heads fitted on all rows memorise them, the cross-validated figure stays near 0,
     so no test fold is seen in training."""
-    from valind.instruments.anthro import evaluation
+    from valind.calibration.anthro import evaluation
 
     monkeypatch.setattr(evaluation, "CV_SEEDS", (0,))
     data, blocks = outside
@@ -237,8 +237,8 @@ def test_cross_validation_refits_on_training_folds_only(outside, monkeypatch):
 
 
 def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, tmp_path, monkeypatch, capsys):
-    from valind.instruments.validate_judges import main as validate_main
-    from valind.instruments.anthro import evaluation, validate
+    from valind.calibration.validate_judges import main as validate_main
+    from valind.calibration.anthro import evaluation, validate
 
     data, blocks = outside
     monkeypatch.setattr(validate, "outside_blocks", lambda d, f=None: blocks)
@@ -262,7 +262,7 @@ def test_validate_prints_outside_and_in_house_figures_and_writes_docs(outside, t
 
 
 def test_write_docs_refuses_a_partial_run():
-    from valind.instruments.validate_judges import main as validate_main
+    from valind.calibration.validate_judges import main as validate_main
 
     args = argparse.Namespace(task="anthro", judges="rules", split="all", labels=None, judge_option=None,
                               json_out=None, outside_labels=None, write_docs=True)

@@ -98,7 +98,7 @@ def test_validation_measures_llm_instruments_on_vllm_where_it_is_installed(monke
     its CPU build included, instead of writing `not_measured`; without vLLM it says why."""
     import torch
 
-    from valind import validation
+    from valind.calibration import stage as validation
 
     try:
         import vllm  # noqa: F401

@@ -1,7 +1,7 @@
 """Contamination guard: no rule, cue, exemplar, anchor, lexicon or prompt file of any instrument (values,
 refusal, anthropomorphism, sycophancy) may contain a run of five or more words from a row of a labelled
 set we measure on: every row of ../shared/data/labelled/*.{csv,jsonl} and the in-house value set
-(issue 10, item 1; what is guarded and what is exempt: valind/instruments/contamination.py).
+(issue 10, item 1; what is guarded and what is exempt: valind/calibration/contamination.py).
 
 A five-word run shared with an evaluation row means the rule may have been written from that row,
 and a figure on that row would then measure memory, not the instrument. Common phrases collide too
@@ -15,7 +15,7 @@ from importlib import resources
 
 import pytest
 
-from valind.instruments.contamination import guarded_files, labelled_rows, shared_runs, word_runs
+from valind.calibration.contamination import guarded_files, labelled_rows, shared_runs, word_runs
 
 from conftest import SHARED_DATA
 
@@ -86,7 +86,7 @@ def _explain(hits) -> str:
 
 # ------------------------------------------------------------------ in-house training files, near copies
 def test_near_copy_is_caught_where_no_five_word_run_survives():
-    from valind.instruments.contamination import near_copies
+    from valind.calibration.contamination import near_copies
 
     row = ("row 3", ["The committee postponed the annual budget vote until the spring session ended."])
     copy = ("dev.jsonl:9", ["the Committee delayed the annual budget vote till the spring session ended!"])
@@ -97,7 +97,7 @@ def test_near_copy_is_caught_where_no_five_word_run_survives():
 
 
 def test_the_in_house_dev_files_are_read_by_the_guard():
-    from valind.instruments.contamination import dev_rows
+    from valind.calibration.contamination import dev_rows
 
     files = {r.split(":")[0] for r, _ in dev_rows()}
     assert files == {"values/values_dev.jsonl", "refusal/refusal_dev.jsonl", "anthro/anthro_dev.jsonl"}
@@ -109,7 +109,7 @@ def test_no_in_house_training_row_or_rule_line_is_a_near_copy_of_a_labelled_row(
     a near copy of a labelled row we measure on (normalised text) would put that row in every training fold.
     Rule files are checked line by line the same way. Five-word runs are not required of the dev rows: they
     are natural text and share common phrases ("is there anything else I can help")."""
-    from valind.instruments.contamination import dev_rows, near_copies, rule_lines
+    from valind.calibration.contamination import dev_rows, near_copies, rule_lines
 
     rows = labelled_rows(SHARED)
     assert {r.split(":")[0] for r, _ in rows} >= {"outside_labelled_dev.jsonl", "outside_labelled_dev_2.jsonl"}

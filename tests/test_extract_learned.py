@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from valind.errors import ConfigError, InputError
-from valind.instruments.values.figures import ap_per_value, macro, write_block, xor_direction
-from valind.instruments.values.labelled import LabelledSet, concat, load_moralchoice, load_outside
-from valind.instruments.values.train import Pool, cross_validated_scores, exemplar_set, fit_heads, group_folds, training_labels
+from valind.calibration.values.figures import ap_per_value, macro, write_block, xor_direction
+from valind.calibration.values.labelled import LabelledSet, concat, load_moralchoice, load_outside
+from valind.calibration.values.train import Pool, cross_validated_scores, exemplar_set, fit_heads, group_folds, training_labels
 from valind.values import builtin_values
 
 VALUES = list(builtin_values().values())
@@ -137,7 +137,7 @@ def test_cross_validated_scores_are_out_of_fold():
     ex = LabelledSet("exemplars", "y", ["e"], ["e"], [None], ["e"], np.array([[1.0]]), names)
     pool = Pool([ds], ex, {"outside": X, "exemplars": X[:1]})
     oof = cross_validated_scores(pool, refusal_discount=False)
-    from valind.instruments.values.validate import average_precision
+    from valind.calibration.values.validate import average_precision
 
     assert np.isnan(oof[-1]).all()  # the exemplar row is never tested
     in_sample = fit_heads(pool.X, pool.Y, pool.weights, c=1e4)
@@ -218,7 +218,7 @@ def test_training_script_reproduces_the_shipped_heads(tmp_path, shared_data, mon
     from safetensors.numpy import load_file
 
     from valind.instruments.values.learned import default_weights_file
-    from valind.instruments.values.train import train
+    from valind.calibration.values.train import train
 
     monkeypatch.setenv("VALIND_SHARED_DATA", str(shared_data))
     out = tmp_path / "heads.safetensors"
@@ -234,7 +234,7 @@ def test_direction_check_reads_pairs_and_counts_xor(tmp_path, monkeypatch, capsy
     """PKU's layout (response: [safer, less safe]); the lexicon extractor, whose cues are known, tags violence."""
     from valind.cli import main as cli
     from valind.instruments.values.base import make_extractor
-    from valind.instruments.values.figures import direction_figures, load_pairs
+    from valind.calibration.values.figures import direction_figures, load_pairs
 
     root = tmp_path / "shared"
     (root / "pku-saferlhf").mkdir(parents=True)

@@ -12,7 +12,7 @@ import yaml
 from valind.cli import main as cli
 from valind.errors import InputError
 from valind.instruments.values.base import ValueExtractor, extractors, make_extractor
-from valind.instruments.values.validate import (
+from valind.calibration.values.validate import (
     DEFAULT_GOLD, average_precision, best_f1_threshold, calibration_split, load_gold,
     precision_recall_f1, validate,
 )

@@ -117,7 +117,7 @@ def _gold(tmp_path: Path, rows) -> Path:
 
 
 def test_a_failed_extraction_is_counted_and_left_out_of_the_figures(tmp_path):
-    from valind.instruments.values.validate import load_gold, validate
+    from valind.calibration.values.validate import load_gold, validate
 
     good = [("score=0.9", ["empathy"]), ("score=0.8", []), ("score=0.7", ["empathy"]), ("score=0.1", [])]
     with_failures = good + [("X", ["empathy"]), ("X", ["empathy"])]  # two positives the extractor failed on
@@ -132,7 +132,7 @@ def test_a_failed_extraction_is_counted_and_left_out_of_the_figures(tmp_path):
 
 
 def test_ap_per_value_leaves_failed_rows_out_and_counts_them():
-    from valind.instruments.values.figures import ap_per_value, scores_via_cache
+    from valind.calibration.values.figures import ap_per_value, scores_via_cache
 
     labels = np.array([[1.0], [0.0], [1.0], [0.0], [1.0]])
     scores = np.array([[0.9], [0.8], [0.7], [0.1], [np.nan]])
@@ -146,9 +146,9 @@ def test_ap_per_value_leaves_failed_rows_out_and_counts_them():
 # ------------------------------------------------------------------ anthropomorphism: unjudged is not absent
 def test_an_unjudged_behaviour_is_left_out_of_its_kappa_not_counted_absent():
     from valind.instruments.anthro.definitions import NAMES as BEHAVIOURS
-    from valind.instruments.anthro.evaluation import OutsideSet, kappa_figures
+    from valind.calibration.anthro.evaluation import OutsideSet, kappa_figures
     from valind.instruments.anthro.judges import AnthroVerdict
-    from valind.instruments.anthro.validate import _verdict_matrix
+    from valind.calibration.anthro.validate import _verdict_matrix
 
     names = list(BEHAVIOURS)
     gold = np.zeros((8, len(names)), dtype=int)

@@ -14,7 +14,7 @@ from valind.instruments.judges import make_judge
 from valind.instruments.anthro import BEHAVIOURS
 from valind.instruments.llm_judges import parse_refusal_label, parse_yes_no
 from valind.instruments.metrics import agreement
-from valind.instruments.validate_judges import load_labelled, main as validate_main
+from valind.calibration.validate_judges import load_labelled, main as validate_main
 from valind.generate.backends.base import Completion, GenerationBackend
 
 

@@ -83,7 +83,7 @@ def _study(tmp_path, suite: dict) -> str:
 def test_a_suite_and_a_judge_from_another_package_are_used_from_yaml(shout_package, tmp_path):
     from valind.evaluate.suites import make_suite
     from valind.report.kinds import metric_family, refusal_suites
-    from valind.validation import configured_judges
+    from valind.calibration.stage import configured_judges
 
     study = load_study(_study(tmp_path, "{name: shouted_requests, judge: caps}"))
     (spec,) = study.evaluation.suites

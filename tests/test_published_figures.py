@@ -1,7 +1,8 @@
 """Published figures stay true (issue 21, item 5): every figure block in README.md and docs/ that a valind
 command writes carries the version of the instruments it measured (`instruments values=...,refusal=...`),
-and that version is the installed one. Edit an instrument (code, rules, weights, labelled dev data) and
-this fails until the blocks are written again by their commands (named in each block).
+and that version is the installed one. Edit an instrument (code, rules, weights, labelled dev data) or the
+calibration code that measures it (valind.calibration) and this fails until the blocks are written again by
+their commands (named in each block).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from valind.instruments import instruments_version, stale_stamps, version_stamp
+from valind.calibration import figure_version, stale_stamps, version_stamp
 
 REPO = Path(__file__).resolve().parents[1]
 # (file, block markers, the measures the figures depend on, the command that writes it)
@@ -61,5 +62,5 @@ def test_every_figure_block_was_written_by_the_installed_instruments(file, marke
 def test_a_stamp_from_another_version_is_stale():
     now = version_stamp("values", "refusal")
     assert stale_stamps(f"figures ({now})") == []
-    old = now.replace(instruments_version("values"), "0" * 16)
-    assert stale_stamps(f"figures ({old})") == [f"values: stamped {'0' * 16}, now {instruments_version('values')}"]
+    old = now.replace(figure_version("values"), "0" * 16)
+    assert stale_stamps(f"figures ({old})") == [f"values: stamped {'0' * 16}, now {figure_version('values')}"]

@@ -15,7 +15,7 @@ import pytest
 
 from valind.errors import InputError
 from valind.instruments.judges import make_judge
-from valind.instruments.refusal import labelled
+from valind.calibration.refusal import labelled
 from valind.instruments.refusal.learned import default_weights_path, load_weights
 from valind.instruments.refusal.verdict import RefusalVerdict, metric_rows
 
@@ -317,7 +317,7 @@ def test_validate_measures_an_llm_judge_on_a_reachable_server(tmp_path):
     server's unparseable answers are counted, and count against the judge."""
     from test_backend_http import StubServer
 
-    from valind.instruments.refusal.validate import run as validate_refusal
+    from valind.calibration.refusal.validate import run as validate_refusal
 
     rows = [{"model": m, "id": f"v2-{2 * i}", "prompt": f"q{i}", "completion": f"{m} answer {i}",
              "final_label": "2_full_refusal" if i % 2 else "1_full_compliance"} for i in range(5) for m in ("a", "b")]

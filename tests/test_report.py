@@ -350,7 +350,7 @@ def test_extractor_validation_in_the_validate_format_becomes_a_figure_and_table(
 def test_real_judge_validation_output_is_rendered(tmp_path):
     """The JSON of `valind judge validate --json` (here: the prefix judge on the shipped labels) renders."""
     from valind.artifacts import atomic_write_json
-    from valind.instruments.validate_judges import run as validate_judges
+    from valind.calibration.validate_judges import run as validate_judges
 
     run_dir = _small_run(tmp_path / "run")
     atomic_write_json(run_dir / "validation" / "judges.json", validate_judges(task="refusal", judges=["prefix"]))

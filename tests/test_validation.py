@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from valind import validation
+from valind.calibration import stage as validation
 from valind.config import parse_study
 from valind.context import RunContext
 from valind.instruments import instruments_version

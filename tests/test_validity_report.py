@@ -119,7 +119,7 @@ def test_generic_validation_files_keep_every_row_and_mark_in_sample_agreement(tm
 # ------------------------------------------------------------------ valind extract validate (gold)
 def test_validate_without_dataset_says_when_its_figure_is_in_sample(tmp_path, capsys):
     from valind.cli import main as cli
-    from valind.instruments.values.validate import DEFAULT_GOLD, in_sample_note
+    from valind.calibration.values.validate import DEFAULT_GOLD, in_sample_note
 
     assert "IN-SAMPLE" in in_sample_note("learned", DEFAULT_GOLD)
     assert "IN-SAMPLE" in in_sample_note("lexicon", DEFAULT_GOLD)
@@ -133,7 +133,7 @@ def test_validate_without_dataset_says_when_its_figure_is_in_sample(tmp_path, ca
 
 def test_calibrate_splits_by_group(tmp_path):
     from valind.instruments.values.base import make_extractor
-    from valind.instruments.values.validate import calibration_split, gold_groups, load_gold, validate
+    from valind.calibration.values.validate import calibration_split, gold_groups, load_gold, validate
     from valind.values import STUDY_VALUES, builtin_values
 
     groups = [f"g{i // 4}" for i in range(40)]  # ten groups of four rows

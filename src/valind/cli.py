@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "validate --dataset: of this many rows of each set")
             p.add_argument("--extractor-option", action="append", metavar="KEY=VALUE",
                            help="validate --dataset --extractor NAME: extractor option (JSON values allowed; "
-                                "valind.validate_sample), e.g. backend=vllm "
+                                "valind.calibration.sample), e.g. backend=vllm "
                                 "'backend_options={\"dtype\": \"float32\"}' for the llm extractor on vLLM")
             p.add_argument("--weights-out", metavar="FILE",
                            help="train: where to write the heads (default: the shipped weights file)")
@@ -118,11 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="valind judge validate: agreement of each judge with human labels (refusal: "
                                    "XSTest's labelled completions, with --cv grouped cross-validation).")
     p.add_argument("action", choices=["validate"])
-    from .instruments.validate_judges import add_arguments as add_judge_validate_arguments
+    from .calibration.validate_judges import add_arguments as add_judge_validate_arguments
 
     add_judge_validate_arguments(p)
     p.add_argument("--limit", type=int, help="refusal: a seeded sample of this many labelled rows (an LLM judge on a "
-                                              "CPU; valind.validate_sample); the figures say so")
+                                              "CPU; valind.calibration.sample); the figures say so")
 
     p = sub.add_parser("verify", help="check every artifact of a run against its manifest")
     p.add_argument("run_dir")
@@ -206,16 +206,16 @@ def _dispatch(args) -> int:
     cmd = args.command
     if cmd == "extract" and args.study == "validate":
         if args.dataset and (args.limit or args.extractor_option):
-            return _call("valind.validate_sample:main_extract", args)
+            return _call("valind.calibration.sample:main_extract", args)
         if args.dataset:
-            return _call("valind.instruments.values.figures:main_validate", args)
-        return _call("valind.instruments.values.validate:main", args)
+            return _call("valind.calibration.values.figures:main_validate", args)
+        return _call("valind.calibration.values.validate:main", args)
     if cmd == "extract" and args.study == "direction-check":
         if not args.dataset:
             raise ConfigError("valind extract direction-check: give --dataset pku, hh or all")
-        return _call("valind.instruments.values.figures:main_direction", args)
+        return _call("valind.calibration.values.figures:main_direction", args)
     if cmd == "extract" and args.study == "train":
-        return _call("valind.instruments.values.train:main", args)
+        return _call("valind.calibration.values.train:main", args)
     if cmd == "run":
         if args.executor == "ray":
             return _call("valind.sweep.ray_executor:main", args)
@@ -238,9 +238,9 @@ def _dispatch(args) -> int:
     if cmd == "score":
         return _call("valind.score:main", args)
     if cmd == "judge" and args.limit:
-        return _call("valind.validate_sample:main_judge", args)
+        return _call("valind.calibration.sample:main_judge", args)
     if cmd == "judge":
-        return _call("valind.instruments.validate_judges:main", args)
+        return _call("valind.calibration.validate_judges:main", args)
     if cmd == "verify":
         return _call("valind.verify:main", args)
     if cmd == "plan":

@@ -26,7 +26,7 @@ from .locks import lock_run
 from .log import log
 
 STAGES = list(STAGES)
-STAGE_MODULES = {"validation": "valind.validation"}  # the others: valind.<stage>.stage
+STAGE_MODULES = {"validation": "valind.calibration.stage"}  # the others: valind.<stage>.stage
 
 # What `Executor.dispatch` reports for a stage.
 LOCAL = "local"  # nothing dispatched: the stage does its own work here

@@ -26,7 +26,7 @@ from ..artifacts import (atomic_path, atomic_write_json, atomic_write_parquet, a
                          hash_text, read_jsonl, write_manifest)
 from ..context import RunContext
 from ..errors import StageError
-from ..evaluate.suites import make_suite
+from .suites import make_suite
 from ..export.datacards import write_table
 from ..instruments import instruments_version
 from ..instruments.values.open import FREE_PREFIX

@@ -3,11 +3,12 @@
 Every stage that measures text (extract, evaluate, `valind score`, the run's validation) uses
 these, so they live apart from the stages. One folder per measure holds its offline and LLM
 implementations, the files it ships (definitions, lexicons, weights, labelled development sets)
-under `<measure>/data/`, and is measured by `valind extract validate` / `valind judge validate`.
+under `<measure>/data/`. Only what scores text lives here: how each instrument is fitted and measured on
+labelled data (`valind extract validate` / `valind judge validate`) is valind.calibration, which imports
+this package and never the reverse.
 """
 
 import hashlib
-import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -35,23 +36,3 @@ def instruments_version(measure: str | None = None, root: Path | None = None) ->
         h.update(f.relative_to(root).as_posix().encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()[:16]
-
-
-STAMP = re.compile(r"instruments ((?:[a-z]+=[0-9a-f]{16})(?:,[a-z]+=[0-9a-f]{16})*)")
-
-
-def version_stamp(*measures: str) -> str:
-    """'instruments values=<hash>,refusal=<hash>': the versions of the measures a published figure depends on,
-    written into every figure block so a stale block is found (tests/test_published_figures.py)."""
-    return "instruments " + ",".join(f"{m}={instruments_version(m)}" for m in measures)
-
-
-def stale_stamps(text: str) -> list[str]:
-    """'measure: stamped X, now Y' for each version stamp in `text` that is not the installed instruments' version."""
-    out = []
-    for m in STAMP.finditer(text):
-        for part in m.group(1).split(","):
-            measure, version = part.split("=")
-            if version != instruments_version(measure):
-                out.append(f"{measure}: stamped {version}, now {instruments_version(measure)}")
-    return out

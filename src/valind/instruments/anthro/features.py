@@ -37,7 +37,7 @@ class Featurizer:
     @property
     def model(self):
         if self._model is None:
-            from ..values.embedding import load_sentence_model
+            from ..sentences import load_sentence_model
 
             self._model = load_sentence_model(self.model_path, self.device)
         return self._model
@@ -55,7 +55,7 @@ class Featurizer:
 
     def blocks(self, texts: Sequence[str], need: Sequence[str] = BLOCKS) -> dict[str, np.ndarray]:
         """{block: array (len(texts), width)} for the blocks in `need`."""
-        from ..values.embedding import split_sentences
+        from ..sentences import split_sentences
 
         out = {}
         if "rules" in need:

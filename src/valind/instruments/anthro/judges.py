@@ -3,9 +3,9 @@
   detector (default)  heads on MiniLM sentence features + definition-derived rule counts
   rules               the rules alone (no model; fastest)
   learned             heads on the sentence features alone
-How each was built and measured: evaluation.py, data/README.md, `valind judge validate --task anthro`.
+How each was built and measured: valind.calibration.anthro (evaluation.py), data/README.md, `valind judge validate --task anthro`.
 
-Options: heads (an .npz written by `python -m valind.instruments.anthro.train`, default the shipped
+Options: heads (an .npz written by `python -m valind.calibration.anthro.train`, default the shipped
 one), model (a SentenceTransformer directory, default the all-MiniLM-L6-v2 wheel), device,
 batch_size.
 """
@@ -21,7 +21,7 @@ from typing import Sequence
 
 from ..judges import Judge, Verdicts, judges
 from .definitions import NAMES
-from .evaluation import VARIANTS, variant_scores
+from .variants import VARIANTS, variant_scores
 from .features import Featurizer
 from .heads import Heads, load_heads
 

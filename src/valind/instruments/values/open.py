@@ -57,7 +57,7 @@ class ValueMapper:
         self._memo: dict[str, MappedName] = {}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        from .embedding import load_sentence_model
+        from ..sentences import load_sentence_model
 
         model = load_sentence_model(self.model_path)
         return np.asarray(model.encode(texts, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float64)

@@ -44,7 +44,7 @@ def load_rows(path: str | None) -> tuple[list[dict], str]:
 
 
 def _judge_once(name: str, rows: list[dict], options: dict, fold_sets: dict):
-    from ..judges import make_judge
+    from ...instruments.judges import make_judge
 
     with make_judge("refusal", name, **options) as judge:
         verdicts = judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])

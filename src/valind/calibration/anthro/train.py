@@ -1,6 +1,6 @@
 """Train the anthropomorphism heads shipped in data/heads.npz (deterministic; nothing trains at run time).
 
-    python -m valind.instruments.anthro.train [--data ../shared/data/labelled/outside_labelled_dev.jsonl]
+    python -m valind.calibration.anthro.train [--data ../shared/data/labelled/outside_labelled_dev.jsonl]
                                               [--out src/valind/instruments/anthro/data/heads.npz]
 
 Fits the `detector` and `learned` variants on every row of the outside-labelled development set
@@ -14,10 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .evaluation import VARIANTS, fit_variant, load_outside_set, outside_blocks, training_meta
-from .heads import save_heads
+from ...instruments import instrument_file
+from ...instruments.anthro.heads import save_heads
+from ...instruments.anthro.variants import VARIANTS
+from .evaluation import fit_variant, load_outside_set, outside_blocks, training_meta
 
-SHIPPED = Path(__file__).parent / "data" / "heads.npz"
+SHIPPED = instrument_file("anthro", "heads.npz")
 
 
 def train(data_path: str | None = None, out: str | Path = SHIPPED) -> dict:
@@ -33,7 +35,7 @@ def train(data_path: str | None = None, out: str | Path = SHIPPED) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m valind.instruments.anthro.train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m valind.calibration.anthro.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="outside_labelled_dev.jsonl (default: found under ../shared/data)")
     p.add_argument("--out", default=str(SHIPPED), help="where to write the heads (default: the shipped file)")
     args = p.parse_args(argv)

@@ -102,7 +102,7 @@ class Pool:
     @property
     def refusals(self) -> np.ndarray:
         """1.0 where the default refusal judge says the row's response refused (computed once)."""
-        from .learned import refused
+        from ...instruments.values.learned import refused
 
         if self._refusals is None:
             self._refusals = refused(self.responses)
@@ -115,7 +115,7 @@ class Pool:
 def cross_validated_scores(pool: Pool, refusal_discount: bool = True, k: int = FOLDS,
                            seed: int = SEED) -> np.ndarray:
     """Out-of-fold scores of every labelled row (exemplar rows are always in training)."""
-    from .learned import head_scores
+    from ...instruments.values.learned import head_scores
 
     labelled = np.flatnonzero(pool.origin != "exemplars")
     exemplars = pool.rows_of("exemplars")
@@ -131,7 +131,7 @@ def cross_validated_scores(pool: Pool, refusal_discount: bool = True, k: int = F
 
 def transfer_scores(pool: Pool, target: str, refusal_discount: bool = True) -> np.ndarray:
     """Scores of `target`'s rows from heads trained on every other set (and the exemplars)."""
-    from .learned import head_scores
+    from ...instruments.values.learned import head_scores
 
     test = pool.rows_of(target)
     train = np.flatnonzero(pool.origin != target)
@@ -171,7 +171,7 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
     from safetensors.numpy import save_file
 
     from ...artifacts import atomic_path
-    from .learned import FEATURES, feature_extractor, refusal_judge_version
+    from ...instruments.values.learned import FEATURES, feature_extractor, refusal_judge_version
 
     extractor = extractor or feature_extractor()
     pool = build_pool(values, extractor, sets)
@@ -195,7 +195,7 @@ def train(values: Sequence[Value], out: str | Path, extractor=None, sets: Sequen
 
 def main(args) -> int:
     from ...values import load_values
-    from .learned import default_weights_file
+    from ...instruments.values.learned import default_weights_file
 
     out = getattr(args, "weights_out", None) or default_weights_file()
     values = list(load_values().values())

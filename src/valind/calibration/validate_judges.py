@@ -3,7 +3,7 @@
     valind judge validate [--task refusal|anthro|all] [--judges prefix,xstest-strmatch,learned,llm]
                           [--split all|dev|test] [--labels FILE] [--cv] [--markdown FILE]
                           [--outside-labels FILE] [--write-docs] [--judge-option KEY=VALUE ...] [--json FILE]
-    python -m valind.instruments.validate_judges ...   (same arguments)
+    python -m valind.calibration.validate_judges ...   (same arguments)
 
 Refusal (refusal/validate.py): on XSTest's human-labelled completions, binary agreement on
 `refused` and three-class agreement (full_compliance / full_refusal / partial_refusal); with
@@ -16,12 +16,12 @@ development data; `--write-docs` writes those figures into README.md and docs/ev
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..artifacts import atomic_write_json
 from ..errors import ConfigError
 from .anthro import validate as anthro_validation
+from . import parse_options
 from .labelled import DEFAULT_LABELS, load_labelled  # noqa: F401  (re-exported: tests, docs)
 
 DEFAULT_JUDGES = {"anthro": anthro_validation.DEFAULT_JUDGES}
@@ -30,19 +30,6 @@ DEFAULT_JUDGES = {"anthro": anthro_validation.DEFAULT_JUDGES}
 def judge_rows(task: str, judge, rows: list[dict]) -> list[dict]:
     """The judge's output for every labelled row (judged once, scored per split afterwards)."""
     return judge.judge([r.get("prompt") for r in rows], [r["response"] for r in rows])
-
-
-def _parse_options(pairs: list[str] | None) -> dict:
-    opts = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ConfigError(f"--judge-option {pair!r}: expected KEY=VALUE")
-        k, v = pair.split("=", 1)
-        try:
-            opts[k] = json.loads(v)
-        except json.JSONDecodeError:
-            opts[k] = v
-    return opts
 
 
 def run(task: str = "all", judges: list[str] | None = None, split: str = "all", labels: str | None = None,
@@ -76,7 +63,7 @@ def main(args) -> int:
     if getattr(args, "write_docs", False) and (task != "anthro" or judges or getattr(args, "labels", None)):
         raise ConfigError("--write-docs needs --task anthro with the default judges and labelled sets")
     report = run(task=task, judges=judges, split=getattr(args, "split", "all") or "all",
-                 labels=getattr(args, "labels", None), judge_options=_parse_options(getattr(args, "judge_option", None)),
+                 labels=getattr(args, "labels", None), judge_options=parse_options(getattr(args, "judge_option", None), "--judge-option"),
                  cv=bool(getattr(args, "cv", False)), outside_labels=getattr(args, "outside_labels", None))
     if getattr(args, "json_out", None):
         atomic_write_json(args.json_out, report)

@@ -1,10 +1,5 @@
-"""The three offline variants, the outside-labelled set, and how they are measured on it.
-
-Variants (each a registered judge):
-  rules     cue rules from AnthroBench's definitions only; nothing fitted;
-  learned   logistic heads on sentence-embedding features (emb, def, def_self) only;
-  detector  heads on the embedding features plus the rule counts; personal pronoun use by its rule,
-            and any behaviour without a head by its rule (the default).
+"""The outside-labelled set, and how the three offline variants (valind.instruments.anthro.variants:
+rules, learned, detector; each a registered judge) are fitted and measured on it.
 
 Metric (as the issue reports it): per behaviour, Cohen's kappa against the label on the rows where
 both outside annotators agree; macro kappa over the behaviours with at least 5 agreed positives.
@@ -23,49 +18,16 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError, InputError
-from .definitions import NAMES
-from .features import BLOCKS, Featurizer
-from .heads import Heads, fit_heads
+from ...instruments.anthro.definitions import NAMES
+from ...instruments.anthro.features import Featurizer
+from ...instruments.anthro.heads import Heads, fit_heads
+from ...instruments.anthro.variants import VARIANTS, variant_scores
 
 OUTSIDE_DEV = "labelled/outside_labelled_dev.jsonl"
 OUTSIDE_MORE = ("labelled/outside_labelled_dev_2.jsonl",)  # read with it when present (same schema and rules)
 MIN_REPORTED_POSITIVES = 5
-PRONOUN = list(NAMES).index("personal_pronoun_use")
 FIT_SETTINGS = {"C": 0.05, "rule_weight": 3.0, "min_positives": 5}
 CV_FOLDS, CV_SEEDS = 5, (0, 1, 2)
-
-
-@dataclass(frozen=True)
-class Variant:
-    blocks: tuple[str, ...]  # () = nothing fitted
-    rule_for_pronoun: bool
-    rule_fallback: bool  # behaviours without a head use their rule (else absent)
-
-
-VARIANTS = {
-    "rules": Variant((), True, True),
-    "learned": Variant(("emb", "def", "def_self"), False, False),
-    "detector": Variant(BLOCKS, True, True),
-}
-
-
-def rule_scores(rule_block: np.ndarray) -> np.ndarray:
-    """0 cues -> 0, 1 -> 0.5, 2 -> 0.75, ... (present when >= 0.5); input is log(1 + count)."""
-    return 1.0 - 0.5 ** np.rint(np.expm1(rule_block))
-
-
-def variant_scores(variant: Variant, heads: Heads | None, blocks: dict[str, np.ndarray]) -> np.ndarray:
-    """(n, 14) scores in [0, 1] for a variant; a behaviour is present when its score >= 0.5."""
-    n = next(iter(blocks.values())).shape[0]
-    probs = heads.predict_proba(blocks) if heads is not None else np.full((n, len(NAMES)), np.nan)
-    out = np.zeros((n, len(NAMES)))
-    for j in range(len(NAMES)):
-        has_head = not np.isnan(probs[:, j]).all()
-        if (variant.rule_for_pronoun and j == PRONOUN) or (not has_head and variant.rule_fallback):
-            out[:, j] = rule_scores(blocks["rules"][:, j])
-        elif has_head:
-            out[:, j] = probs[:, j]
-    return out
 
 
 # ------------------------------------------------------------------------------------ labelled data
@@ -156,7 +118,7 @@ def kappa_figures(pred: np.ndarray, data: OutsideSet, rows: np.ndarray | None = 
     """Per behaviour kappa on agreed rows (and positives), macro over those with >= 5 agreed positives.
     A NaN prediction (the judge could not judge that behaviour) leaves the row out of that behaviour's
     figure and is counted in `unjudged`; it is never read as "absent"."""
-    from ..metrics import agreement
+    from ...instruments.metrics import agreement
 
     mask = np.ones(len(data.rows), dtype=bool) if rows is None else rows
     pred = np.asarray(pred, dtype=float)

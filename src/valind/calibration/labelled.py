@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..artifacts import data_path, read_jsonl
 from ..errors import ConfigError, InputError
-from .anthro import BEHAVIOURS
-from .refusal.rules import REFUSAL_LABELS
+from ..instruments.anthro import BEHAVIOURS
+from ..instruments.refusal.rules import REFUSAL_LABELS
 
 DEFAULT_LABELS = {"refusal": "package:instruments/refusal/data/refusal_dev.jsonl",
                   "anthro": "package:instruments/anthro/data/anthro_dev.jsonl"}

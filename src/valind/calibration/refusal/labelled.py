@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ...errors import ConfigError, InputError
-from .verdict import REFUSAL_LABELS
+from ...instruments.refusal.dev import load_inhouse_dev, load_jsonl_labels  # noqa: F401  (re-exported)
+from ...instruments.refusal.verdict import REFUSAL_LABELS
 
 XSTEST_DEV = "labelled/xstest_completions_dev.csv"
 XSTEST_LABELS = {"1_full_compliance": "full_compliance", "2_full_refusal": "full_refusal",
@@ -98,7 +99,7 @@ def figures(gold: Sequence[str], pred: Sequence[str | None]) -> dict:
     """Three-class agreement, binary agreement on `refused`, and the count of unjudged responses.
 
     An unjudged response (pred None) counts as a disagreement in both, and is counted."""
-    from ..metrics import agreement
+    from ...instruments.metrics import agreement
 
     p = [x if x is not None else "unparsed" for x in pred]
     n_unparsed = p.count("unparsed")
@@ -108,24 +109,3 @@ def figures(gold: Sequence[str], pred: Sequence[str | None]) -> dict:
     return {"three_class": agreement(gold, p, labels=labels),
             "refused": agreement(gold_b, pred_b, labels=[True, False]),
             "unparsed": n_unparsed}
-
-
-def load_jsonl_labels(path: str | Path) -> list[dict]:
-    """Rows of a labelled JSONL in valind's schema (`response`, `label`, optional `prompt`, `model`,
-    `group`); an error names the file, row and field."""
-    from ...artifacts import read_jsonl
-
-    rows = read_jsonl(path)
-    for n, r in enumerate(rows, 1):
-        if not isinstance(r.get("response"), str):
-            raise InputError(path, n, "response", "missing or not a string")
-        if r.get("label") not in REFUSAL_LABELS:
-            raise InputError(path, n, "label", f"{r.get('label')!r} is not one of {', '.join(REFUSAL_LABELS)}")
-    return rows
-
-
-def load_inhouse_dev() -> list[dict]:
-    """valind's in-house development set (written by the project; training/development only)."""
-    from .. import instrument_file
-
-    return load_jsonl_labels(instrument_file("refusal", "refusal_dev.jsonl"))

@@ -26,6 +26,7 @@ import numpy as np
 from ...errors import ConfigError, InputError
 
 DATASETS = ("moralchoice", "outside", "gold")
+DEFAULT_GOLD = "package:instruments/values/data/values_dev.jsonl"  # valind's in-house set (development only)
 SHARED_FILES = {"moralchoice": "labelled/moralchoice_dev.csv", "outside": "labelled/outside_labelled_dev.jsonl"}
 # further files of a set, read with it when present (same schema and rules; their ids are kept apart)
 MORE_FILES = {"outside": ("labelled/outside_labelled_dev_2.jsonl",)}
@@ -142,10 +143,61 @@ def load_outside(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
     return _build("outside", path, rows, names)
 
 
+# ------------------------------------------------------------------ valind's in-house gold (development data)
+def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
+    """Read and check a gold JSONL; a bad row raises InputError naming file, row and field."""
+    from ...artifacts import data_path, iter_jsonl_records
+    from ...ingest.schema import prompt_text
+
+    path = data_path(str(path))
+    if not path.exists():
+        raise InputError(str(path), None, None, "gold file not found")
+    known = set(known_values)
+    records = []
+    for row, rec in iter_jsonl_records(path):
+        if not isinstance(rec.get("response"), str):
+            raise InputError(str(path), row, "response", "missing or not a string")
+        labels = rec.get("values")
+        if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
+            raise InputError(str(path), row, "values", "missing or not a list of value names")
+        unknown = sorted(set(labels) - known)
+        if unknown:
+            raise InputError(str(path), row, "values", f"unknown value(s) {unknown}")
+        prompt = rec.get("prompt")
+        if isinstance(prompt, list):
+            prompt = prompt_text(prompt)
+        elif prompt is not None and not isinstance(prompt, str):
+            raise InputError(str(path), row, "prompt", "expected text or a list of chat messages")
+        records.append({"id": str(rec.get("id", row)), "prompt": prompt, "response": rec["response"],
+                        "values": labels, "kind": rec.get("kind")})
+    if not records:
+        raise InputError(str(path), None, None, "no gold records")
+    return records
+
+
+def gold_groups(records: list[dict]) -> list[str]:
+    """A group per record: records sharing a prompt or a response are one group (its first record's id),
+    so a split never puts a response, or its prompt, on both sides."""
+    parent = list(range(len(records)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        for key in [f"r:{rec['response']}"] + ([f"p:{rec['prompt']}"] if rec.get("prompt") else []):
+            if key in first:
+                parent[root(i)] = root(first[key])
+            first.setdefault(key, i)
+    return [str(records[root(i)]["id"]) for i in range(len(records))]
+
+
 def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
     """The in-house development set; rows sharing a prompt or a response form one group."""
     from ...artifacts import data_path
-    from .validate import gold_groups, load_gold
 
     names = list(value_names)
     path = data_path(str(path))
@@ -158,7 +210,6 @@ def load_gold_set(path: str | Path, value_names: Sequence[str]) -> LabelledSet:
 def load_dataset(name: str, value_names: Sequence[str], path: str | None = None) -> LabelledSet:
     """A labelled set by name; the shared ones are found under ../shared/data (or $VALIND_SHARED_DATA)."""
     from ...evaluate.suites._data import find_shared, shared_data_roots
-    from .validate import DEFAULT_GOLD
 
     if name not in DATASETS:
         raise ConfigError(f"unknown labelled set {name!r}; choose one of {', '.join(DATASETS)}")

@@ -6,7 +6,7 @@
                           [--markdown FILE] [--json FILE]
 
 For an instrument that is slow where it runs (an LLM on a CPU): the same figures as the full commands
-(instruments/values/figures.py: AP per value against each labelled set; instruments/refusal/
+(calibration/values/figures.py: AP per value against each labelled set; instruments/refusal/
 validate.py: agreement with XSTest's labels), on N rows of each set drawn with a fixed seed (the same
 rows every time), with the instrument's options given on the command line. The output says n, the
 sample and the options; an extraction or judgement that failed is counted, never read as an answer.
@@ -24,23 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ConfigError
-
-
-def parse_options(pairs: Sequence[str] | None, flag: str) -> dict:
-    """{KEY: VALUE} from KEY=VALUE strings (VALUE read as JSON where it is JSON, else kept as text)."""
-    import json
-
-    options = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
-        key, value = pair.split("=", 1)
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+from ..errors import ConfigError
+from . import parse_options
 
 
 def sample(n: int, limit: int | None, seed: int = 0) -> list[int]:
@@ -57,11 +42,11 @@ def _flags(pairs: Sequence[str], flag: str) -> str:
 # ---------------------------------------------------------------- value extractors
 def extractor_figures(datasets: Sequence[str], extractor: str, options: dict, limit: int | None) -> tuple[dict, dict]:
     """({set: {extractor: per-value figures}}, {set: rows measured}) on a seeded sample of each set."""
-    from .instruments.values import make_extractor
-    from .instruments.values.figures import ap_per_value, measured_values, scores_via_cache
-    from .instruments.values.labelled import load_dataset
-    from .score import user_cache_path
-    from .values import load_values
+    from ..instruments.values import make_extractor
+    from .values.figures import ap_per_value, measured_values, scores_via_cache
+    from .values.labelled import load_dataset
+    from ..score import user_cache_path
+    from ..values import load_values
 
     values = list(load_values().values())
     names = [v.name for v in values]
@@ -78,7 +63,7 @@ def extractor_figures(datasets: Sequence[str], extractor: str, options: dict, li
 
 def main_extract(args) -> int:
     """`valind extract validate --dataset ... --extractor NAME --extractor-option ... --limit N`."""
-    from .instruments.values.figures import DATASETS, format_labelled, has_block, write_block
+    from .values.figures import DATASETS, format_labelled, has_block, write_block
 
     if not args.extractor or args.extractor == "all":
         raise ConfigError("--extractor-option / --limit measure one extractor: name it with --extractor")
@@ -88,7 +73,7 @@ def main_extract(args) -> int:
     options, limit = parse_options(pairs, "--extractor-option"), args.limit
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
     result, rows = extractor_figures(datasets, args.extractor, options, limit)
-    from .redact import redact_secrets
+    from ..redact import redact_secrets
 
     head = (f"`{args.extractor}` extractor, options {redact_secrets(options)}; "
             + "; ".join(f"{d}: {r['n']} rows" + (f" (seeded sample of {limit})" if limit else "")
@@ -96,7 +81,7 @@ def main_extract(args) -> int:
     print(head)
     print(format_labelled(result))
     if getattr(args, "json_out", None):
-        from .artifacts import atomic_write_json
+        from ..artifacts import atomic_write_json
 
         atomic_write_json(args.json_out, {"figures": result, "rows": rows, "options": redact_secrets(options),
                                           "limit": limit})
@@ -114,9 +99,9 @@ def main_extract(args) -> int:
 # ---------------------------------------------------------------- refusal judges
 def main_judge(args) -> int:
     """`valind judge validate --task refusal --judges NAMES --judge-option ... --limit N`."""
-    from .redact import redact_secrets
-    from .instruments.refusal import labelled
-    from .instruments.refusal.validate import DEFAULT_JUDGES, _judge_once, format_line, load_rows, markdown, write_markdown
+    from ..redact import redact_secrets
+    from .refusal import labelled
+    from .refusal.validate import DEFAULT_JUDGES, _judge_once, format_line, load_rows, markdown, write_markdown
 
     if getattr(args, "task", "all") != "refusal":
         raise ConfigError("--limit samples the refusal labels: use it with --task refusal")
@@ -140,7 +125,7 @@ def main_judge(args) -> int:
         print(format_line(name, "in-sample" if report[name]["fitted"] else "all rows", report[name]["all"],
                           len(rows)), flush=True)
     if getattr(args, "json_out", None):
-        from .artifacts import atomic_write_json
+        from ..artifacts import atomic_write_json
 
         atomic_write_json(args.json_out, {"refusal": report})
     for target in getattr(args, "markdown", None) or []:

@@ -28,12 +28,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text, hash_file, hash_text, write_manifest
-from .redact import redact_secrets
-from .context import RunContext
-from .errors import ConfigError, ValindError
-from .instruments import instruments_version
-from .registry import extractors, judges, suites
+from ..artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text, hash_file, hash_text, write_manifest
+from ..redact import redact_secrets
+from ..context import RunContext
+from ..errors import ConfigError, ValindError
+from ..instruments import instruments_version
+from . import figure_version
+from ..registry import extractors, judges, suites
 
 LOCAL_ENGINES = {"transformers", "vllm"}
 FILES = ("extractor.json", "judges.json")
@@ -43,7 +44,7 @@ TRANSFER_HOW = "trained on the other labelled sets only"
 
 def configured_judges(cfg) -> list[dict]:
     """Each distinct (task, judge, options) the study's suites use, with the suites using it."""
-    from .instruments.judges import DEFAULT_JUDGES
+    from ..instruments.judges import DEFAULT_JUDGES
 
     out: dict[str, dict] = {}
     for spec in cfg.evaluation.suites:
@@ -77,7 +78,7 @@ def unreachable(options: dict, default_backend: str = "transformers") -> str | N
                     f"validate` where one is")
         return None
     if backend == "openai":
-        from .redact import redact_url
+        from ..redact import redact_url
 
         base = (options.get("backend_options") or {}).get("base_url", "http://127.0.0.1:8000/v1")
         try:
@@ -95,10 +96,11 @@ def _version_stamp() -> dict:
 
 def measure_extractor(ctx: RunContext) -> dict:
     """The configured extractor on the in-house set and the shared labelled sets (see the module doc)."""
-    from .instruments.values import make_extractor
-    from .instruments.values.figures import ap_per_value, cv_figures, macro, measured_values, scores_via_cache
-    from .instruments.values.labelled import load_dataset
-    from .instruments.values.validate import DEFAULT_GOLD, in_sample_note, load_gold, validate
+    from ..instruments.values import make_extractor
+    from .values.figures import ap_per_value, cv_figures, macro, measured_values, scores_via_cache
+    from .values.labelled import load_dataset
+    from .values.validate import DEFAULT_GOLD, in_sample_note, load_gold, validate
+    from ..score import user_cache_path
 
     cfg = ctx.config.extractor
     head = {"extractor": cfg.name, "options": redact_secrets(cfg.plugin_options()), "thresholds_file": cfg.thresholds_file,
@@ -106,8 +108,13 @@ def measure_extractor(ctx: RunContext) -> dict:
     if not extractors.get(cfg.name).offline and (why := unreachable(cfg.options)):
         return {**head, "not_measured": why}
     extractor = make_extractor(cfg.name, ctx.values, cfg.thresholds_file, **cfg.plugin_options())
+    # every set scored through the user's score cache: the learned extractor's features are computed once and
+    # its cross-validation below reads them back instead of encoding every labelled text again
+    cache_path = user_cache_path()
     try:
-        result = validate(extractor, load_gold(DEFAULT_GOLD, extractor.value_names))
+        gold = load_gold(DEFAULT_GOLD, extractor.value_names)
+        result = validate(extractor, gold, scored=scores_via_cache(
+            extractor, [r["prompt"] for r in gold], [r["response"] for r in gold], cache_path, with_failures=True))
         fitted = extractors.get(cfg.name).fitted
         note = in_sample_note(cfg.name, DEFAULT_GOLD)
         result.update(head, gold=str(DEFAULT_GOLD), data="in-house development set (written inside the project)",
@@ -120,8 +127,8 @@ def measure_extractor(ctx: RunContext) -> dict:
                 sets[name] = {"not_measured": str(exc)}
                 continue
             loaded.append(ds)
-            per_value = ap_per_value(ds.labels, scores_via_cache(extractor, ds.prompts, ds.responses), ds.value_names,
-                                     measured_values(ds))
+            per_value = ap_per_value(ds.labels, scores_via_cache(extractor, ds.prompts, ds.responses, cache_path),
+                                     ds.value_names, measured_values(ds))
             sets[name] = {"n": len(ds.responses), "in_sample": fitted, "macro_ap": macro(per_value),
                           "macro_random_ap": macro(per_value, "random_ap"), "per_value": per_value,
                           "failures": max((f["failed"] for f in per_value.values()), default=0)}
@@ -146,8 +153,8 @@ def measure_extractor(ctx: RunContext) -> dict:
 
 def measure_judge(entry: dict) -> dict:
     """One configured judge on its task's labelled data, or why it was not measured."""
-    from .instruments.anthro import validate as anthro_validation
-    from .instruments.refusal.validate import run as validate_refusal
+    from .anthro import validate as anthro_validation
+    from .refusal.validate import run as validate_refusal
 
     task, name, options = entry["task"], entry["judge"], entry["options"]
     out = {"task": task, "judge": name, "options": redact_secrets(options), "suites": entry["suites"]}
@@ -190,22 +197,22 @@ def measure_judge(entry: dict) -> dict:
 
 
 def validation_key(ctx: RunContext) -> str:
-    """What the validation files depend on: the configured instruments, the values, the instruments' code
-    version, and the shared labelled files' contents (the per-machine cache must not trust paths alone)."""
-    from .evaluate.suites._data import find_shared
+    """What the validation files depend on: the configured instruments, the values, the instruments' and the
+    calibration code's versions, and the shared labelled files' contents (the per-machine cache must not trust paths alone)."""
+    from ..evaluate.suites._data import find_shared
 
     shared = [find_shared(f"labelled/{n}") for n in ("xstest_completions_dev.csv", "moralchoice_dev.csv",
                                                       "outside_labelled_dev.jsonl", "outside_labelled_dev_2.jsonl")]
     return hash_text(json.dumps(ctx.config.extractor.model_dump(mode="json"), sort_keys=True),
                      json.dumps([v.model_dump(mode="json") for v in ctx.values], sort_keys=True),
                      json.dumps(configured_judges(ctx.config), sort_keys=True, default=str),
-                     instruments_version(),
+                     instruments_version(), *(figure_version(m) for m in ("values", "refusal", "anthro")),
                      *[hash_file(f) if f is not None and Path(f).is_file() else "-" for f in shared])[:16]
 
 
 def validation_cache() -> Path:
     """Figures measured before on this machine, by key ($VALIND_VALIDATION_CACHE, default ~/.cache/valind/validation)."""
-    from .models import cache_dir
+    from ..models import cache_dir
 
     return Path(os.environ.get("VALIND_VALIDATION_CACHE") or cache_dir() / "validation")
 

@@ -21,10 +21,9 @@ import numpy as np
 import yaml
 
 from ...artifacts import atomic_write_json, atomic_write_text
-from ...errors import InputError
 from ...values import Value, load_values
+from .labelled import DEFAULT_GOLD, gold_groups, load_gold  # noqa: F401  (re-exported: the stage, tests, bench)
 
-DEFAULT_GOLD = "package:instruments/values/data/values_dev.jsonl"
 DEFAULT_EXTRACTOR = "learned"  # the best offline extractor on labelled text nobody here wrote (docs/extraction.md)
 
 
@@ -108,37 +107,6 @@ def evaluate_scores(scores: np.ndarray, labels: np.ndarray, names: Sequence[str]
 
 
 # ------------------------------------------------------------------ gold data
-def load_gold(path: str | Path, known_values: Sequence[str]) -> list[dict]:
-    """Read and check a gold JSONL; a bad row raises InputError naming file, row and field."""
-    from ...artifacts import data_path, iter_jsonl_records
-    from ...ingest.schema import prompt_text
-
-    path = data_path(str(path))
-    if not path.exists():
-        raise InputError(str(path), None, None, "gold file not found")
-    known = set(known_values)
-    records = []
-    for row, rec in iter_jsonl_records(path):
-        if not isinstance(rec.get("response"), str):
-            raise InputError(str(path), row, "response", "missing or not a string")
-        labels = rec.get("values")
-        if not isinstance(labels, list) or not all(isinstance(v, str) for v in labels):
-            raise InputError(str(path), row, "values", "missing or not a list of value names")
-        unknown = sorted(set(labels) - known)
-        if unknown:
-            raise InputError(str(path), row, "values", f"unknown value(s) {unknown}")
-        prompt = rec.get("prompt")
-        if isinstance(prompt, list):
-            prompt = prompt_text(prompt)
-        elif prompt is not None and not isinstance(prompt, str):
-            raise InputError(str(path), row, "prompt", "expected text or a list of chat messages")
-        records.append({"id": str(rec.get("id", row)), "prompt": prompt, "response": rec["response"],
-                        "values": labels, "kind": rec.get("kind")})
-    if not records:
-        raise InputError(str(path), None, None, "no gold records")
-    return records
-
-
 def label_matrix(records: list[dict], names: Sequence[str]) -> np.ndarray:
     index = {n: j for j, n in enumerate(names)}
     y = np.zeros((len(records), len(names)), dtype=bool)
@@ -146,26 +114,6 @@ def label_matrix(records: list[dict], names: Sequence[str]) -> np.ndarray:
         for v in rec["values"]:
             y[i, index[v]] = True
     return y
-
-
-def gold_groups(records: list[dict]) -> list[str]:
-    """A group per record: records sharing a prompt or a response are one group (its first record's id),
-    so a split never puts a response, or its prompt, on both sides."""
-    parent = list(range(len(records)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    first: dict[str, int] = {}
-    for i, rec in enumerate(records):
-        for key in [f"r:{rec['response']}"] + ([f"p:{rec['prompt']}"] if rec.get("prompt") else []):
-            if key in first:
-                parent[root(i)] = root(first[key])
-            first.setdefault(key, i)
-    return [str(records[root(i)]["id"]) for i in range(len(records))]
 
 
 def calibration_split(n: int, share: float, seed: int = 0,
@@ -203,7 +151,7 @@ def in_sample_note(extractor_name: str, gold: str | Path) -> str | None:
         return None
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if extractor_name == "learned":
-        from .learned import default_weights_file, load_heads
+        from ...instruments.values.learned import default_weights_file, load_heads
 
         trained = json.loads(load_heads(default_weights_file())["meta"].get("trained_on", "[]"))
         if any(digest in (t.get("sha256") or "").split("+") for t in trained):
@@ -218,14 +166,15 @@ def in_sample_note(extractor_name: str, gold: str | Path) -> str | None:
 
 # ------------------------------------------------------------------ runner
 def validate(extractor, records: list[dict], calibrate: str | Path | None = None, split: float = 0.5,
-             seed: int = 0, cache=None) -> dict:
-    """Score the gold rows and compute the figures (on the held-out rows when calibrating)."""
-    from .cache import cached_scores
+             seed: int = 0, cache=None, scored: tuple | None = None) -> dict:
+    """Score the gold rows and compute the figures (on the held-out rows when calibrating); `scored`:
+    (scores, failures) the caller already has for these rows (figures.scores_via_cache)."""
+    from ...instruments.values.cache import cached_scores
 
     names = extractor.value_names
     prompts = [r["prompt"] for r in records]
     responses = [r["response"] for r in records]
-    scores, failures = cached_scores(extractor, prompts, responses, cache)
+    scores, failures = scored if scored is not None else cached_scores(extractor, prompts, responses, cache)
     labels = label_matrix(records, names)
     thresholds = dict(extractor.thresholds)
     # A failed extraction has no labels: its row is left out of every figure and counted, never "no values".
@@ -273,8 +222,8 @@ def format_table(result: dict) -> str:
 
 
 def main(args) -> int:
-    from .base import make_extractor
-    from .cache import ScoreCache
+    from ...instruments.values.base import make_extractor
+    from ...instruments.values.cache import ScoreCache
 
     gold = getattr(args, "gold", None) or DEFAULT_GOLD
     values: list[Value] = list(load_values().values())

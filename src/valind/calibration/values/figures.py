@@ -66,16 +66,19 @@ def measured_values(ds: LabelledSet) -> list[str] | None:
     return list(MORALCHOICE_VALUES) if ds.name == "moralchoice" else None
 
 
-def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache_path=None) -> np.ndarray:
+def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequence[str], cache_path=None,
+                     with_failures: bool = False):
     """Scores through the score cache; an ensemble reuses its members' cached scores (its weighted mean),
     and the learned extractor its cached features, so measuring every extractor encodes each text once.
-    A response whose extraction failed has NaN scores (left out of every figure and counted)."""
-    from .cache import ScoreCache, cached_scores
-    from .ensemble import EnsembleExtractor
-    from .learned import LearnedExtractor
+    A response whose extraction failed has NaN scores (left out of every figure and counted); with
+    `with_failures`, (scores, the failure message or None per response)."""
+    from ...instruments.values.cache import ScoreCache, cached_scores
+    from ...instruments.values.ensemble import EnsembleExtractor
+    from ...instruments.values.learned import LearnedExtractor
 
     if isinstance(extractor, EnsembleExtractor):
-        return sum(w * scores_via_cache(m, prompts, responses, cache_path) for m, w in extractor.members) / extractor.total_weight
+        scores = sum(w * scores_via_cache(m, prompts, responses, cache_path) for m, w in extractor.members) / extractor.total_weight
+        return (scores, [None] * len(responses)) if with_failures else scores
     if isinstance(extractor, LearnedExtractor) and cache_path:
         scores = extractor.scores_from_features(extractor.featurizer.cached_features(list(responses)), responses)
         failures = extractor.failures()
@@ -90,7 +93,7 @@ def scores_via_cache(extractor, prompts: Sequence[str | None], responses: Sequen
     if failed:
         scores = np.array(scores, dtype=float)
         scores[failed] = np.nan
-    return scores
+    return (scores, list(failures or [None] * len(responses))) if with_failures else scores
 
 
 def offline_extractors() -> list[str]:
@@ -105,7 +108,7 @@ def labelled_figures(names: Sequence[str], datasets: Sequence[str], extractors: 
                      cache_path=None) -> dict:
     """{dataset: {column: per-value figures}}; columns are extractor names plus `learned cv` / `learned transfer`."""
     from ...values import load_values
-    from .base import make_extractor
+    from ...instruments.values.base import make_extractor
 
     values = [v for v in load_values().values() if v.name in names]
     sets = {d: load_dataset(d, names) for d in datasets}
@@ -344,7 +347,7 @@ def main_validate(args) -> int:
 def main_direction(args) -> int:
     from ...score import user_cache_path
     from ...values import load_values
-    from .base import make_extractor
+    from ...instruments.values.base import make_extractor
 
     values = list(load_values().values())
     datasets = list(PAIR_SETS) if args.dataset == "all" else [args.dataset]

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConfigError
-from .definitions import NAMES
-from .evaluation import (VARIANTS, OutsideSet, kappa_figures, load_outside_set, find_outside_set, measure,
+from ...instruments.anthro.definitions import NAMES
+from ...instruments.anthro.variants import VARIANTS
+from .evaluation import (OutsideSet, kappa_figures, load_outside_set, find_outside_set, measure,
                          outside_blocks)
-from .features import Featurizer
+from ...instruments.anthro.features import Featurizer
 
 DEFAULT_JUDGES = ["rules", "learned", "detector"]
 IN_HOUSE = "package:instruments/anthro/data/anthro_dev.jsonl"
@@ -43,7 +44,7 @@ def _verdict_matrix(verdicts) -> tuple[np.ndarray, int]:
 
 
 def _judge(name: str, options: dict, prompts, responses):
-    from ..judges import make_judge
+    from ...instruments.judges import make_judge
 
     with make_judge("anthro", name, **options) as judge:
         return judge.judge(prompts, responses)

@@ -1,4 +1,4 @@
-"""Contamination guard for every instrument's hand-written files (issue 10, item 1).
+"""Contamination guard for the instruments' hand-written files (issue 10, item 1; a calibration check).
 
 A run of five or more words shared by a rule, cue, exemplar, anchor, lexicon or prompt file and a
 labelled row we measure on means the rule may have been copied from that row, and a figure on
@@ -44,8 +44,8 @@ def word_runs(text: str, n: int = RUN) -> set[tuple[str, ...]]:
 
 
 def _published_texts() -> list[str]:
-    from .llm_judges import REFUSAL_RUBRIC
-    from .refusal.rules import CLASSIC_PREFIXES, XSTEST_REFUSAL_STARTS
+    from ..instruments.llm_judges import REFUSAL_RUBRIC
+    from ..instruments.refusal.rules import CLASSIC_PREFIXES, XSTEST_REFUSAL_STARTS
 
     quoted = [f'"{s}"' for s in sorted([*CLASSIC_PREFIXES, *XSTEST_REFUSAL_STARTS], key=len, reverse=True)]
     return quoted + [line for line in REFUSAL_RUBRIC.splitlines() if line.strip()]

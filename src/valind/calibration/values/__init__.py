@@ -1,0 +1,1 @@
+"""Calibration of the value extractors: labelled sets, fitting the learned heads, figures."""
