@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch what the contract tests read (once; cached in .cache/contracts/):
 #   the vLLM wheel pinned in pyproject.toml's `vllm` extra, downloaded without its dependencies and
-#   never installed: tests/vllm_api.py reads its Python sources (vLLM needs CUDA and its own torch).
+#   never installed: tests/generate/conftest.py reads its Python sources (vLLM needs CUDA and its own torch).
 # An install or download failure stops here with its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@ permissively licensed data (MIT, Apache-2.0, CC-BY-4.0); never PKU-SafeRLHF (non
 
     python scripts/make_embedded_data.py [--shared ../shared/data] [--out src/valind/data/embedded]
 
-`tests/test_embedded_data.py` rebuilds the folder and checks the shipped files are byte-identical, so
+`tests/pipeline/test_embedded_data.py` rebuilds the folder and checks the shipped files are byte-identical, so
 the shipped subsets are exactly what this script selects.
 """
 
@@ -138,7 +138,7 @@ def build(shared: Path, out: Path) -> list[dict]:
 def write_readme(out: Path, made: list[dict]) -> None:
     lines = ["# Real data the embedded default ships", "",
              "Small, seeded subsets of public datasets, written by `scripts/make_embedded_data.py` from the copies",
-             "in `../shared/data` (rerun it to rebuild them byte for byte; `tests/test_embedded_data.py` checks).",
+             "in `../shared/data` (rerun it to rebuild them byte for byte; `tests/pipeline/test_embedded_data.py` checks).",
              f"Seed {SEED}; each sample keeps the rows in their original order. Attribution and licences: the",
              "LICENSE file in each folder where the source has one, and the package's NOTICE.", "",
              "| folder | dataset | licence | origin |", "|---|---|---|---|"]

@@ -239,7 +239,7 @@ def seeds_items_test(d: np.ndarray, *, level: float = 0.95, method: str = "compo
     they do not. The interval is mu +- crit sqrt(v_item + v_seed); the p-value is the level at which the
     critical value equals |t|, so p < alpha exactly when the (1 - alpha) interval excludes 0.
 
-    Simulated (`bench/bench_seed_inference.py`, bench/RESULTS.md; a smaller check in tests/test_stats.py):
+    Simulated (`bench/bench_seed_inference.py`, bench/RESULTS.md; a smaller check in tests/stats/test_stats.py):
     with 3 or more seeds `components` keeps the false-positive rate near 0.05 at any seed spread and has
     power close to the item-level test's when seeds do not differ; `conservative` loses much of that power.
     With 2 seeds no test can do both (the bench's bound): `components` has about 0.67 power where the
