@@ -11,7 +11,8 @@ configs/paper_llama8b.yaml with what cannot travel replaced and the budgets cut 
   curated and trained); the LLM path is exercised by the judges, on the same random model;
 - training: DPO + LoRA as the paper (rank 4, alpha 16, all linear layers, gradient checkpointing),
   3 values, one seed, `--steps` optimizer steps; generation on the transformers backend;
-- evaluation: every suite of the paper config, limited to `--items` items, LLM judges (refusal,
+- evaluation: every suite of the paper config, limited to `--items` items (value prompts: the shipped ones,
+  since the few pairs read leave too few held-out prompts), LLM judges (refusal,
   anthropomorphism, sycophancy) on the random model, QA through lm-eval on two MMLU subjects.
 
 For each stage: wall time, peak GPU memory (torch's allocator), and the engines opened; beside
@@ -117,6 +118,8 @@ def study(model: str, shared: Path | None, steps: int, items: int, run_dir: Path
                 continue
             s["path"] = str(shared / {"advbench": "advbench/harmful_behaviors.csv",
                                       "xstest": "xstest/xstest_prompts.csv"}[s["name"]])
+        if s["name"] == "value_prompts":  # a few dozen pairs leave too few held-out prompts: the shipped ones
+            options.pop("source", None)
         if s["name"] == "qa":
             options.update(tasks=["mmlu"], mmlu_subjects=["high_school_geography", "marketing"], batch_size=8)
             if shared is None:

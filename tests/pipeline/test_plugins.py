@@ -185,3 +185,28 @@ def test_judges_return_typed_verdicts_and_close_as_context_managers():
     assert isinstance(out, Verdicts) and (out.task, out.judge) == ("refusal", "prefix")
     assert [v.refused for v in out] == [True, False]
     assert out.records()[0]["refusal"] == "full_refusal"
+
+
+def test_every_offline_plugin_has_a_fingerprint():
+    """Caches key on an instrument's fingerprint: each built-in offline judge and extractor must compute one
+    (the anthropomorphism judges once hashed a file that had moved out of their folder and raised)."""
+    import json
+
+    from valind import make_judge
+    from valind.instruments.values import make_extractor
+    from valind.values import builtin_values
+
+    seen = 0
+    for task, registry in judges.items():
+        for name, cls in _builtin(registry).items():
+            if cls.offline and hasattr(cls, "fingerprint"):
+                with make_judge(task, name) as judge:
+                    fingerprint = judge.fingerprint()
+                assert isinstance(fingerprint, str) and fingerprint, (task, name)
+                seen += 1
+    values = list(builtin_values().values())
+    for name, cls in _builtin(extractors).items():
+        if cls.offline:
+            assert json.loads(make_extractor(name, values).fingerprint())
+            seen += 1
+    assert seen >= 8

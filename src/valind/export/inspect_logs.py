@@ -19,7 +19,7 @@ import yaml
 
 from ..artifacts import hash_text, read_jsonl, read_manifest
 from ..config import safe_path_component
-from ..errors import StageError
+from ..errors import ConfigError, StageError
 from ..layout import RunFolder
 
 
@@ -103,7 +103,11 @@ def build_log(run_dir: Path, study: dict, unit: dict, results: pd.DataFrame, ite
 
 def export_inspect(run_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """Write one `.eval` log per (model, adapter, seed, suite) of the run; return the paths."""
-    from inspect_ai.log import write_eval_log
+    try:
+        from inspect_ai.log import write_eval_log  # optional: the `inspect` extra
+    except ImportError as exc:
+        raise ConfigError(f"`valind export inspect` needs Inspect AI ({exc}): pip install 'valind[inspect]' "
+                          "(scripts/setup.sh installs it unless VALIND_EXTRAS leaves it out)") from None
 
     run_dir = Path(run_dir)
     results_path, items_path = RunFolder(run_dir).results, RunFolder(run_dir).items

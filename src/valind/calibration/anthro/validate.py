@@ -24,7 +24,7 @@ import numpy as np
 
 from ...errors import ConfigError
 from ...instruments.anthro.definitions import NAMES
-from ...instruments.anthro.variants import VARIANTS
+from ...instruments.anthro.variants import VARIANTS, variant_scores
 from .evaluation import (OutsideSet, kappa_figures, load_outside_set, find_outside_set, measure,
                          outside_blocks)
 from ...instruments.anthro.features import Featurizer
@@ -50,6 +50,17 @@ def _judge(name: str, options: dict, prompts, responses):
         return judge.judge(prompts, responses)
 
 
+def _shipped_predictions(name: str, options: dict, blocks: dict) -> np.ndarray:
+    """What judge `name` (its shipped or configured heads) says on rows whose feature blocks are already
+    computed: the judge's own scoring (variant_scores, scores rounded as in its verdicts, present at >= 0.5)
+    without encoding the same texts a second time."""
+    from ...instruments.judges import make_judge
+
+    with make_judge("anthro", name, **options) as judge:
+        scores = variant_scores(VARIANTS[name], judge.heads, blocks)
+    return np.array([[float(round(float(s), 4) >= 0.5) for s in row] for row in scores]).reshape(scores.shape)
+
+
 def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_validate: bool = True) -> dict:
     """Figures of each judge on the outside-labelled set. Without `cross_validate` (the run's own
     validation, which must be quick), fitted judges get only their in-sample figure, marked as such."""
@@ -63,12 +74,11 @@ def validate_outside(data: OutsideSet, judges: list[str], options: dict, cross_v
                            "valind judge validate --task anthro)", "in_sample_shipped": kappa_figures(pred, data)}
         elif name in VARIANTS:
             if blocks is None:
-                blocks = outside_blocks(data, Featurizer(options.get("model"), options.get("device")))
+                blocks = outside_blocks(data, Featurizer(options.get("model"), options.get("device"),
+                                                         int(options.get("batch_size", 64))))
             res = measure(name, data, blocks)
-            if VARIANTS[name].blocks:
-                pred, _ = _verdict_matrix(_judge(name, options, [r["prompt"] for r in data.rows],
-                                                 [r["response"] for r in data.rows]))
-                res["in_sample_shipped"] = kappa_figures(pred, data)
+            if VARIANTS[name].blocks:  # the shipped heads on the features just computed: the judge's own verdicts
+                res["in_sample_shipped"] = kappa_figures(_shipped_predictions(name, options, blocks), data)
         else:
             verdicts = _judge(name, options, [r["prompt"] for r in data.rows], [r["response"] for r in data.rows])
             pred, unjudged = _verdict_matrix(verdicts)

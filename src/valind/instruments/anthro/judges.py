@@ -79,7 +79,7 @@ class _OfflineAnthroJudge(Judge):
         """What the verdicts depend on: variant, heads file, rule and feature code."""
         here = Path(__file__).parent
         digest = hashlib.sha256()
-        for f in ("rules.py", "features.py", "evaluation.py", "heads.py", "data/behavior_dict.json"):
+        for f in ("rules.py", "features.py", "variants.py", "heads.py", "data/behavior_dict.json"):
             digest.update((here / f).read_bytes())
         if self.heads is not None:
             digest.update(Path(self.heads_path).read_bytes())
