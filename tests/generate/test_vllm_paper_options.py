@@ -77,8 +77,8 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     from valind.generate.conversations import user_backend
 
     anthro = next(s for s in cfg.evaluation.suites if s.name == "anthrobench")
-    assert anthro.conversation().turns == 3  # the published config's multi-turn AnthroBench, kept when shrunk
-    engines["user"] = opened(lambda: user_backend(cfg, anthro.conversation()).llm)
+    assert anthro.conversation.turns == 3  # the published config's multi-turn AnthroBench, kept when shrunk
+    engines["user"] = opened(lambda: user_backend(cfg, anthro.conversation).llm)
 
     paper = yaml.safe_load((REPO / "configs" / "paper_llama8b.yaml").read_text())
     instrument = paper["extractor"]["options"]["backend_options"]
@@ -96,4 +96,7 @@ def test_the_paper_configs_vllm_options_configure_a_real_vllm_engine(monkeypatch
     assert g.lora_config is not None and (g.lora_config.max_lora_rank, g.lora_config.max_loras) == (8, 4)
     assert g.scheduler_config.max_num_seqs == 256
     assert all(engines[s.name].kwargs == engines["extractor"].kwargs for s in judged)
-    assert engines["user"].kwargs == engines["extractor"].kwargs  # the simulated user: the instrument's engine
+    # the simulated user: the instrument's engine options, batched as the study's generation (max_num_seqs)
+    user = dict(engines["user"].kwargs)
+    assert user.pop("max_num_seqs") == paper["generation"]["batch_size"]
+    assert user == {k: v for k, v in engines["extractor"].kwargs.items() if k != "max_num_seqs"}
