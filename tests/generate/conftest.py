@@ -301,3 +301,22 @@ def make_random_adapter(tiny_model_dir, out_dir, seed: int):
                 param.normal_(0, 2.0)
     peft_model.save_pretrained(out_dir)
     return str(out_dir)
+
+
+def wait_until_healthy(proc, base: str, log: Path, what: str, timeout_s: float = 600) -> None:
+    """Poll `base`/health until a started server answers 200; fail with the end of its log if it exits or times out."""
+    import time
+
+    import httpx
+    import pytest
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{what} did not come up (exit {proc.poll()}):\n{log.read_text()[-4000:]}")
+        time.sleep(2)

@@ -17,13 +17,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from valind.generate.backends.base import SamplingSettings, make_backend
+
+from tests.generate.conftest import wait_until_healthy
 
 pytestmark = pytest.mark.server
 
@@ -48,16 +48,7 @@ def server(tmp_path_factory):
                                  "--device", "cpu", "--log-level", "warning"],
                                 stdout=fh, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not come up:\n{log.read_text()[-3000:]}")
-            time.sleep(2)
+        wait_until_healthy(proc, f"http://127.0.0.1:{port}", log, "transformers serve", 600)
         yield f"http://127.0.0.1:{port}/v1", model
     finally:
         proc.terminate()

@@ -20,7 +20,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -28,7 +27,8 @@ import pytest
 from valind.generate.backends.base import SamplingSettings, make_backend
 
 from tests.conftest import skip_unless_ci
-from tests.generate.conftest import AGREE_OF, AGREE_TOKENS, NEW_TOKENS, PROMPTS, convs, greedy_prefix
+from tests.generate.conftest import (AGREE_OF, AGREE_TOKENS, NEW_TOKENS, PROMPTS, convs, greedy_prefix,
+                                     wait_until_healthy)
 
 pytestmark = [pytest.mark.vllm, pytest.mark.server]
 
@@ -70,16 +70,7 @@ def server(tmp_path_factory, smollm2_adapters):
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                                 env=dict(os.environ, HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1"))
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"vllm serve did not come up (exit {proc.poll()}):\n{log.read_text()[-4000:]}")
-            time.sleep(2)
+        wait_until_healthy(proc, f"http://127.0.0.1:{port}", log, "vllm serve", START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}/v1", model, adapters
     finally:
         proc.terminate()  # the API server stops its engine process on SIGTERM

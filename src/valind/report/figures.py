@@ -156,6 +156,20 @@ def effect_heatmaps(panels: list[tuple[str, pd.DataFrame]], rows: list[str], col
         return fig
 
 
+def _label_forest_panel(ax, order: list[str], title: str, xlabel: str) -> None:
+    """One forest panel's induced values down the side, title, axis label and grid."""
+    ax.set_yticks(range(len(order)), order)
+    ax.set_title(title, fontsize=9.5)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", color="#eeeeee")
+
+
+def _hide_unused(axes, n_panels: int, nrows: int, ncols: int) -> None:
+    """Hide the grid's axes left over after the last panel."""
+    for k in range(n_panels, nrows * ncols):
+        axes[k // ncols][k % ncols].set_visible(False)
+
+
 def models_forest(panels: list[tuple[str, pd.DataFrame]], order: list[str], models: list[str], *, title: str,
                   xlabel: str, scale: float = 100.0, ncols: int = 3) -> Figure:
     """One panel per measure: each induced value's effect in every model (one colour per model, offset rows),
@@ -181,12 +195,8 @@ def models_forest(panels: list[tuple[str, pd.DataFrame]], order: list[str], mode
                     ax.plot(rec.effect * scale, yy, "o", ms=5.5, color=c, mfc=c if sig else "white", mew=1.4,
                             label=model if n == 0 else None)
             ax.set_ylim(len(order) - 0.5, -0.5)
-            ax.set_yticks(range(len(order)), order)
-            ax.set_title(ptitle, fontsize=9.5)
-            ax.set_xlabel(xlabel)
-            ax.grid(axis="x", color="#eeeeee")
-        for k in range(len(panels), nrows * ncols):
-            axes[k // ncols][k % ncols].set_visible(False)
+            _label_forest_panel(ax, order, ptitle, xlabel)
+        _hide_unused(axes, len(panels), nrows, ncols)
         handles = {}
         for ax in axes.flat:
             for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -242,12 +252,8 @@ def forest_panels(panels: list[tuple[str, pd.DataFrame]], order: list[str], *, t
             ax.set_xlim(-span, span)
             ax.xaxis.set_major_locator(MaxNLocator(5, symmetric=True))
             ax.set_ylim(len(order) - 0.4, -0.75)
-            ax.set_yticks(range(len(order)), order)
-            ax.set_title(ptitle, fontsize=9.5)
-            ax.set_xlabel(xlabel)
-            ax.grid(axis="x", color="#eeeeee")
-        for k in range(len(panels), nrows * ncols):
-            axes[k // ncols][k % ncols].set_visible(False)
+            _label_forest_panel(ax, order, ptitle, xlabel)
+        _hide_unused(axes, len(panels), nrows, ncols)
         fig.suptitle(title)
         fig.supylabel("induced value", fontsize=9.5)
         if beside_label:
@@ -342,8 +348,7 @@ def dose_response(panels: list[tuple[str, pd.DataFrame]], *, title: str, xlabel:
             ax.set_xlabel(xlabel)
             ax.set_ylabel("effect (percentage points)")
             ax.grid(color="#eeeeee")
-        for k in range(len(panels), nrows * ncols):
-            axes[k // ncols][k % ncols].set_visible(False)
+        _hide_unused(axes, len(panels), nrows, ncols)
         handles, labels = axes[0][0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="outside right center", fontsize=8, title="induced value")
@@ -383,8 +388,7 @@ def training_curves(histories: dict[tuple[str, str], list[dict]], model: str, nc
             if k + ncols >= len(values):  # nothing below this panel
                 ax.set_xlabel("optimizer step")
                 ax.tick_params(labelbottom=True)
-        for k in range(len(values), nrows * ncols):
-            axes[k // ncols][k % ncols].set_visible(False)
+        _hide_unused(axes, len(values), nrows, ncols)
         fig.suptitle(f"Training curves, {model}")
         fig.supxlabel("solid blue = training loss, dashed orange = reward accuracy; one line per seed",
                       fontsize=8.5, color="#444444")
